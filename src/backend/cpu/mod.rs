@@ -1,0 +1,62 @@
+//! The CPU backend: a scalar kernel per op (the contract) and fast paths built on four-lane
+//! f32 vectors ([`lanes`]). On wasm32 with `+simd128` the lanes are SIMD128 `v128`s; natively
+//! the same fast-path code runs on portable `[f32; 4]` lanes, so its tiling and edge handling are
+//! tested by plain `cargo test` too, and its SIMD128 build by the wasm32 tests in Node.
+
+mod conv2d;
+mod conv2d_tiled;
+pub mod lanes;
+
+use crate::error::{Error, Result};
+use crate::ops::conv::Conv2dGeometry;
+
+/// Which CPU kernel to run. `Auto` picks the fast path; tests force each one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuKernel {
+    /// The fastest kernel for the shape.
+    #[default]
+    Auto,
+    /// The scalar contract: plain loops, obviously right.
+    Scalar,
+    /// The register-tiled four-lane kernel (SIMD128 on wasm32).
+    Tiled,
+}
+
+/// `tf.nn.conv2d` on the CPU.
+///
+/// # Shapes
+/// `x`: `g.input_shape()`, `filters`: `g.filter_shape()`, result: `g.output_shape()`.
+/// Slices of other lengths are refused with an error (never a panic).
+pub fn conv2d(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    filters: &[f32],
+    kernel: CpuKernel,
+) -> Result<Vec<f32>> {
+    check_len("conv2d", "x", x.len(), &g.input_shape())?;
+    check_len("conv2d", "filters", filters.len(), &g.filter_shape())?;
+    match kernel {
+        CpuKernel::Scalar => conv2d::conv2d(g, x, filters),
+        CpuKernel::Auto | CpuKernel::Tiled => conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters),
+    }
+}
+
+fn check_len(op: &str, arg: &str, len: usize, shape: &[usize]) -> Result<()> {
+    let want: usize = shape.iter().product();
+    if len == want {
+        Ok(())
+    } else {
+        Err(Error::invalid(op, arg, format!("data has {len} elements but shape {shape:?} needs {want}")))
+    }
+}
+
+/// A zeroed f32 buffer, or an error naming `op` if the allocator cannot give it (instead of the
+/// abort that `vec![0.0; len]` would cause in wasm32 when memory runs out).
+pub(crate) fn zeroed(op: &str, what: &str, len: usize) -> Result<Vec<f32>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::limit(op, what, format!("cannot allocate {} MiB", (len * 4) >> 20))
+    })?;
+    v.resize(len, 0.0);
+    Ok(v)
+}

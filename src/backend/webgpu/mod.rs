@@ -1,0 +1,211 @@
+//! The WebGPU backend: WGSL compute kernels through `wgpu`, in the browser (WebGPU) and natively
+//! (Vulkan; Mesa's lavapipe in CI).
+//!
+//! [`GpuContext`] owns the device, the queue, what is known of the adapter and the compiled
+//! pipelines (built once, at creation). One launcher `.rs` sits beside each `.wgsl`; shapes
+//! travel to the shader in a uniform struct, never as shader text.
+//!
+//! Failure is an answer, not a panic: every validation error wgpu reports is captured by an
+//! error scope and returned as an [`Error`]; a lost device marks the context lost so that the
+//! caller can fall back to the CPU path.
+
+mod conv2d;
+
+use std::sync::{Arc, Mutex};
+
+use crate::backend::cpu::{self, CpuKernel};
+use crate::error::{Error, Result};
+use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
+use crate::tensor::Padding;
+
+/// What the page and `convlab.backends()` say about the adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterSummary {
+    /// The adapter's name or description as the platform reports it.
+    pub name: String,
+    /// wgpu's graphics backend ("Vulkan", "BrowserWebGpu", ...).
+    pub api: String,
+    /// True when the adapter is a CPU emulation (SwiftShader, llvmpipe/lavapipe, WARP, or a
+    /// browser "fallback adapter").
+    pub software: bool,
+}
+
+/// Names that mark a software rasteriser posing as a GPU.
+const SOFTWARE_ADAPTERS: [&str; 5] = ["swiftshader", "llvmpipe", "lavapipe", "softpipe", "warp"];
+
+impl AdapterSummary {
+    fn from_info(info: &wgpu::AdapterInfo, hint: &str) -> Self {
+        let text = format!("{} {} {}", info.name, info.driver, hint).to_lowercase();
+        let software = info.device_type == wgpu::DeviceType::Cpu
+            || SOFTWARE_ADAPTERS.iter().any(|s| text.contains(s));
+        let name = if info.name.trim().is_empty() { hint.trim().to_string() } else { info.name.clone() };
+        Self { name, api: format!("{:?}", info.backend), software }
+    }
+}
+
+/// An open WebGPU device with its compiled kernels.
+pub struct GpuContext {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    adapter: AdapterSummary,
+    limits: wgpu::Limits,
+    conv2d: conv2d::Conv2dKernel,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+impl GpuContext {
+    /// Opens the first adapter the platform offers, with the adapter's own maximum limits.
+    ///
+    /// `adapter_hint` is extra text about the adapter that the caller knows and wgpu does not
+    /// expose (in the browser: `GPUAdapterInfo`'s vendor and architecture); it only feeds the
+    /// software-adapter test. Errors say why no device could be had.
+    pub async fn new(adapter_hint: &str) -> Result<Self> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::VULKAN;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::backend(format!("no WebGPU adapter: {e}")))?;
+        let summary = AdapterSummary::from_info(&adapter.get_info(), adapter_hint);
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("convlab"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::backend(format!("the WebGPU adapter refused a device: {e}")))?;
+        let lost = Arc::new(Mutex::new(None));
+        let lost_flag = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = lost_flag.lock() {
+                *slot = Some(format!("device lost ({reason:?}): {message}"));
+            }
+        });
+        // Errors outside an error scope would panic natively; every op runs inside one, so
+        // anything reaching here is reported and otherwise ignored.
+        device.on_uncaptured_error(Arc::new(|e| {
+            log(&format!("convlab: uncaptured WebGPU error: {e}"));
+        }));
+        let conv2d = conv2d::Conv2dKernel::new(&device);
+        Ok(Self { device, queue, adapter: summary, limits, conv2d, lost })
+    }
+
+    /// What is known of the adapter.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// The device's limits (the adapter's maxima, as requested).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Why the device was lost, once it has been.
+    pub fn lost_reason(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Destroys the device, as a driver reset would (for fallback tests).
+    pub fn destroy(&self) {
+        if let Ok(mut slot) = self.lost.lock() {
+            slot.get_or_insert_with(|| "device destroyed".to_string());
+        }
+        self.device.destroy();
+    }
+
+    /// Destroys the device without marking the context, as an unexpected loss would.
+    #[doc(hidden)]
+    pub fn destroy_underneath(&self) {
+        self.device.destroy();
+    }
+
+    /// `tf.nn.conv2d` on the GPU. See [`crate::backend::cpu::conv2d`] for shapes.
+    pub async fn conv2d(&self, g: &Conv2dGeometry, x: &[f32], filters: &[f32]) -> Result<Vec<f32>> {
+        if let Some(reason) = self.lost_reason() {
+            return Err(Error::backend(format!("webgpu: {reason}")));
+        }
+        conv2d::run(self, g, x, filters).await
+    }
+
+    /// Runs a small convolution with padding, stride and several channels and compares it with
+    /// the CPU contract. An adapter that gets it wrong is not used.
+    pub async fn self_test(&self) -> Result<()> {
+        let params = Conv2dParams { strides: [2, 1], dilations: [1, 2], padding: Padding::Same };
+        let g = Conv2dGeometry::new("self-test", &[2, 7, 6, 3], &[3, 3, 3, 5], &params)?;
+        let x: Vec<f32> = (0..2 * 7 * 6 * 3).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
+        let w: Vec<f32> = (0..3 * 3 * 3 * 5).map(|i| ((i * 17 % 13) as f32 - 6.0) / 5.0).collect();
+        let want = cpu::conv2d(&g, &x, &w, CpuKernel::Scalar)?;
+        let got = self.conv2d(&g, &x, &w).await?;
+        let worst = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        if got.len() != want.len() || worst > 1e-4 {
+            return Err(Error::backend(format!(
+                "self-test failed: the adapter's conv2d differs from the CPU path by {worst}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads `bytes` bytes back from a `MAP_READ` buffer.
+    async fn read_back(&self, staging: &wgpu::Buffer) -> Result<Vec<f32>> {
+        let slice = staging.slice(..);
+        let (tx, rx) = futures_channel::oneshot::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::backend(format!("webgpu: waiting for the GPU failed: {e}")))?;
+        rx.await
+            .map_err(|_| Error::backend("webgpu: the read-back was cancelled"))?
+            .map_err(|e| Error::backend(format!("webgpu: mapping the result failed: {e}")))?;
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| Error::backend(format!("webgpu: reading the result failed: {e}")))?;
+        // pod_collect_to_vec copies without assuming the mapping is 4-byte aligned.
+        let data = bytemuck::pod_collect_to_vec::<u8, f32>(&view);
+        drop(view);
+        staging.unmap();
+        Ok(data)
+    }
+
+    /// Checks that a storage buffer of `bytes` bytes fits the device's limits.
+    fn check_binding(&self, op: &str, arg: &str, bytes: u64) -> Result<()> {
+        let max_binding = u64::from(self.limits.max_storage_buffer_binding_size);
+        let max_buffer = self.limits.max_buffer_size;
+        let limit = max_binding.min(max_buffer);
+        if bytes > limit {
+            let which = if max_binding <= max_buffer {
+                "maxStorageBufferBindingSize"
+            } else {
+                "maxBufferSize"
+            };
+            return Err(Error::limit(
+                op,
+                arg,
+                format!(
+                    "needs a {bytes}-byte GPU buffer, {} bytes over this device's {which} of \
+                     {limit}",
+                    bytes - limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn log(message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    web_sys::console::warn_1(&message.into());
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{message}");
+}

@@ -1,0 +1,4 @@
+//! What each op computes: parameter structs and shape rules, no loops. Backends implement the
+//! loops; the geometry structs here are validated once and then trusted by every kernel.
+
+pub mod conv;

@@ -1,0 +1,70 @@
+//! The WebGPU conv2d (WGSL through wgpu) against the f64 reference and the CPU path, natively.
+//! In CI this runs on Mesa's lavapipe Vulkan driver; a machine without any adapter fails here
+//! rather than skipping, because the GPU kernels must really be tested.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::{Problem, Rng};
+use convlab::backend::cpu::{self, CpuKernel};
+use convlab::backend::webgpu::GpuContext;
+use convlab::{Conv2dGeometry, Conv2dParams};
+
+fn context() -> GpuContext {
+    pollster::block_on(GpuContext::new("")).unwrap_or_else(|e| {
+        panic!("{e}: install Mesa's Vulkan drivers (apt-get install mesa-vulkan-drivers)")
+    })
+}
+
+#[test]
+fn webgpu_matches_the_reference_and_the_cpu_path() {
+    let gpu = context();
+    eprintln!("adapter: {:?}", gpu.adapter());
+    pollster::block_on(gpu.self_test()).unwrap();
+    let mut rng = Rng::new(3);
+    for _ in 0..120 {
+        let p = Problem::random(&mut rng, 400_000);
+        let got = pollster::block_on(gpu.conv2d(&p.geometry, &p.x, &p.filters)).unwrap();
+        p.check("webgpu", &got);
+        let cpu = cpu::conv2d(&p.geometry, &p.x, &p.filters, CpuKernel::Tiled).unwrap();
+        let worst = got.iter().zip(&cpu).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let scale = cpu.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        assert!(worst <= 1e-5 * scale * (p.geometry.fh * p.geometry.fw * p.geometry.in_c) as f32,
+            "webgpu and cpu differ by {worst} on {:?}", p.geometry);
+    }
+}
+
+#[test]
+fn too_large_for_a_binding_is_refused_with_the_limit_named() {
+    let gpu = context();
+    let max = gpu.limits().max_storage_buffer_binding_size as usize / 4;
+    // An output one float over the largest binding: rejected before anything reaches the GPU.
+    let side = ((max / 4) as f64).sqrt() as usize + 2;
+    let params = Conv2dParams::default();
+    let g = Conv2dGeometry::new("conv2d", &[1, side, side, 1], &[1, 1, 1, 4], &params);
+    if let Ok(g) = g {
+        let x = vec![0.0; side * side];
+        let e = pollster::block_on(gpu.conv2d(&g, &x, &[0.0; 4])).unwrap_err();
+        assert!(e.message().contains("maxStorageBufferBindingSize") || e.message().contains("maxBufferSize"), "{e}");
+    }
+}
+
+#[test]
+fn a_lost_device_is_reported_not_a_panic() {
+    let gpu = context();
+    gpu.destroy();
+    let g = Conv2dGeometry::new("conv2d", &[1, 4, 4, 1], &[3, 3, 1, 1], &Conv2dParams::default()).unwrap();
+    let r = pollster::block_on(gpu.conv2d(&g, &[1.0; 16], &[1.0; 9]));
+    assert!(r.is_err(), "a destroyed device must not return a result");
+}
+
+#[test]
+fn a_device_lost_underneath_is_an_error_not_a_panic() {
+    // Destroy the device behind the context's back (as a driver reset would) and still get an
+    // error, not a panic or a hang. Uses a second context so the flag set by destroy() is unset.
+    let gpu = context();
+    let g = Conv2dGeometry::new("conv2d", &[1, 4, 4, 1], &[3, 3, 1, 1], &Conv2dParams::default()).unwrap();
+    gpu.destroy_underneath();
+    let r = pollster::block_on(gpu.conv2d(&g, &[1.0; 16], &[1.0; 9]));
+    assert!(r.is_err(), "a destroyed device must not return a result");
+}
