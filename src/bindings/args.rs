@@ -1,0 +1,206 @@
+//! Reading JavaScript arguments into the core's types, with errors that name the op, the
+//! argument and the value received. Nothing here trusts the caller: every number is checked to
+//! be a finite integer in range before it becomes a `usize`.
+
+use js_sys::{Array, Float32Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::backend::BackendKind;
+use crate::error::{Error, Result};
+use crate::tensor::{element_count, Padding};
+
+/// A short description of a JS value for error messages: its JSON text (cut to 80 characters)
+/// or its type.
+pub fn describe(value: &JsValue) -> String {
+    if value.is_undefined() {
+        return "undefined".into();
+    }
+    if value.is_instance_of::<Float32Array>() {
+        let len = value.unchecked_ref::<Float32Array>().length();
+        return format!("a Float32Array of length {len}");
+    }
+    if let Some(s) = value.as_string() {
+        return format!("{s:?}");
+    }
+    let text = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| value.js_typeof().as_string().unwrap_or_default());
+    if text.chars().count() > 80 {
+        format!("{}...", text.chars().take(80).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A size, stride or padding: a finite integer in `min..=2^31`.
+fn integer(op: &str, arg: &str, value: &JsValue, min: u32) -> Result<usize> {
+    match value.as_f64() {
+        Some(v) if v.is_finite() && v.fract() == 0.0 && v >= f64::from(min) && v <= 2_147_483_648.0 => {
+            Ok(v as usize)
+        }
+        _ => Err(Error::invalid(
+            op,
+            arg,
+            format!("expected an integer >= {min}, got {}", describe(value)),
+        )),
+    }
+}
+
+/// `{shape: number[], data: Float32Array | number[]}` into a shape and a copy of the data.
+pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f32>)> {
+    if !value.is_object() {
+        return Err(Error::invalid(op, arg, format!("expected {{shape, data}}, got {}", describe(value))));
+    }
+    let shape_value = get(value, "shape");
+    if !Array::is_array(&shape_value) {
+        return Err(Error::invalid(op, arg, format!("shape must be an array of sizes, got {}", describe(&shape_value))));
+    }
+    let shape_array: Array = shape_value.unchecked_into();
+    if shape_array.length() > 8 {
+        return Err(Error::invalid(op, arg, format!("shape has rank {}, at most 8 is supported", shape_array.length())));
+    }
+    let mut shape = Vec::new();
+    for (axis, dim) in shape_array.iter().enumerate() {
+        shape.push(integer(op, &format!("{arg}.shape[{axis}]"), &dim, 1)?);
+    }
+    let count = element_count(op, arg, &shape)?;
+    let data = get(value, "data");
+    let typed: Float32Array = if data.is_instance_of::<Float32Array>() {
+        data.unchecked_into()
+    } else if Array::is_array(&data) {
+        Float32Array::new(&data)
+    } else {
+        return Err(Error::invalid(
+            op,
+            arg,
+            format!("data must be a Float32Array (or an array of numbers), got {}", describe(&data)),
+        ));
+    };
+    if typed.length() as usize != count {
+        return Err(Error::invalid(
+            op,
+            arg,
+            format!("data has {} elements but shape {shape:?} needs {count}", typed.length()),
+        ));
+    }
+    Ok((shape, typed.to_vec()))
+}
+
+/// An options object: `undefined`/`null` or a plain object whose keys are all in `allowed`.
+pub fn options(op: &str, value: &JsValue, allowed: &[&str]) -> Result<JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Object::new().into());
+    }
+    if !value.is_object() || Array::is_array(value) {
+        return Err(Error::invalid(op, "options", format!("expected an object, got {}", describe(value))));
+    }
+    for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            return Err(Error::invalid(
+                op,
+                "options",
+                format!("unknown option {key:?}; the options are {}", allowed.join(", ")),
+            ));
+        }
+    }
+    Ok(value.clone())
+}
+
+/// `strides` / `dilations`: a number, a pair, or TensorFlow's `[1, h, w, 1]`. Defaults to 1.
+pub fn pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
+    let value = get(options, key);
+    if value.is_undefined() {
+        return Ok([1, 1]);
+    }
+    let bad = || Error::invalid(op, key, format!("expected a positive integer or a pair of them, got {}", describe(&value)));
+    if value.as_f64().is_some() {
+        let v = integer(op, key, &value, 1).map_err(|_| bad())?;
+        return Ok([v, v]);
+    }
+    if !Array::is_array(&value) {
+        return Err(bad());
+    }
+    let items: Vec<JsValue> = value.unchecked_ref::<Array>().iter().collect();
+    let ints: Vec<usize> =
+        items.iter().map(|v| integer(op, key, v, 1)).collect::<Result<_>>().map_err(|_| bad())?;
+    match ints.as_slice() {
+        [v] => Ok([*v, *v]),
+        [h, w] => Ok([*h, *w]),
+        [1, h, w, 1] => Ok([*h, *w]),
+        _ => Err(bad()),
+    }
+}
+
+/// `padding`: "same", "valid" (any case), `[[top, bottom], [left, right]]`, or TensorFlow's
+/// four pairs `[[0, 0], [top, bottom], [left, right], [0, 0]]`. Defaults to "valid", as
+/// `tf.nn.conv2d` requires it to be given and "valid" is the no-surprise choice.
+pub fn padding(op: &str, options: &JsValue) -> Result<Padding> {
+    let value = get(options, "padding");
+    if value.is_undefined() {
+        return Ok(Padding::Valid);
+    }
+    let bad = || {
+        Error::invalid(
+            op,
+            "padding",
+            format!(
+                "expected \"same\", \"valid\" or [[top, bottom], [left, right]] of integers >= 0, got {}",
+                describe(&value)
+            ),
+        )
+    };
+    if let Some(s) = value.as_string() {
+        return match s.to_ascii_lowercase().as_str() {
+            "same" => Ok(Padding::Same),
+            "valid" => Ok(Padding::Valid),
+            _ => Err(bad()),
+        };
+    }
+    if !Array::is_array(&value) {
+        return Err(bad());
+    }
+    let mut pairs = Vec::new();
+    for item in value.unchecked_ref::<Array>().iter() {
+        if !Array::is_array(&item) {
+            return Err(bad());
+        }
+        let ints: Vec<usize> = item
+            .unchecked_ref::<Array>()
+            .iter()
+            .map(|v| integer(op, "padding", &v, 0))
+            .collect::<Result<_>>()
+            .map_err(|_| bad())?;
+        let [a, b] = ints.as_slice() else { return Err(bad()) };
+        pairs.push((*a, *b));
+    }
+    let (rows, cols) = match pairs.as_slice() {
+        [r, c] => (*r, *c),
+        [(0, 0), r, c, (0, 0)] => (*r, *c),
+        _ => return Err(bad()),
+    };
+    Ok(Padding::Explicit { top: rows.0, bottom: rows.1, left: cols.0, right: cols.1 })
+}
+
+/// `backend`: "webgpu", "cpu", or "auto"/absent (`None`: the active backend).
+pub fn backend(op: &str, options: &JsValue) -> Result<Option<BackendKind>> {
+    let value = get(options, "backend");
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_string().as_deref() {
+        Some("auto") => Ok(None),
+        Some("cpu") => Ok(Some(BackendKind::Cpu)),
+        Some("webgpu") => Ok(Some(BackendKind::WebGpu)),
+        _ => Err(Error::invalid(
+            op,
+            "backend",
+            format!("expected \"webgpu\", \"cpu\" or \"auto\", got {}", describe(&value)),
+        )),
+    }
+}
