@@ -113,20 +113,24 @@ fn row_tiles<V: Lanes, const T: usize, const CV: usize>(
     let mut co = 0;
     while co < oc {
         let mut acc = [[V::zero(); CV]; T];
+        // With horizontal dilation 1 the taps v = 0..fw of a row are adjacent in both the padded
+        // image and the packed filters, so one run of fw * cin channels replaces fw runs of cin
+        // (the demo's 3-channel photos: 21 iterations instead of 7 loops of 3).
+        let (taps, run) = if g.dilations[1] == 1 { (1, g.fw * c) } else { (g.fw, c) };
         for u in 0..g.fh {
             let py = i * g.strides[0] + u * g.dilations[0];
-            for v in 0..g.fw {
+            for v in 0..taps {
                 let px0 = j * g.strides[1] + v * g.dilations[1];
                 let x_base = (py * image.cols + px0) * c;
                 let w_base = ((u * g.fw + v) * c) * ocp + co;
-                debug_assert!(x_base + ((T - 1) * g.strides[1]) * c + c <= image.data.len());
-                debug_assert!(w_base + (c - 1) * ocp + step <= packed.len());
-                // SAFETY: py < image.rows and px0 + (T-1)*stride < image.cols by construction of
-                // PaddedImage (rows/cols cover every window of the validated geometry), and
-                // co + step <= ocp with w_base + (c-1)*ocp + step <= packed.len().
+                debug_assert!(x_base + ((T - 1) * g.strides[1]) * c + run <= image.data.len());
+                debug_assert!(w_base + (run - 1) * ocp + step <= packed.len());
+                // SAFETY: py < image.rows and px0 + (T-1)*stride + (taps of this run) < image.cols
+                // by construction of PaddedImage (rows/cols cover every window of the validated
+                // geometry), and co + step <= ocp with w_base + (run-1)*ocp + step <= packed.len().
                 unsafe {
                     tap::<V, T, CV>(&mut acc, image.data.as_ptr().add(x_base), g.strides[1] * c,
-                        packed.as_ptr().add(w_base), ocp, c);
+                        packed.as_ptr().add(w_base), ocp, run);
                 }
             }
         }
@@ -135,7 +139,7 @@ fn row_tiles<V: Lanes, const T: usize, const CV: usize>(
     }
 }
 
-/// Accumulates one kernel tap over all input channels.
+/// Accumulates `c` consecutive (tap, channel) pairs: one tap's channels, or a whole kernel row's.
 ///
 /// # Safety
 /// `x` must be readable at `t * x_step + ci` for `t < T`, `ci < c`; `w` at `ci * w_step + k`

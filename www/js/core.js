@@ -1,0 +1,107 @@
+// @ts-check
+/**
+ * The only module that touches the wasm bindings. It checks what the browser can do, loads the
+ * core, opens the backends, applies `?backend=` from the URL and publishes the API as
+ * `globalThis.convlab` (for the devtools console and for automation).
+ *
+ * @typedef {import('./types').BackendsReport} BackendsReport
+ * @typedef {import('./types').Tensor} Tensor
+ * @typedef {import('./types').Conv2dOptions} Conv2dOptions
+ * @typedef {import('./types').OpResult} OpResult
+ * @typedef {import('./types').Convlab} Convlab
+ */
+
+/** The smallest module that uses a SIMD128 instruction (i8x16.popcnt of v128.const 0). */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+/** @returns {string | null} what the browser lacks for the core, or null */
+export function missingFeatures() {
+  if (typeof WebAssembly !== 'object') return 'This browser has no WebAssembly, which convlab needs to run.';
+  if (!WebAssembly.validate(SIMD_PROBE)) {
+    return 'This browser lacks WebAssembly SIMD (128-bit), which convlab\'s CPU kernels need. ' +
+      'Chrome/Edge 91+, Firefox 89+ and Safari 16.4+ have it.';
+  }
+  return null;
+}
+
+/**
+ * Text about the WebGPU adapter that wgpu does not pass on (vendor, architecture, fallback flag),
+ * used only to recognise software adapters such as SwiftShader.
+ * @returns {Promise<string>}
+ */
+async function adapterHint() {
+  try {
+    /** @type {any} */
+    const gpu = /** @type {any} */ (navigator).gpu;
+    if (!gpu) return '';
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return '';
+    const info = adapter.info || {};
+    const fallback = info.isFallbackAdapter || adapter.isFallbackAdapter ? 'fallback software' : '';
+    return [info.vendor, info.architecture, info.description, fallback].filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** @param {string | null} value */
+function backendFromUrl(value) {
+  return value === 'webgpu' || value === 'cpu' || value === 'auto' ? value : null;
+}
+
+/**
+ * Loads the core and opens the backends.
+ * @returns {Promise<{bindings: any, report: BackendsReport, urlProblem: string | null}>}
+ */
+async function load() {
+  const missing = missingFeatures();
+  if (missing) throw new Error(missing);
+  const bindings = await import(new URL('../convlab.js', import.meta.url).href);
+  await bindings.default({ module_or_path: new URL('../convlab_bg.wasm', import.meta.url) });
+  let report = await bindings.initBackends({ adapterHint: await adapterHint() });
+  let urlProblem = null;
+  const raw = new URLSearchParams(location.search).get('backend');
+  const wanted = backendFromUrl(raw);
+  if (raw !== null && !wanted) {
+    urlProblem = `?backend=${raw} is not a backend; use webgpu, cpu or auto`;
+  } else if (wanted) {
+    try {
+      report = bindings.setBackend(wanted);
+    } catch (e) {
+      urlProblem = `?backend=${wanted} could not be used: ${/** @type {Error} */ (e).message}`;
+    }
+  }
+  return { bindings, report, urlProblem };
+}
+
+const loading = load();
+
+/** @type {Convlab} */
+const api = {
+  ready: loading.then((l) => l.report),
+  urlProblem: loading.then((l) => l.urlProblem, () => null),
+  backends() {
+    return requireBindings().backends();
+  },
+  setBackend(choice) {
+    return requireBindings().setBackend(choice);
+  },
+  async conv2d(x, filters, options) {
+    const { bindings } = await loading;
+    return bindings.conv2d(x, filters, options);
+  },
+};
+
+/** @type {any} */
+let loaded = null;
+loading.then((l) => { loaded = l.bindings; }, () => {});
+
+function requireBindings() {
+  if (!loaded) throw new Error('convlab is still loading: await convlab.ready first');
+  return loaded;
+}
+
+/** @type {any} */ (globalThis).convlab = api;
+export default api;

@@ -1,0 +1,27 @@
+// Types of `globalThis.convlab`. The tensor and result types mirror the ones wasm-bindgen writes
+// into pkg/convlab.d.ts from the core's `typescript_custom_section` (src/bindings/mod.rs);
+// `make typecheck` checks the front end against both.
+
+export type {
+  Tensor, Padding, BackendName, Conv2dOptions, OpResult, AdapterReport, BackendsReport,
+} from '../../pkg/convlab.js';
+import type { Tensor, Conv2dOptions, OpResult, BackendsReport, BackendName } from '../../pkg/convlab.js';
+
+/** The API on `globalThis.convlab`. */
+export interface Convlab {
+  /** Resolves once the module is loaded and the backends are open. */
+  ready: Promise<BackendsReport>;
+  /** Resolves to a message when `?backend=` in the URL could not be honoured. */
+  urlProblem: Promise<string | null>;
+  /** The available backends, the active one and why it was chosen. */
+  backends(): BackendsReport;
+  /** Sets the standing choice; throws when "webgpu" is unavailable, saying why. */
+  setBackend(choice: BackendName | 'auto'): BackendsReport;
+  /** tf.nn.conv2d on NHWC input and HWIO filters. */
+  conv2d(x: Tensor, filters: Tensor, options?: Conv2dOptions): Promise<OpResult>;
+}
+
+declare global {
+  // eslint-disable-next-line no-var
+  var convlab: Convlab;
+}
