@@ -22,6 +22,16 @@ pub fn describe(value: &JsValue) -> String {
     if let Some(s) = value.as_string() {
         return format!("{s:?}");
     }
+    if let Some(v) = value.as_f64() {
+        // JSON would print NaN and the infinities as null; say what was passed.
+        return if v.is_nan() {
+            "NaN".into()
+        } else if v.is_infinite() {
+            (if v > 0.0 { "Infinity" } else { "-Infinity" }).into()
+        } else {
+            format!("{v}")
+        };
+    }
     let text = js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())

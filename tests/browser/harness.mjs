@@ -36,7 +36,8 @@ export async function serve(dir = DIST, prefix = '/') {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  return { url: `http://127.0.0.1:${port}${prefix}`, close: () => new Promise((r) => server.close(r)) };
+  const close = () => new Promise((r) => { server.close(r); server.closeAllConnections(); });
+  return { url: `http://127.0.0.1:${port}${prefix}`, close };
 }
 
 /** Launches headless Chromium; `webgpu: true` exposes SwiftShader's WebGPU adapter. */

@@ -46,9 +46,12 @@ export function mount(grid, tabs, presetButtons) {
   const cells = [];
   for (let i = 0; i < SIZE * SIZE; i++) {
     const input = document.createElement('input');
-    input.type = 'number';
-    input.step = '0.1';
+    // Text, not type=number: a number input hides what was typed when it is not a number
+    // (value ''), so the cell could not show the user their own partial input as invalid.
+    input.type = 'text';
     input.inputMode = 'decimal';
+    input.autocomplete = 'off';
+    input.spellcheck = false;
     input.setAttribute('aria-label', `row ${Math.floor(i / SIZE) + 1}, column ${(i % SIZE) + 1}`);
     input.dataset.index = String(i);
     input.addEventListener('input', () => {

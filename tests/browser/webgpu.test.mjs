@@ -1,0 +1,94 @@
+// The WebGPU backend in headless Chromium with --enable-unsafe-webgpu (SwiftShader here): it is
+// available, the automatic choice explains why it prefers the CPU on a software adapter, and
+// forced onto WebGPU the demo's maps equal the CPU path's.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, open, demoDone } from './harness.mjs';
+import { conv2dRef, randomTensor, boundRatio } from './reference.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: true });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('WebGPU is available; on a software adapter the automatic choice is the CPU, with the reason', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  const status = await demoDone(page);
+  const report = await page.evaluate(() => globalThis.convlab.backends());
+  assert.deepEqual(report.available, ['webgpu', 'cpu']);
+  assert.equal(report.choice, 'auto');
+  assert.ok(report.adapter, 'an adapter is reported');
+  if (report.adapter.software) {
+    assert.equal(report.active, 'cpu');
+    assert.match(report.reason, /^software adapter: /);
+    assert.equal(status.backend, 'cpu');
+  } else {
+    assert.equal(report.active, 'webgpu');
+    assert.match(report.reason, /hardware WebGPU adapter/);
+  }
+  assert.match(await page.textContent('#backend-status'), new RegExp(report.reason.slice(0, 20).replace(/[()]/g, '.')));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('forced onto WebGPU, the demo runs there and its maps equal the CPU path\'s', async () => {
+  const { page, errors } = await open(browser.context, `${server.url}?backend=webgpu`);
+  const status = await demoDone(page);
+  assert.equal(status.backend, 'webgpu', status.text);
+  const worst = await page.evaluate(async () => {
+    const d = globalThis.convlabDemo;
+    const cpu = await globalThis.convlab.conv2d(d.input, d.filters, { ...d.options, backend: 'cpu' });
+    // All terms are >= 0 (pixels in [0, 1], filters of 0 and 1), so sum|x*w| is the value
+    // itself and each backend is within gamma(148) * value of the exact sum: the two differ
+    // by at most twice that.
+    const gamma = (148 * 2 ** -24) / (1 - 148 * 2 ** -24);
+    let ratio = 0;
+    for (let i = 0; i < cpu.data.length; i++) {
+      const tol = 2 * gamma * Math.abs(cpu.data[i]) + 1e-30;
+      ratio = Math.max(ratio, Math.abs(cpu.data[i] - d.result.data[i]) / tol);
+    }
+    return { ratio, n: cpu.data.length, gpuBackend: d.result.backend };
+  });
+  assert.equal(worst.gpuBackend, 'webgpu');
+  assert.equal(worst.n, 2 * 427 * 640 * 2);
+  assert.ok(worst.ratio <= 1, `maps differ by ${worst.ratio}x the summation bound`);
+  // Switching the control back to CPU reruns there.
+  await page.selectOption('#backend-choice', 'cpu');
+  const again = await demoDone(page, 2);
+  assert.equal(again.backend, 'cpu');
+  assert.match(page.url(), /backend=cpu/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('convlab.conv2d with backend "webgpu" matches the reference', async () => {
+  const { page } = await open(browser.context, server.url);
+  await page.evaluate(() => globalThis.convlab.ready);
+  const cases = [
+    { x: [2, 9, 8, 3], f: [3, 3, 3, 5], o: { strides: 1, padding: 'same' } },
+    { x: [1, 13, 11, 6], f: [5, 3, 6, 8], o: { strides: [2, 1], padding: 'same', dilations: [1, 2] } },
+    { x: [3, 8, 8, 16], f: [1, 1, 16, 7], o: { padding: 'valid', strides: 2 } },
+    { x: [1, 7, 9, 2], f: [3, 3, 2, 4], o: { padding: [[2, 0], [1, 1]] } },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const x = randomTensor(c.x, 7 + i);
+    const f = randomTensor(c.f, 70 + i);
+    const got = await page.evaluate(async ([x, f, o]) => {
+      const r = await globalThis.convlab.conv2d(
+        { shape: x.shape, data: new Float32Array(x.data) }, { shape: f.shape, data: new Float32Array(f.data) }, { ...o, backend: 'webgpu' });
+      return { shape: r.shape, data: Array.from(r.data), backend: r.backend };
+    }, [{ shape: x.shape, data: Array.from(x.data) }, { shape: f.shape, data: Array.from(f.data) }, c.o]);
+    const ref = conv2dRef(x, f, c.o);
+    assert.equal(got.backend, 'webgpu');
+    assert.deepEqual(got.shape, ref.shape);
+    const ratio = boundRatio(got.data, ref, c.f[0] * c.f[1] * c.f[2]);
+    assert.ok(ratio <= 1, `case ${i}: error is ${ratio}x the f32 summation bound`);
+  }
+  await page.close();
+});
