@@ -27,17 +27,26 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// `op: argument 'arg': detail`, for a malformed or inconsistent argument.
     pub fn invalid(op: &str, arg: &str, detail: impl fmt::Display) -> Self {
-        Self { kind: ErrorKind::InvalidArgument, message: format!("{op}: argument '{arg}': {detail}") }
+        Self {
+            kind: ErrorKind::InvalidArgument,
+            message: format!("{op}: argument '{arg}': {detail}"),
+        }
     }
 
     /// `op: argument 'arg': detail`, for a request beyond a stated resource limit.
     pub fn limit(op: &str, arg: &str, detail: impl fmt::Display) -> Self {
-        Self { kind: ErrorKind::ResourceLimit, message: format!("{op}: argument '{arg}': {detail}") }
+        Self {
+            kind: ErrorKind::ResourceLimit,
+            message: format!("{op}: argument '{arg}': {detail}"),
+        }
     }
 
     /// A backend failure; `detail` says which backend and why.
     pub fn backend(detail: impl fmt::Display) -> Self {
-        Self { kind: ErrorKind::Backend, message: detail.to_string() }
+        Self {
+            kind: ErrorKind::Backend,
+            message: detail.to_string(),
+        }
     }
 
     /// The broad kind of failure.

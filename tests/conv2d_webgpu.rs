@@ -27,10 +27,17 @@ fn webgpu_matches_the_reference_and_the_cpu_path() {
         let got = pollster::block_on(gpu.conv2d(&p.geometry, &p.x, &p.filters)).unwrap();
         p.check("webgpu", &got);
         let cpu = cpu::conv2d(&p.geometry, &p.x, &p.filters, CpuKernel::Tiled).unwrap();
-        let worst = got.iter().zip(&cpu).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let worst = got
+            .iter()
+            .zip(&cpu)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         let scale = cpu.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-        assert!(worst <= 1e-5 * scale * (p.geometry.fh * p.geometry.fw * p.geometry.in_c) as f32,
-            "webgpu and cpu differ by {worst} on {:?}", p.geometry);
+        assert!(
+            worst <= 1e-5 * scale * (p.geometry.fh * p.geometry.fw * p.geometry.in_c) as f32,
+            "webgpu and cpu differ by {worst} on {:?}",
+            p.geometry
+        );
     }
 }
 
@@ -45,7 +52,11 @@ fn too_large_for_a_binding_is_refused_with_the_limit_named() {
     if let Ok(g) = g {
         let x = vec![0.0; side * side];
         let e = pollster::block_on(gpu.conv2d(&g, &x, &[0.0; 4])).unwrap_err();
-        assert!(e.message().contains("maxStorageBufferBindingSize") || e.message().contains("maxBufferSize"), "{e}");
+        assert!(
+            e.message().contains("maxStorageBufferBindingSize")
+                || e.message().contains("maxBufferSize"),
+            "{e}"
+        );
     }
 }
 
@@ -53,7 +64,13 @@ fn too_large_for_a_binding_is_refused_with_the_limit_named() {
 fn a_lost_device_is_reported_not_a_panic() {
     let gpu = context();
     gpu.destroy();
-    let g = Conv2dGeometry::new("conv2d", &[1, 4, 4, 1], &[3, 3, 1, 1], &Conv2dParams::default()).unwrap();
+    let g = Conv2dGeometry::new(
+        "conv2d",
+        &[1, 4, 4, 1],
+        &[3, 3, 1, 1],
+        &Conv2dParams::default(),
+    )
+    .unwrap();
     let r = pollster::block_on(gpu.conv2d(&g, &[1.0; 16], &[1.0; 9]));
     assert!(r.is_err(), "a destroyed device must not return a result");
 }
@@ -63,7 +80,13 @@ fn a_device_lost_underneath_is_an_error_not_a_panic() {
     // Destroy the device behind the context's back (as a driver reset would) and still get an
     // error, not a panic or a hang. Uses a second context so the flag set by destroy() is unset.
     let gpu = context();
-    let g = Conv2dGeometry::new("conv2d", &[1, 4, 4, 1], &[3, 3, 1, 1], &Conv2dParams::default()).unwrap();
+    let g = Conv2dGeometry::new(
+        "conv2d",
+        &[1, 4, 4, 1],
+        &[3, 3, 1, 1],
+        &Conv2dParams::default(),
+    )
+    .unwrap();
     gpu.destroy_underneath();
     let r = pollster::block_on(gpu.conv2d(&g, &[1.0; 16], &[1.0; 9]));
     assert!(r.is_err(), "a destroyed device must not return a result");

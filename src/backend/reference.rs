@@ -28,9 +28,8 @@ pub fn conv2d(g: &Conv2dGeometry, x: &[f64], filters: &[f64]) -> Vec<f64> {
                                 continue;
                             }
                             for c in 0..g.in_c {
-                                let xi = ((n * g.in_h + y as usize) * g.in_w + xx as usize)
-                                    * g.in_c
-                                    + c;
+                                let xi =
+                                    ((n * g.in_h + y as usize) * g.in_w + xx as usize) * g.in_c + c;
                                 let wi = ((u * g.fw + v) * g.in_c + c) * g.out_c + k;
                                 sum += x[xi] * filters[wi];
                             }

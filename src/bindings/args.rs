@@ -50,7 +50,9 @@ fn get(object: &JsValue, key: &str) -> JsValue {
 /// A size, stride or padding: a finite integer in `min..=2^31`.
 fn integer(op: &str, arg: &str, value: &JsValue, min: u32) -> Result<usize> {
     match value.as_f64() {
-        Some(v) if v.is_finite() && v.fract() == 0.0 && v >= f64::from(min) && v <= 2_147_483_648.0 => {
+        Some(v)
+            if v.is_finite() && v.fract() == 0.0 && v >= f64::from(min) && v <= 2_147_483_648.0 =>
+        {
             Ok(v as usize)
         }
         _ => Err(Error::invalid(
@@ -64,15 +66,33 @@ fn integer(op: &str, arg: &str, value: &JsValue, min: u32) -> Result<usize> {
 /// `{shape: number[], data: Float32Array | number[]}` into a shape and a copy of the data.
 pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f32>)> {
     if !value.is_object() {
-        return Err(Error::invalid(op, arg, format!("expected {{shape, data}}, got {}", describe(value))));
+        return Err(Error::invalid(
+            op,
+            arg,
+            format!("expected {{shape, data}}, got {}", describe(value)),
+        ));
     }
     let shape_value = get(value, "shape");
     if !Array::is_array(&shape_value) {
-        return Err(Error::invalid(op, arg, format!("shape must be an array of sizes, got {}", describe(&shape_value))));
+        return Err(Error::invalid(
+            op,
+            arg,
+            format!(
+                "shape must be an array of sizes, got {}",
+                describe(&shape_value)
+            ),
+        ));
     }
     let shape_array: Array = shape_value.unchecked_into();
     if shape_array.length() > 8 {
-        return Err(Error::invalid(op, arg, format!("shape has rank {}, at most 8 is supported", shape_array.length())));
+        return Err(Error::invalid(
+            op,
+            arg,
+            format!(
+                "shape has rank {}, at most 8 is supported",
+                shape_array.length()
+            ),
+        ));
     }
     let mut shape = Vec::new();
     for (axis, dim) in shape_array.iter().enumerate() {
@@ -88,14 +108,20 @@ pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f
         return Err(Error::invalid(
             op,
             arg,
-            format!("data must be a Float32Array (or an array of numbers), got {}", describe(&data)),
+            format!(
+                "data must be a Float32Array (or an array of numbers), got {}",
+                describe(&data)
+            ),
         ));
     };
     if typed.length() as usize != count {
         return Err(Error::invalid(
             op,
             arg,
-            format!("data has {} elements but shape {shape:?} needs {count}", typed.length()),
+            format!(
+                "data has {} elements but shape {shape:?} needs {count}",
+                typed.length()
+            ),
         ));
     }
     Ok((shape, typed.to_vec()))
@@ -107,7 +133,11 @@ pub fn options(op: &str, value: &JsValue, allowed: &[&str]) -> Result<JsValue> {
         return Ok(Object::new().into());
     }
     if !value.is_object() || Array::is_array(value) {
-        return Err(Error::invalid(op, "options", format!("expected an object, got {}", describe(value))));
+        return Err(Error::invalid(
+            op,
+            "options",
+            format!("expected an object, got {}", describe(value)),
+        ));
     }
     for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
@@ -115,7 +145,10 @@ pub fn options(op: &str, value: &JsValue, allowed: &[&str]) -> Result<JsValue> {
             return Err(Error::invalid(
                 op,
                 "options",
-                format!("unknown option {key:?}; the options are {}", allowed.join(", ")),
+                format!(
+                    "unknown option {key:?}; the options are {}",
+                    allowed.join(", ")
+                ),
             ));
         }
     }
@@ -128,7 +161,16 @@ pub fn pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
     if value.is_undefined() {
         return Ok([1, 1]);
     }
-    let bad = || Error::invalid(op, key, format!("expected a positive integer or a pair of them, got {}", describe(&value)));
+    let bad = || {
+        Error::invalid(
+            op,
+            key,
+            format!(
+                "expected a positive integer or a pair of them, got {}",
+                describe(&value)
+            ),
+        )
+    };
     if value.as_f64().is_some() {
         let v = integer(op, key, &value, 1).map_err(|_| bad())?;
         return Ok([v, v]);
@@ -137,8 +179,11 @@ pub fn pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
         return Err(bad());
     }
     let items: Vec<JsValue> = value.unchecked_ref::<Array>().iter().collect();
-    let ints: Vec<usize> =
-        items.iter().map(|v| integer(op, key, v, 1)).collect::<Result<_>>().map_err(|_| bad())?;
+    let ints: Vec<usize> = items
+        .iter()
+        .map(|v| integer(op, key, v, 1))
+        .collect::<Result<_>>()
+        .map_err(|_| bad())?;
     match ints.as_slice() {
         [v] => Ok([*v, *v]),
         [h, w] => Ok([*h, *w]),
@@ -186,7 +231,9 @@ pub fn padding(op: &str, options: &JsValue) -> Result<Padding> {
             .map(|v| integer(op, "padding", &v, 0))
             .collect::<Result<_>>()
             .map_err(|_| bad())?;
-        let [a, b] = ints.as_slice() else { return Err(bad()) };
+        let [a, b] = ints.as_slice() else {
+            return Err(bad());
+        };
         pairs.push((*a, *b));
     }
     let (rows, cols) = match pairs.as_slice() {
@@ -194,7 +241,12 @@ pub fn padding(op: &str, options: &JsValue) -> Result<Padding> {
         [(0, 0), r, c, (0, 0)] => (*r, *c),
         _ => return Err(bad()),
     };
-    Ok(Padding::Explicit { top: rows.0, bottom: rows.1, left: cols.0, right: cols.1 })
+    Ok(Padding::Explicit {
+        top: rows.0,
+        bottom: rows.1,
+        left: cols.0,
+        right: cols.1,
+    })
 }
 
 /// `backend`: "webgpu", "cpu", or "auto"/absent (`None`: the active backend).
@@ -210,7 +262,10 @@ pub fn backend(op: &str, options: &JsValue) -> Result<Option<BackendKind>> {
         _ => Err(Error::invalid(
             op,
             "backend",
-            format!("expected \"webgpu\", \"cpu\" or \"auto\", got {}", describe(&value)),
+            format!(
+                "expected \"webgpu\", \"cpu\" or \"auto\", got {}",
+                describe(&value)
+            ),
         )),
     }
 }

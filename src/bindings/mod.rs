@@ -66,18 +66,28 @@ fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
 }
 
 fn now_ms() -> f64 {
-    let performance = Reflect::get(&js_sys::global(), &"performance".into()).unwrap_or(JsValue::UNDEFINED);
-    let now = Reflect::get(&performance, &"now".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let performance =
+        Reflect::get(&js_sys::global(), &"performance".into()).unwrap_or(JsValue::UNDEFINED);
+    let now = Reflect::get(&performance, &"now".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     match now {
-        Some(f) => f.call0(&performance).ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
+        Some(f) => f
+            .call0(&performance)
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0),
         None => js_sys::Date::now(),
     }
 }
 
 fn has_navigator_gpu() -> bool {
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
+    let navigator =
+        Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
     navigator.is_object()
-        && Reflect::get(&navigator, &"gpu".into()).map(|g| g.is_object()).unwrap_or(false)
+        && Reflect::get(&navigator, &"gpu".into())
+            .map(|g| g.is_object())
+            .unwrap_or(false)
 }
 
 /// Opens WebGPU (when the browser has it and the self-test passes) and decides the active
@@ -89,13 +99,23 @@ pub async fn init_backends(
     if state::with(|s| s.ready) {
         return Ok(backends());
     }
-    let options = args::options("initBackends", &options, &["webgpu", "adapterHint"]).map_err(js_error)?;
-    let want_gpu = Reflect::get(&options, &"webgpu".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true);
-    let hint = Reflect::get(&options, &"adapterHint".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let options =
+        args::options("initBackends", &options, &["webgpu", "adapterHint"]).map_err(js_error)?;
+    let want_gpu = Reflect::get(&options, &"webgpu".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let hint = Reflect::get(&options, &"adapterHint".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
     let outcome = if !want_gpu {
         Err("WebGPU was turned off by the caller".to_string())
     } else if !has_navigator_gpu() {
-        Err("no adapter: this browser does not expose WebGPU (navigator.gpu is missing)".to_string())
+        Err(
+            "no adapter: this browser does not expose WebGPU (navigator.gpu is missing)"
+                .to_string(),
+        )
     } else {
         open_gpu(&hint).await
     };
@@ -110,8 +130,12 @@ pub async fn init_backends(
 }
 
 async fn open_gpu(hint: &str) -> Result<GpuContext, String> {
-    let gpu = GpuContext::new(hint).await.map_err(|e| e.message().to_string())?;
-    gpu.self_test().await.map_err(|e| format!("self-test failed: {}", e.message()))?;
+    let gpu = GpuContext::new(hint)
+        .await
+        .map_err(|e| e.message().to_string())?;
+    gpu.self_test()
+        .await
+        .map_err(|e| format!("self-test failed: {}", e.message()))?;
     Ok(gpu)
 }
 
@@ -145,7 +169,14 @@ pub fn backends() -> JsValue {
             None => JsValue::NULL,
         };
         set(&report, "adapter", adapter);
-        set(&report, "webgpuProblem", s.gpu_problem.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(
+            &report,
+            "webgpuProblem",
+            s.gpu_problem
+                .clone()
+                .map(JsValue::from)
+                .unwrap_or(JsValue::NULL),
+        );
         set(&report, "simd128", lanes::IS_SIMD128);
         report.into()
     })
@@ -179,7 +210,12 @@ pub async fn conv2d(
     #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsError> {
     const OP: &str = "conv2d";
-    let options = args::options(OP, &options, &["strides", "padding", "dilations", "backend"]).map_err(js_error)?;
+    let options = args::options(
+        OP,
+        &options,
+        &["strides", "padding", "dilations", "backend"],
+    )
+    .map_err(js_error)?;
     let params = Conv2dParams {
         strides: args::pair(OP, &options, "strides").map_err(js_error)?,
         dilations: args::pair(OP, &options, "dilations").map_err(js_error)?,
@@ -209,11 +245,17 @@ pub async fn conv2d(
                 if requested == Some(BackendKind::WebGpu) {
                     return Err(js_error(e));
                 }
-                (cpu::conv2d(&g, &x_data, &f_data, CpuKernel::Auto).map_err(js_error)?, BackendKind::Cpu)
+                (
+                    cpu::conv2d(&g, &x_data, &f_data, CpuKernel::Auto).map_err(js_error)?,
+                    BackendKind::Cpu,
+                )
             }
             Err(e) => return Err(js_error(e)),
         },
-        None => (cpu::conv2d(&g, &x_data, &f_data, CpuKernel::Auto).map_err(js_error)?, BackendKind::Cpu),
+        None => (
+            cpu::conv2d(&g, &x_data, &f_data, CpuKernel::Auto).map_err(js_error)?,
+            BackendKind::Cpu,
+        ),
     };
     let ms = now_ms() - start;
     let result = Object::new();

@@ -49,12 +49,17 @@ impl Backends {
     pub fn active(&self) -> (BackendKind, String) {
         match (self.choice, &self.gpu) {
             (Choice::Fixed(BackendKind::Cpu), _) => (BackendKind::Cpu, "user's choice".into()),
-            (Choice::Fixed(BackendKind::WebGpu), Some(_)) => (BackendKind::WebGpu, "user's choice".into()),
+            (Choice::Fixed(BackendKind::WebGpu), Some(_)) => {
+                (BackendKind::WebGpu, "user's choice".into())
+            }
             (Choice::Fixed(BackendKind::WebGpu), None) => (
                 BackendKind::Cpu,
                 format!("WebGPU was chosen but is unavailable ({})", self.problem()),
             ),
-            (Choice::Auto, None) => (BackendKind::Cpu, format!("WebGPU unavailable: {}", self.problem())),
+            (Choice::Auto, None) => (
+                BackendKind::Cpu,
+                format!("WebGPU unavailable: {}", self.problem()),
+            ),
             (Choice::Auto, Some(gpu)) if gpu.adapter().software => (
                 BackendKind::Cpu,
                 format!(
@@ -65,7 +70,10 @@ impl Backends {
             ),
             (Choice::Auto, Some(gpu)) => (
                 BackendKind::WebGpu,
-                format!("hardware WebGPU adapter ({}) passed the self-test", gpu.adapter().name),
+                format!(
+                    "hardware WebGPU adapter ({}) passed the self-test",
+                    gpu.adapter().name
+                ),
             ),
         }
     }
@@ -77,7 +85,11 @@ impl Backends {
     /// The GPU context for an explicit `backend: "webgpu"` request, or an error saying why not.
     pub fn require_gpu(&self, op: &str) -> Result<Rc<GpuContext>> {
         self.gpu.clone().ok_or_else(|| {
-            Error::invalid(op, "backend", format!("\"webgpu\" is not available here: {}", self.problem()))
+            Error::invalid(
+                op,
+                "backend",
+                format!("\"webgpu\" is not available here: {}", self.problem()),
+            )
         })
     }
 

@@ -25,7 +25,11 @@ pub struct Conv2dParams {
 
 impl Default for Conv2dParams {
     fn default() -> Self {
-        Self { strides: [1, 1], dilations: [1, 1], padding: Padding::Valid }
+        Self {
+            strides: [1, 1],
+            dilations: [1, 1],
+            padding: Padding::Valid,
+        }
     }
 }
 
@@ -100,15 +104,25 @@ impl Conv2dGeometry {
         }
         for (name, pair) in [("strides", params.strides), ("dilations", params.dilations)] {
             if pair.contains(&0) {
-                return Err(Error::invalid(op, name, format!("{pair:?} must be at least 1")));
+                return Err(Error::invalid(
+                    op,
+                    name,
+                    format!("{pair:?} must be at least 1"),
+                ));
             }
         }
         let (rows, cols) = match params.padding {
             Padding::Same => (AxisPadding::Same, AxisPadding::Same),
             Padding::Valid => (AxisPadding::Valid, AxisPadding::Valid),
-            Padding::Explicit { top, bottom, left, right } => {
-                (AxisPadding::Explicit(top, bottom), AxisPadding::Explicit(left, right))
-            }
+            Padding::Explicit {
+                top,
+                bottom,
+                left,
+                right,
+            } => (
+                AxisPadding::Explicit(top, bottom),
+                AxisPadding::Explicit(left, right),
+            ),
         };
         let [sh, sw] = params.strides;
         let [dh, dw] = params.dilations;
@@ -150,10 +164,12 @@ impl Conv2dGeometry {
 
     /// Multiply-adds of the whole convolution (FLOPs are twice this).
     pub fn multiply_adds(&self) -> u64 {
-        [self.batch, self.out_h, self.out_w, self.out_c, self.fh, self.fw, self.in_c]
-            .iter()
-            .map(|&d| d as u64)
-            .product()
+        [
+            self.batch, self.out_h, self.out_w, self.out_c, self.fh, self.fw, self.in_c,
+        ]
+        .iter()
+        .map(|&d| d as u64)
+        .product()
     }
 
     /// Trainable parameters of a Conv2D layer with this geometry and a bias per filter
@@ -168,7 +184,10 @@ mod tests {
     use super::*;
 
     fn same() -> Conv2dParams {
-        Conv2dParams { padding: Padding::Same, ..Default::default() }
+        Conv2dParams {
+            padding: Padding::Same,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -186,14 +205,26 @@ mod tests {
     #[test]
     fn bad_shapes_name_the_argument_and_value() {
         let e = Conv2dGeometry::new("conv2d", &[1, 5, 5], &[3, 3, 1, 1], &same()).unwrap_err();
-        assert!(e.message().contains("'x'") && e.message().contains("[1, 5, 5]"), "{e}");
+        assert!(
+            e.message().contains("'x'") && e.message().contains("[1, 5, 5]"),
+            "{e}"
+        );
         let e = Conv2dGeometry::new("conv2d", &[1, 5, 5, 3], &[3, 3, 2, 1], &same()).unwrap_err();
-        assert!(e.message().contains("expects 2 input channels but x has 3"), "{e}");
+        assert!(
+            e.message().contains("expects 2 input channels but x has 3"),
+            "{e}"
+        );
         let e = Conv2dGeometry::new("conv2d", &[1, 0, 5, 3], &[3, 3, 3, 1], &same()).unwrap_err();
         assert!(e.message().contains("size 0 on axis 1"), "{e}");
-        let p = Conv2dParams { strides: [0, 1], ..same() };
+        let p = Conv2dParams {
+            strides: [0, 1],
+            ..same()
+        };
         let e = Conv2dGeometry::new("conv2d", &[1, 5, 5, 3], &[3, 3, 3, 1], &p).unwrap_err();
-        assert!(e.message().contains("'strides'") && e.message().contains("[0, 1]"), "{e}");
+        assert!(
+            e.message().contains("'strides'") && e.message().contains("[0, 1]"),
+            "{e}"
+        );
         let huge = [usize::MAX / 2, 4, 4, 4];
         let e = Conv2dGeometry::new("conv2d", &huge, &[3, 3, 4, 1], &same()).unwrap_err();
         assert!(e.message().contains("over the cap"), "{e}");

@@ -62,7 +62,11 @@ pub fn element_count(op: &str, arg: &str, shape: &[usize]) -> Result<usize> {
     let mut count: usize = 1;
     for (axis, &dim) in shape.iter().enumerate() {
         if dim == 0 {
-            return Err(Error::invalid(op, arg, format!("shape {shape:?} has size 0 on axis {axis}")));
+            return Err(Error::invalid(
+                op,
+                arg,
+                format!("shape {shape:?} has size 0 on axis {axis}"),
+            ));
         }
         count = count
             .checked_mul(dim)

@@ -50,7 +50,11 @@ impl Problem {
     pub fn random(rng: &mut Rng, budget: u64) -> Self {
         loop {
             let k = rng.pick(&[1, 1, 2, 3, 3, 5, 7]);
-            let (fh, fw) = if rng.range(0, 3) == 0 { (k, rng.pick(&[1, 3, 5])) } else { (k, k) };
+            let (fh, fw) = if rng.range(0, 3) == 0 {
+                (k, rng.pick(&[1, 3, 5]))
+            } else {
+                (k, k)
+            };
             let params = Conv2dParams {
                 strides: [rng.range(1, 3), rng.range(1, 3)],
                 dilations: [rng.range(1, 2), rng.range(1, 2)],
@@ -71,14 +75,26 @@ impl Problem {
                 rng.range(1, 23),
                 rng.pick(&[1, 2, 3, 4, 5, 8, 13, 16, 32, 64]),
             ];
-            let f = [fh, fw, x[3], rng.pick(&[1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 32, 64])];
-            let Ok(geometry) = Conv2dGeometry::new("test", &x, &f, &params) else { continue };
+            let f = [
+                fh,
+                fw,
+                x[3],
+                rng.pick(&[1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 32, 64]),
+            ];
+            let Ok(geometry) = Conv2dGeometry::new("test", &x, &f, &params) else {
+                continue;
+            };
             if geometry.multiply_adds() > budget {
                 continue;
             }
             let xs = rng.vec(x.iter().product());
             let fs = rng.vec(f.iter().product());
-            return Self { geometry, params, x: xs, filters: fs };
+            return Self {
+                geometry,
+                params,
+                x: xs,
+                filters: fs,
+            };
         }
     }
 
@@ -102,7 +118,12 @@ impl Problem {
     /// rigorous, so exceeding it means a wrong index, not rounding.
     pub fn check(&self, what: &str, got: &[f32]) {
         let (want, abs_sum) = self.reference();
-        assert_eq!(got.len(), want.len(), "{what}: output length for {:?}", self.geometry);
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{what}: output length for {:?}",
+            self.geometry
+        );
         let g = &self.geometry;
         let k = (g.fh * g.fw * g.in_c + 1) as f64;
         let u = f32::EPSILON as f64 / 2.0;

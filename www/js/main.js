@@ -29,7 +29,9 @@ function showBackend(report, note) {
   gpuOption.textContent = gpuOption.disabled ? 'WebGPU (unavailable)' : 'WebGPU';
   const name = report.active === 'webgpu' ? 'WebGPU' : 'CPU (wasm SIMD128)';
   const status = $('backend-status');
-  status.textContent = `${name}: ${report.reason}${note ? `. ${note}` : ''}`;
+  const slow = report.active === 'webgpu' && report.adapter?.software
+    ? ' (a software adapter: expect it to be much slower than the CPU path)' : '';
+  status.textContent = `${name}: ${report.reason}${slow}${note ? `. ${note}` : ''}`;
   status.dataset.active = report.active;
   status.title = report.webgpuProblem ? `WebGPU: ${report.webgpuProblem}` : `adapter: ${report.adapter?.name ?? 'none'}`;
 }

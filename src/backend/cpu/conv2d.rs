@@ -42,10 +42,18 @@ pub(super) fn conv2d(g: &Conv2dGeometry, x: &[f32], w: &[f32]) -> Result<Vec<f32
 fn taps(i: usize, s: usize, d: usize, pad: usize, len: usize, k: usize) -> std::ops::Range<usize> {
     let start = i * s;
     // first u with start + u*d >= pad
-    let first = if start >= pad { 0 } else { (pad - start).div_ceil(d) };
+    let first = if start >= pad {
+        0
+    } else {
+        (pad - start).div_ceil(d)
+    };
     // last u with start + u*d - pad < len, i.e. u*d < len + pad - start
     let limit = len + pad;
-    let end = if limit <= start { 0 } else { ((limit - start - 1) / d + 1).min(k) };
+    let end = if limit <= start {
+        0
+    } else {
+        ((limit - start - 1) / d + 1).min(k)
+    };
     first.min(end)..end
 }
 

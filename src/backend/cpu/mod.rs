@@ -46,7 +46,11 @@ fn check_len(op: &str, arg: &str, len: usize, shape: &[usize]) -> Result<()> {
     if len == want {
         Ok(())
     } else {
-        Err(Error::invalid(op, arg, format!("data has {len} elements but shape {shape:?} needs {want}")))
+        Err(Error::invalid(
+            op,
+            arg,
+            format!("data has {len} elements but shape {shape:?} needs {want}"),
+        ))
     }
 }
 
@@ -54,9 +58,8 @@ fn check_len(op: &str, arg: &str, len: usize, shape: &[usize]) -> Result<()> {
 /// abort that `vec![0.0; len]` would cause in wasm32 when memory runs out).
 pub(crate) fn zeroed(op: &str, what: &str, len: usize) -> Result<Vec<f32>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| {
-        Error::limit(op, what, format!("cannot allocate {} MiB", (len * 4) >> 20))
-    })?;
+    v.try_reserve_exact(len)
+        .map_err(|_| Error::limit(op, what, format!("cannot allocate {} MiB", (len * 4) >> 20)))?;
     v.resize(len, 0.0);
     Ok(v)
 }

@@ -38,8 +38,16 @@ impl AdapterSummary {
         let text = format!("{} {} {}", info.name, info.driver, hint).to_lowercase();
         let software = info.device_type == wgpu::DeviceType::Cpu
             || SOFTWARE_ADAPTERS.iter().any(|s| text.contains(s));
-        let name = if info.name.trim().is_empty() { hint.trim().to_string() } else { info.name.clone() };
-        Self { name, api: format!("{:?}", info.backend), software }
+        let name = if info.name.trim().is_empty() {
+            hint.trim().to_string()
+        } else {
+            info.name.clone()
+        };
+        Self {
+            name,
+            api: format!("{:?}", info.backend),
+            software,
+        }
     }
 }
 
@@ -71,7 +79,18 @@ impl GpuContext {
                 ..Default::default()
             })
             .await
-            .map_err(|e| Error::backend(format!("no WebGPU adapter: {e}")))?;
+            .map_err(|e| {
+                if cfg!(target_arch = "wasm32") {
+                    // wgpu's text lists every native backend it was not built with; the user
+                    // only needs to know that the browser gave no adapter.
+                    Error::backend(
+                        "no adapter: the browser exposes WebGPU but offers no adapter (no usable \
+                         GPU, or WebGPU is turned off)",
+                    )
+                } else {
+                    Error::backend(format!("no adapter: {e}"))
+                }
+            })?;
         let summary = AdapterSummary::from_info(&adapter.get_info(), adapter_hint);
         let limits = adapter.limits();
         let (device, queue) = adapter
@@ -96,7 +115,14 @@ impl GpuContext {
             log(&format!("convlab: uncaptured WebGPU error: {e}"));
         }));
         let conv2d = conv2d::Conv2dKernel::new(&device);
-        Ok(Self { device, queue, adapter: summary, limits, conv2d, lost })
+        Ok(Self {
+            device,
+            queue,
+            adapter: summary,
+            limits,
+            conv2d,
+            lost,
+        })
     }
 
     /// What is known of the adapter.
@@ -139,13 +165,25 @@ impl GpuContext {
     /// Runs a small convolution with padding, stride and several channels and compares it with
     /// the CPU contract. An adapter that gets it wrong is not used.
     pub async fn self_test(&self) -> Result<()> {
-        let params = Conv2dParams { strides: [2, 1], dilations: [1, 2], padding: Padding::Same };
+        let params = Conv2dParams {
+            strides: [2, 1],
+            dilations: [1, 2],
+            padding: Padding::Same,
+        };
         let g = Conv2dGeometry::new("self-test", &[2, 7, 6, 3], &[3, 3, 3, 5], &params)?;
-        let x: Vec<f32> = (0..2 * 7 * 6 * 3).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
-        let w: Vec<f32> = (0..3 * 3 * 3 * 5).map(|i| ((i * 17 % 13) as f32 - 6.0) / 5.0).collect();
+        let x: Vec<f32> = (0..2 * 7 * 6 * 3)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+            .collect();
+        let w: Vec<f32> = (0..3 * 3 * 3 * 5)
+            .map(|i| ((i * 17 % 13) as f32 - 6.0) / 5.0)
+            .collect();
         let want = cpu::conv2d(&g, &x, &w, CpuKernel::Scalar)?;
         let got = self.conv2d(&g, &x, &w).await?;
-        let worst = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let worst = want
+            .iter()
+            .zip(&got)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         if got.len() != want.len() || worst > 1e-4 {
             return Err(Error::backend(format!(
                 "self-test failed: the adapter's conv2d differs from the CPU path by {worst}"
@@ -180,7 +218,7 @@ impl GpuContext {
 
     /// Checks that a storage buffer of `bytes` bytes fits the device's limits.
     fn check_binding(&self, op: &str, arg: &str, bytes: u64) -> Result<()> {
-        let max_binding = u64::from(self.limits.max_storage_buffer_binding_size);
+        let max_binding = self.limits.max_storage_buffer_binding_size;
         let max_buffer = self.limits.max_buffer_size;
         let limit = max_binding.min(max_buffer);
         if bytes > limit {
