@@ -5,7 +5,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 export XDG_RUNTIME_DIR ?= /tmp
 PHASE := scripts/phase.sh
 
-.PHONY: serve build pkg test setup setup-test photos fmt lint test-native test-wasm test-browser typecheck clean
+.PHONY: bench serve build pkg test setup setup-test photos fmt lint test-native test-wasm test-browser typecheck clean
 
 ## serve: install, build the site (release) and serve it on http://127.0.0.1:8080
 serve: build
@@ -65,3 +65,7 @@ typecheck: pkg
 
 clean:
 	rm -rf dist pkg target/phases.txt
+
+## bench: benchmark programs (figures, not tests)
+bench: build setup-test
+	node bench/demo-conv2d.mjs 9
