@@ -1,6 +1,6 @@
 # convlab: the two commands are `make serve` and `make test`; both install what is missing.
 SHELL := /bin/bash
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 # Mesa's lavapipe wants a runtime dir; without one it prints an error per device it opens.
 export XDG_RUNTIME_DIR ?= /tmp
 PHASE := scripts/phase.sh

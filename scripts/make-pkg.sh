@@ -2,7 +2,7 @@
 # Builds pkg/: the core as an npm-style package (wasm-bindgen --target web, .d.ts, package.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 cargo build --release --lib --target wasm32-unknown-unknown
 rm -rf pkg
 wasm-bindgen --target web --typescript --out-dir pkg target/wasm32-unknown-unknown/release/convlab.wasm
