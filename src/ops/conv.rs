@@ -10,7 +10,7 @@
 //! - output: `[n, oh, ow, cout]`, sizes from [`crate::tensor::output_extent`].
 
 use crate::error::{Error, Result};
-use crate::tensor::{element_count, output_extent, AxisPadding, Padding};
+use crate::tensor::{element_count, output_extent, AxisPadding, Padding, WindowName};
 
 /// Hyper-parameters of a 2-D convolution, named like the `tf.nn.conv2d` arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +126,26 @@ impl Conv2dGeometry {
         };
         let [sh, sw] = params.strides;
         let [dh, dw] = params.dilations;
-        let v = output_extent(op, "height", x[1], filters[0], sh, dh, rows)?;
-        let h = output_extent(op, "width", x[2], filters[1], sw, dw, cols)?;
+        let v = output_extent(
+            op,
+            WindowName::KERNEL,
+            "height",
+            x[1],
+            filters[0],
+            sh,
+            dh,
+            rows,
+        )?;
+        let h = output_extent(
+            op,
+            WindowName::KERNEL,
+            "width",
+            x[2],
+            filters[1],
+            sw,
+            dw,
+            cols,
+        )?;
         let geometry = Self {
             batch: x[0],
             in_h: x[1],

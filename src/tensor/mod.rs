@@ -3,7 +3,7 @@
 
 mod window;
 
-pub use window::{output_extent, AxisPadding, Extent};
+pub use window::{output_extent, AxisPadding, Extent, WindowName};
 
 use crate::error::{Error, Result};
 

@@ -31,12 +31,35 @@ pub enum AxisPadding {
     Explicit(usize, usize),
 }
 
+/// Which window an extent is for, for error messages: the argument that sets it and its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowName {
+    /// The argument that gives the window's size ("filters", "poolSize").
+    pub arg: &'static str,
+    /// What to call the window ("dilated kernel", "pool window").
+    pub noun: &'static str,
+}
+
+impl WindowName {
+    /// A convolution's (possibly dilated) kernel, sized by `filters`.
+    pub const KERNEL: Self = Self {
+        arg: "filters",
+        noun: "dilated kernel",
+    };
+    /// A pooling window, sized by `poolSize`.
+    pub const POOL: Self = Self {
+        arg: "poolSize",
+        noun: "pool window",
+    };
+}
+
 /// Output extent of a window of `kernel` cells, `stride`, `dilation` over `input` cells.
 ///
-/// `op` and `axis` ("height" or "width") go into the error message. All sizes must be >= 1;
-/// callers validate that first, so zero here is a bug and is still reported as an error.
+/// `op`, `window` and `axis` ("height" or "width") go into the error message. All sizes must be
+/// >= 1; callers validate that first, so zero here is a bug and is still reported as an error.
 pub fn output_extent(
     op: &str,
+    window: WindowName,
     axis: &str,
     input: usize,
     kernel: usize,
@@ -68,9 +91,20 @@ pub fn output_extent(
                 pad_after: total - total / 2,
             })
         }
-        AxisPadding::Valid => explicit(op, axis, input, effective, stride, 0, 0, "'valid' padding"),
+        AxisPadding::Valid => explicit(
+            op,
+            window,
+            axis,
+            input,
+            effective,
+            stride,
+            0,
+            0,
+            "'valid' padding",
+        ),
         AxisPadding::Explicit(before, after) => explicit(
             op,
+            window,
             axis,
             input,
             effective,
@@ -84,6 +118,7 @@ pub fn output_extent(
 
 fn explicit(
     op: &str,
+    window: WindowName,
     axis: &str,
     input: usize,
     effective: usize,
@@ -99,10 +134,11 @@ fn explicit(
     if effective > padded {
         return Err(Error::invalid(
             op,
-            "filters",
+            window.arg,
             format!(
-                "the {axis} of the dilated kernel ({effective}) is larger than the input's \
-                 {axis} ({input}) with {how} ({padded} after padding)"
+                "the {axis} of the {} ({effective}) is larger than the input's {axis} \
+                 ({input}) with {how} ({padded} after padding)",
+                window.noun
             ),
         ));
     }
@@ -118,7 +154,17 @@ mod tests {
     use super::*;
 
     fn same(input: usize, k: usize, s: usize, d: usize) -> Extent {
-        output_extent("t", "height", input, k, s, d, AxisPadding::Same).unwrap()
+        output_extent(
+            "t",
+            WindowName::KERNEL,
+            "height",
+            input,
+            k,
+            s,
+            d,
+            AxisPadding::Same,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -172,11 +218,41 @@ mod tests {
 
     #[test]
     fn valid_counts_only_windows_that_fit() {
-        let e = output_extent("t", "width", 150, 5, 1, 1, AxisPadding::Valid).unwrap();
+        let e = output_extent(
+            "t",
+            WindowName::KERNEL,
+            "width",
+            150,
+            5,
+            1,
+            1,
+            AxisPadding::Valid,
+        )
+        .unwrap();
         assert_eq!(e.output, 146);
-        let e = output_extent("t", "width", 227, 11, 4, 1, AxisPadding::Valid).unwrap();
+        let e = output_extent(
+            "t",
+            WindowName::KERNEL,
+            "width",
+            227,
+            11,
+            4,
+            1,
+            AxisPadding::Valid,
+        )
+        .unwrap();
         assert_eq!(e.output, 55); // AlexNet C1
-        let err = output_extent("conv2d", "width", 7, 9, 1, 1, AxisPadding::Valid).unwrap_err();
+        let err = output_extent(
+            "conv2d",
+            WindowName::KERNEL,
+            "width",
+            7,
+            9,
+            1,
+            1,
+            AxisPadding::Valid,
+        )
+        .unwrap_err();
         assert!(
             err.message().contains("larger than the input's width (7)"),
             "{err}"
@@ -185,7 +261,17 @@ mod tests {
 
     #[test]
     fn explicit_padding_adds_cells() {
-        let e = output_extent("t", "height", 5, 3, 2, 1, AxisPadding::Explicit(1, 2)).unwrap();
+        let e = output_extent(
+            "t",
+            WindowName::KERNEL,
+            "height",
+            5,
+            3,
+            2,
+            1,
+            AxisPadding::Explicit(1, 2),
+        )
+        .unwrap();
         assert_eq!(
             e,
             Extent {

@@ -141,3 +141,43 @@ impl Problem {
         }
     }
 }
+
+/// `gamma(n) = n u / (1 - n u)`, `u = 2^-24`: the relative error bound of an f32 sum of `n`
+/// products (Higham, Accuracy and Stability of Numerical Algorithms, 3.1).
+pub fn gamma(n: usize) -> f64 {
+    let u = f32::EPSILON as f64 / 2.0;
+    let n = n as f64;
+    n * u / (1.0 - n * u)
+}
+
+/// Asserts that each f32 result is within `gamma(terms + 1) * abs_sum` of the f64 reference,
+/// where `abs_sum` is the sum of the absolute values of the terms. The bound holds for any
+/// summation order, with or without fused multiply-add, so exceeding it means a wrong index.
+pub fn assert_within_sum_bound(
+    what: &str,
+    got: &[f32],
+    want: &[f64],
+    abs_sum: &[f64],
+    terms: usize,
+) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let g = gamma(terms + 1);
+    for (i, ((&a, &b), &s)) in got.iter().zip(want).zip(abs_sum).enumerate() {
+        let err = (a as f64 - b).abs();
+        let tol = g * s + 1e-30;
+        assert!(
+            err <= tol,
+            "{what}: element {i} is {a}, reference {b} (error {err:e} > bound {tol:e})"
+        );
+    }
+}
+
+/// f32 data as f64.
+pub fn wide(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+/// Absolute values, as f64.
+pub fn abs(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| (x as f64).abs()).collect()
+}

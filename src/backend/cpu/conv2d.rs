@@ -39,7 +39,14 @@ pub(super) fn conv2d(g: &Conv2dGeometry, x: &[f32], w: &[f32]) -> Result<Vec<f32
 
 /// The kernel taps `u` for output position `i` whose input row `i*s + u*d - pad` lies inside
 /// `0..len`.
-fn taps(i: usize, s: usize, d: usize, pad: usize, len: usize, k: usize) -> std::ops::Range<usize> {
+pub(super) fn taps(
+    i: usize,
+    s: usize,
+    d: usize,
+    pad: usize,
+    len: usize,
+    k: usize,
+) -> std::ops::Range<usize> {
     let start = i * s;
     // first u with start + u*d >= pad
     let first = if start >= pad {

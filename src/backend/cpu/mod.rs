@@ -3,9 +3,22 @@
 //! the same fast-path code runs on portable `[f32; 4]` lanes, so its tiling and edge handling are
 //! tested by plain `cargo test` too, and its SIMD128 build by the wasm32 tests in Node.
 
+mod activation;
 mod conv2d;
+mod conv2d_backward;
 mod conv2d_tiled;
+mod dense;
 pub mod lanes;
+mod loss;
+mod pool;
+
+pub use activation::{activation_backward, activation_in_place};
+pub use dense::{dense, dense_backward};
+pub use loss::{mean_squared_error, softmax_cross_entropy};
+pub use pool::{
+    avg_pool2d, avg_pool2d_backward, global_avg_pool, global_avg_pool_backward, global_max_pool,
+    global_max_pool_backward, max_pool2d, max_pool2d_backward,
+};
 
 use crate::error::{Error, Result};
 use crate::ops::conv::Conv2dGeometry;
@@ -41,7 +54,31 @@ pub fn conv2d(
     }
 }
 
-fn check_len(op: &str, arg: &str, len: usize, shape: &[usize]) -> Result<()> {
+/// Gradients of `tf.nn.conv2d`: `(dx, dw)` from the input, the filters and the output gradient.
+///
+/// # Shapes
+/// `x`: `g.input_shape()`, `filters`: `g.filter_shape()`, `dy`: `g.output_shape()`.
+pub fn conv2d_backward(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    filters: &[f32],
+    dy: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    check_len("conv2d backward", "x", x.len(), &g.input_shape())?;
+    check_len(
+        "conv2d backward",
+        "filters",
+        filters.len(),
+        &g.filter_shape(),
+    )?;
+    check_len("conv2d backward", "dy", dy.len(), &g.output_shape())?;
+    Ok((
+        conv2d_backward::backward_input(g, dy, filters)?,
+        conv2d_backward::backward_filter(g, x, dy)?,
+    ))
+}
+
+pub(crate) fn check_len(op: &str, arg: &str, len: usize, shape: &[usize]) -> Result<()> {
     let want: usize = shape.iter().product();
     if len == want {
         Ok(())

@@ -1,0 +1,69 @@
+//! Dense layer on the CPU, forward and backward. Loops run along the contiguous axis of the
+//! kernel `[in, out]` (the units), so the inner loops are vectorisable axpys and dots.
+
+use super::{check_len, zeroed};
+use crate::error::{Error, Result};
+use crate::ops::dense::DenseGeometry;
+
+/// `y = x W + b`.
+pub fn dense(g: &DenseGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>> {
+    check_len("dense", "x", x.len(), &[g.batch, g.inputs])?;
+    check_len("dense", "weights", w.len(), &[g.inputs, g.units])?;
+    if let Some(b) = bias {
+        if b.len() != g.units {
+            return Err(Error::invalid(
+                "dense",
+                "bias",
+                format!(
+                    "has {} elements, expected {} (one per unit)",
+                    b.len(),
+                    g.units
+                ),
+            ));
+        }
+    }
+    let mut y = zeroed("dense", "output", g.batch * g.units)?;
+    for n in 0..g.batch {
+        let row = &mut y[n * g.units..(n + 1) * g.units];
+        if let Some(b) = bias {
+            row.copy_from_slice(b);
+        }
+        for i in 0..g.inputs {
+            let xv = x[n * g.inputs + i];
+            for (acc, &wv) in row.iter_mut().zip(&w[i * g.units..(i + 1) * g.units]) {
+                *acc += xv * wv;
+            }
+        }
+    }
+    Ok(y)
+}
+
+/// Gradients of a dense layer: `(dx, dw, db)`.
+pub fn dense_backward(
+    g: &DenseGeometry,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    check_len("dense backward", "x", x.len(), &[g.batch, g.inputs])?;
+    check_len("dense backward", "weights", w.len(), &[g.inputs, g.units])?;
+    check_len("dense backward", "dy", dy.len(), &[g.batch, g.units])?;
+    let mut dx = zeroed("dense backward", "dx", g.batch * g.inputs)?;
+    let mut dw = zeroed("dense backward", "dw", g.inputs * g.units)?;
+    let mut db = vec![0.0; g.units];
+    for n in 0..g.batch {
+        let d = &dy[n * g.units..(n + 1) * g.units];
+        for (acc, &v) in db.iter_mut().zip(d) {
+            *acc += v;
+        }
+        for i in 0..g.inputs {
+            let wrow = &w[i * g.units..(i + 1) * g.units];
+            dx[n * g.inputs + i] = wrow.iter().zip(d).map(|(a, b)| a * b).sum();
+            let xv = x[n * g.inputs + i];
+            for (acc, &v) in dw[i * g.units..(i + 1) * g.units].iter_mut().zip(d) {
+                *acc += xv * v;
+            }
+        }
+    }
+    Ok((dx, dw, db))
+}
