@@ -192,6 +192,18 @@ pub fn pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
     }
 }
 
+/// A required number-or-pair option (such as `poolSize`).
+pub fn required_pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
+    if get(options, key).is_undefined() {
+        return Err(Error::invalid(
+            op,
+            key,
+            "is required (a positive integer or a pair of them)",
+        ));
+    }
+    pair(op, options, key)
+}
+
 /// `padding`: "same", "valid" (any case), `[[top, bottom], [left, right]]`, or TensorFlow's
 /// four pairs `[[0, 0], [top, bottom], [left, right], [0, 0]]`. Defaults to "valid", as
 /// `tf.nn.conv2d` requires it to be given and "valid" is the no-surprise choice.

@@ -6,6 +6,7 @@
 //! value; nothing panics (a panic would poison the wasm instance for every later call).
 
 mod args;
+mod ops;
 mod state;
 
 use js_sys::{Array, Float32Array, Object, Reflect};
@@ -30,6 +31,20 @@ export interface Conv2dOptions {
   padding?: Padding;
   dilations?: number | [number, number];
   /** Which backend runs the call; absent or "auto" means the active one. */
+  backend?: BackendName | "auto";
+}
+export interface PoolOptions {
+  poolSize: number | [number, number];
+  /** Defaults to poolSize (Keras). */
+  strides?: number | [number, number];
+  padding?: Padding;
+  backend?: BackendName | "auto";
+}
+export interface DenseOptions {
+  /** One value per unit. */
+  bias?: Float32Array | number[] | Tensor;
+  /** A Keras activation name: "relu", "softmax", ... */
+  activation?: "linear" | "relu" | "relu6" | "leaky_relu" | "elu" | "selu" | "sigmoid" | "tanh" | "softmax";
   backend?: BackendName | "auto";
 }
 export interface OpResult { shape: number[]; data: Float32Array; backend: BackendName; ms: number; }
@@ -257,15 +272,24 @@ pub async fn conv2d(
             BackendKind::Cpu,
         ),
     };
-    let ms = now_ms() - start;
+    Ok(op_result(
+        &g.output_shape(),
+        &data,
+        ran_on,
+        now_ms() - start,
+    ))
+}
+
+/// `{shape, data, backend, ms}`.
+fn op_result(shape: &[usize], data: &[f32], backend: BackendKind, ms: f64) -> JsValue {
     let result = Object::new();
-    let shape = Array::new();
-    for d in g.output_shape() {
-        shape.push(&JsValue::from(d as f64));
+    let dims = Array::new();
+    for &d in shape {
+        dims.push(&JsValue::from(d as f64));
     }
-    set(&result, "shape", shape);
-    set(&result, "data", Float32Array::from(data.as_slice()));
-    set(&result, "backend", ran_on.name());
+    set(&result, "shape", dims);
+    set(&result, "data", Float32Array::from(data));
+    set(&result, "backend", backend.name());
     set(&result, "ms", ms);
-    Ok(result.into())
+    result.into()
 }

@@ -89,8 +89,34 @@ const api = {
     return requireBindings().setBackend(choice);
   },
   async conv2d(x, filters, options) {
-    const { bindings } = await loading;
-    return bindings.conv2d(x, filters, options);
+    return (await loading).bindings.conv2d(x, filters, options);
+  },
+  async maxPool(x, options) {
+    return (await loading).bindings.maxPool(x, options);
+  },
+  async avgPool(x, options) {
+    return (await loading).bindings.avgPool(x, options);
+  },
+  async globalAvgPool(x, options) {
+    return (await loading).bindings.globalAvgPool(x, options);
+  },
+  async globalMaxPool(x, options) {
+    return (await loading).bindings.globalMaxPool(x, options);
+  },
+  async relu(x, options) {
+    return (await loading).bindings.relu(x, options);
+  },
+  async sigmoid(x, options) {
+    return (await loading).bindings.sigmoid(x, options);
+  },
+  async tanh(x, options) {
+    return (await loading).bindings.tanh(x, options);
+  },
+  async softmax(x, options) {
+    return (await loading).bindings.softmax(x, options);
+  },
+  async dense(x, weights, options) {
+    return (await loading).bindings.dense(x, weights, options);
   },
 };
 

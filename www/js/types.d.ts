@@ -3,9 +3,15 @@
 // `make typecheck` checks the front end against both.
 
 export type {
-  Tensor, Padding, BackendName, Conv2dOptions, OpResult, AdapterReport, BackendsReport,
+  Tensor, Padding, BackendName, Conv2dOptions, PoolOptions, DenseOptions, OpResult, AdapterReport,
+  BackendsReport,
 } from '../../pkg/convlab.js';
-import type { Tensor, Conv2dOptions, OpResult, BackendsReport, BackendName } from '../../pkg/convlab.js';
+import type {
+  Tensor, Conv2dOptions, PoolOptions, DenseOptions, OpResult, BackendsReport, BackendName,
+} from '../../pkg/convlab.js';
+
+/** Options of the ops that take only a backend. */
+export interface BackendOption { backend?: BackendName | 'auto'; }
 
 /** The API on `globalThis.convlab`. */
 export interface Convlab {
@@ -19,6 +25,21 @@ export interface Convlab {
   setBackend(choice: BackendName | 'auto'): BackendsReport;
   /** tf.nn.conv2d on NHWC input and HWIO filters. */
   conv2d(x: Tensor, filters: Tensor, options?: Conv2dOptions): Promise<OpResult>;
+  /** tf.nn.max_pool2d; strides default to poolSize, padding to "valid". */
+  maxPool(x: Tensor, options: PoolOptions): Promise<OpResult>;
+  /** tf.nn.avg_pool2d (padding cells excluded from each mean). */
+  avgPool(x: Tensor, options: PoolOptions): Promise<OpResult>;
+  /** [n, h, w, c] -> [n, c]. */
+  globalAvgPool(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  /** [n, h, w, c] -> [n, c]. */
+  globalMaxPool(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  relu(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  sigmoid(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  tanh(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  /** Softmax over the last axis. */
+  softmax(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  /** activation(x W + b): x [n, in], weights [in, units]. */
+  dense(x: Tensor, weights: Tensor, options?: DenseOptions): Promise<OpResult>;
 }
 
 declare global {
