@@ -43,10 +43,7 @@ impl Error {
 
     /// A backend failure; `detail` says which backend and why.
     pub fn backend(detail: impl fmt::Display) -> Self {
-        Self {
-            kind: ErrorKind::Backend,
-            message: detail.to_string(),
-        }
+        Self { kind: ErrorKind::Backend, message: detail.to_string() }
     }
 
     /// The broad kind of failure.

@@ -50,10 +50,7 @@ fn the_chapters_two_line_filters() {
             filters[((3 * 7 + r) * c + ch) * 2 + 1] = 1.0; // filters[3, :, :, 1] = 1
         }
     }
-    let params = Conv2dParams {
-        padding: Padding::Same,
-        ..Default::default()
-    };
+    let params = Conv2dParams { padding: Padding::Same, ..Default::default() };
     let g = Conv2dGeometry::new("conv2d", &[1, h, w, c], &[7, 7, c, 2], &params).unwrap();
     for kernel in [CpuKernel::Scalar, CpuKernel::Tiled] {
         let out = cpu::conv2d(&g, &vec![1.0; h * w * c], &filters, kernel).unwrap();
@@ -71,8 +68,5 @@ fn wrong_lengths_are_errors_not_panics() {
     let params = Conv2dParams::default();
     let g = Conv2dGeometry::new("conv2d", &[1, 4, 4, 2], &[3, 3, 2, 1], &params).unwrap();
     let e = cpu::conv2d(&g, &[0.0; 31], &[0.0; 18], CpuKernel::Tiled).unwrap_err();
-    assert!(
-        e.message().contains("'x'") && e.message().contains("31"),
-        "{e}"
-    );
+    assert!(e.message().contains("'x'") && e.message().contains("31"), "{e}");
 }

@@ -70,39 +70,26 @@ fn away_from_zero(rng: &mut Rng, len: usize) -> Vec<f64> {
 
 fn conv_cases() -> Vec<Conv2dGeometry> {
     let same = Padding::Same;
+    let explicit = Padding::Explicit { top: 2, bottom: 0, left: 1, right: 1 };
+    // x shape, filter shape, strides, dilations, padding, groups
     let cases = [
-        ([2, 5, 6, 3], [3, 3, 3, 2], [1, 1], [1, 1], same),
-        ([1, 7, 6, 2], [3, 2, 2, 3], [2, 3], [1, 1], same),
-        ([1, 8, 7, 2], [2, 3, 2, 2], [1, 1], [2, 2], Padding::Valid),
-        (
-            [2, 5, 5, 1],
-            [3, 3, 1, 4],
-            [2, 1],
-            [1, 1],
-            Padding::Explicit {
-                top: 2,
-                bottom: 0,
-                left: 1,
-                right: 1,
-            },
-        ),
+        ([2, 5, 6, 3], [3, 3, 3, 2], [1, 1], [1, 1], same, 1),
+        ([1, 7, 6, 2], [3, 2, 2, 3], [2, 3], [1, 1], same, 1),
+        ([1, 8, 7, 2], [2, 3, 2, 2], [1, 1], [2, 2], Padding::Valid, 1),
+        ([2, 5, 5, 1], [3, 3, 1, 4], [2, 1], [1, 1], explicit, 1),
+        ([1, 6, 5, 4], [3, 3, 2, 6], [1, 1], [1, 1], same, 2),
     ];
-    cases
+    let mut geometries: Vec<Conv2dGeometry> = cases
         .iter()
-        .map(|&(x, f, strides, dilations, padding)| {
-            Conv2dGeometry::new(
-                "t",
-                &x,
-                &f,
-                &Conv2dParams {
-                    strides,
-                    dilations,
-                    padding,
-                },
-            )
-            .unwrap()
+        .map(|&(x, f, strides, dilations, padding, groups)| {
+            let params = Conv2dParams { strides, dilations, padding, groups };
+            Conv2dGeometry::new("t", &x, &f, &params).unwrap()
         })
-        .collect()
+        .collect();
+    // Depthwise with a channel multiplier of 2.
+    let params = Conv2dParams { strides: [2, 1], padding: same, ..Default::default() };
+    geometries.push(Conv2dGeometry::depthwise("t", &[1, 6, 5, 3], &[3, 3, 3, 2], &params).unwrap());
+    geometries
 }
 
 #[test]
@@ -116,6 +103,12 @@ fn conv2d_gradients() {
         grad_check("conv2d dx", &x, &dy, &dx, |x| reference::conv2d(&g, x, &w));
         let dw = reference::conv2d_backward_filter(&g, &x, &dy);
         grad_check("conv2d dw", &w, &dy, &dw, |w| reference::conv2d(&g, &x, w));
+        let db = reference::conv2d_backward_bias(&g, &dy);
+        grad_check("conv2d db", &vec![0.0; g.out_c], &dy, &db, |b| {
+            let mut y = reference::conv2d(&g, &x, &w);
+            y.iter_mut().enumerate().for_each(|(i, v)| *v += b[i % g.out_c]);
+            y
+        });
 
         // CPU kernels against the reference: dx sums fh*fw*cout terms per cell, dw n*oh*ow.
         let (xf, wf, dyf): (Vec<f32>, Vec<f32>, Vec<f32>) = (
@@ -130,7 +123,7 @@ fn conv2d_gradients() {
             &dx32,
             &reference::conv2d_backward_input(&g, &dyw, &ww),
             &reference::conv2d_backward_input(&g, &abs(&dyf), &abs(&wf)),
-            g.fh * g.fw * g.out_c,
+            g.fh * g.fw * g.out_per_group(),
         );
         assert_within_sum_bound(
             "cpu conv2d dw",
@@ -147,30 +140,11 @@ fn pool_cases() -> Vec<Pool2dGeometry> {
         ([2, 6, 6, 3], [2, 2], [2, 2], Padding::Valid),
         ([1, 7, 5, 2], [3, 3], [2, 2], Padding::Same),
         ([1, 5, 8, 4], [3, 2], [1, 3], Padding::Same),
-        (
-            [1, 6, 6, 1],
-            [3, 3],
-            [2, 1],
-            Padding::Explicit {
-                top: 1,
-                bottom: 2,
-                left: 0,
-                right: 1,
-            },
-        ),
+        ([1, 6, 6, 1], [3, 3], [2, 1], Padding::Explicit { top: 1, bottom: 2, left: 0, right: 1 }),
     ]
     .iter()
     .map(|&(x, pool_size, strides, padding)| {
-        Pool2dGeometry::new(
-            "t",
-            &x,
-            &Pool2dParams {
-                pool_size,
-                strides,
-                padding,
-            },
-        )
-        .unwrap()
+        Pool2dGeometry::new("t", &x, &Pool2dParams { pool_size, strides, padding }).unwrap()
     })
     .collect()
 }
@@ -182,23 +156,15 @@ fn pooling_gradients() {
         let x = random(&mut rng, g.input_shape().iter().product());
         let dy = random(&mut rng, g.output_shape().iter().product());
         let dx = reference::max_pool2d_backward(&g, &x, &dy);
-        grad_check("max_pool dx", &x, &dy, &dx, |x| {
-            reference::max_pool2d(&g, x)
-        });
+        grad_check("max_pool dx", &x, &dy, &dx, |x| reference::max_pool2d(&g, x));
         let dx = reference::avg_pool2d_backward(&g, &dy);
-        grad_check("avg_pool dx", &x, &dy, &dx, |x| {
-            reference::avg_pool2d(&g, x)
-        });
+        grad_check("avg_pool dx", &x, &dy, &dx, |x| reference::avg_pool2d(&g, x));
 
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let dyf: Vec<f32> = dy.iter().map(|&v| v as f32).collect();
         // Max pooling picks values: exact. Its gradient adds at most a window's worth of dy.
         let max32 = cpu::max_pool2d(&g, &xf).unwrap();
-        assert_eq!(
-            wide(&max32),
-            reference::max_pool2d(&g, &wide(&xf)),
-            "cpu max_pool"
-        );
+        assert_eq!(wide(&max32), reference::max_pool2d(&g, &wide(&xf)), "cpu max_pool");
         let window = g.ph * g.pw;
         assert_within_sum_bound(
             "cpu max_pool dx",
@@ -231,13 +197,9 @@ fn global_pooling_gradients() {
     let x = random(&mut rng, 120);
     let dy = random(&mut rng, 10);
     let dx = reference::global_avg_pool_backward(shape, &dy);
-    grad_check("global_avg_pool", &x, &dy, &dx, |x| {
-        reference::global_avg_pool(shape, x)
-    });
+    grad_check("global_avg_pool", &x, &dy, &dx, |x| reference::global_avg_pool(shape, x));
     let dx = reference::global_max_pool_backward(shape, &x, &dy);
-    grad_check("global_max_pool", &x, &dy, &dx, |x| {
-        reference::global_max_pool(shape, x)
-    });
+    grad_check("global_max_pool", &x, &dy, &dx, |x| reference::global_max_pool(shape, x));
 
     let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
     let dyf: Vec<f32> = dy.iter().map(|&v| v as f32).collect();
@@ -285,19 +247,11 @@ fn activation_gradients() {
         // Scale to [-8, 8] to cross relu6's upper kink too, keeping away from 0 and 6.
         let x: Vec<f64> = away_from_zero(&mut rng, 35)
             .into_iter()
-            .map(|v| {
-                if (v * 8.0 - 6.0).abs() < 0.05 {
-                    v * 7.0
-                } else {
-                    v * 8.0
-                }
-            })
+            .map(|v| if (v * 8.0 - 6.0).abs() < 0.05 { v * 7.0 } else { v * 8.0 })
             .collect();
         let dy = random(&mut rng, 35);
         let dx = reference::activation_backward(a, &x, &dy, last);
-        grad_check(a.name(), &x, &dy, &dx, |x| {
-            reference::activation(a, x, last)
-        });
+        grad_check(a.name(), &x, &dy, &dx, |x| reference::activation(a, x, last));
 
         // CPU: element-wise results within a few ulps (f32 exp/tanh are correctly rounded to
         // about 1 ulp; the composed formulas add a few roundings): 8 u relative + 1e-7 absolute.
@@ -335,15 +289,9 @@ fn dense_gradients() {
     let b = random(&mut rng, 5);
     let dy = random(&mut rng, 15);
     let (dx, dw, db) = reference::dense_backward(&g, &x, &w, &dy);
-    grad_check("dense dx", &x, &dy, &dx, |x| {
-        reference::dense(&g, x, &w, Some(&b))
-    });
-    grad_check("dense dw", &w, &dy, &dw, |w| {
-        reference::dense(&g, &x, w, Some(&b))
-    });
-    grad_check("dense db", &b, &dy, &db, |b| {
-        reference::dense(&g, &x, &w, Some(b))
-    });
+    grad_check("dense dx", &x, &dy, &dx, |x| reference::dense(&g, x, &w, Some(&b)));
+    grad_check("dense dw", &w, &dy, &dw, |w| reference::dense(&g, &x, w, Some(&b)));
+    grad_check("dense db", &b, &dy, &db, |b| reference::dense(&g, &x, &w, Some(b)));
 
     let f = |v: &[f64]| -> Vec<f32> { v.iter().map(|&x| x as f32).collect() };
     let (xf, wf, bf, dyf) = (f(&x), f(&w), f(&b), f(&dy));
@@ -368,10 +316,7 @@ fn dense_gradients() {
 fn loss_gradients() {
     let mut rng = Rng::new(26);
     let classes = 6;
-    let logits: Vec<f64> = random(&mut rng, 4 * classes)
-        .iter()
-        .map(|v| v * 5.0)
-        .collect();
+    let logits: Vec<f64> = random(&mut rng, 4 * classes).iter().map(|v| v * 5.0).collect();
     let labels = [0usize, 5, 2, 2];
     let (_, grad) = reference::softmax_cross_entropy(&logits, &labels, classes);
     grad_check("softmax cross-entropy", &logits, &[1.0], &grad, |z| {
@@ -380,18 +325,13 @@ fn loss_gradients() {
     let y = random(&mut rng, 9);
     let t = random(&mut rng, 9);
     let (_, grad) = reference::mean_squared_error(&y, &t);
-    grad_check("mse", &y, &[1.0], &grad, |y| {
-        vec![reference::mean_squared_error(y, &t).0]
-    });
+    grad_check("mse", &y, &[1.0], &grad, |y| vec![reference::mean_squared_error(y, &t).0]);
 
     let zf: Vec<f32> = logits.iter().map(|&v| v as f32).collect();
     let labels32: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
     let (loss, g32) = cpu::softmax_cross_entropy(&zf, &labels32, classes).unwrap();
     let (want_loss, want_grad) = reference::softmax_cross_entropy(&wide(&zf), &labels, classes);
-    assert!(
-        (loss as f64 - want_loss).abs() <= 1e-6 * (1.0 + want_loss),
-        "{loss} vs {want_loss}"
-    );
+    assert!((loss as f64 - want_loss).abs() <= 1e-6 * (1.0 + want_loss), "{loss} vs {want_loss}");
     for (a, b) in g32.iter().zip(&want_grad) {
         assert!((*a as f64 - b).abs() <= 1e-6, "{a} vs {b}");
     }
@@ -405,11 +345,7 @@ fn the_chapters_max_pool_example() {
     let g = Pool2dGeometry::new(
         "maxPool",
         &[1, 4, 4, 1],
-        &Pool2dParams {
-            pool_size: [2, 2],
-            strides: [2, 2],
-            padding: Padding::Valid,
-        },
+        &Pool2dParams { pool_size: [2, 2], strides: [2, 2], padding: Padding::Valid },
     )
     .unwrap();
     #[rustfmt::skip]

@@ -26,6 +26,16 @@ CASES = [
     ("pointwise_1x1", [2, 4, 4, 8], [1, 1, 8, 5], [1, 1], "VALID", [1, 1]),
     ("deep_3x3", [1, 6, 6, 32], [3, 3, 32, 9], [1, 1], "SAME", [1, 1]),
     ("seed_line_filters", [2, 16, 12, 3], "seed", [1, 1], "SAME", [1, 1]),
+    # Grouped convolution: filters [fh, fw, in / groups, out]; tf.nn.conv2d infers the groups.
+    ("grouped_3", [1, 7, 6, 6], [3, 3, 2, 9], [1, 1], "SAME", [1, 1]),
+    ("grouped_2_strided", [2, 8, 7, 4], [3, 2, 2, 4], [2, 2], "VALID", [1, 1]),
+]
+
+# tf.nn.depthwise_conv2d: filters [fh, fw, in, multiplier], output channel c * multiplier + m.
+DEPTHWISE = [
+    ("depthwise_same", [1, 7, 8, 3], [3, 3, 3, 1], [1, 1], "SAME", [1, 1]),
+    ("depthwise_multiplier2_stride2", [2, 9, 7, 4], [3, 3, 4, 2], [2, 2], "SAME", [1, 1]),
+    ("depthwise_valid_dilated", [1, 10, 10, 2], [3, 3, 2, 3], [1, 1], "VALID", [2, 2]),
 ]
 
 
@@ -48,19 +58,30 @@ def main():
             x = rng.uniform(-1, 1, xs).astype(np.float32)
             f = rng.uniform(-1, 1, fs).astype(np.float32)
         y = tf.nn.conv2d(x, f, strides=strides, padding=padding, dilations=dilations).numpy()
-        cases.append({
-            "name": name,
-            "x_shape": list(x.shape), "x": [float(v) for v in x.ravel()],
-            "filter_shape": list(f.shape), "filters": [float(v) for v in f.ravel()],
-            "strides": strides,
-            "padding": padding if isinstance(padding, str) else padding[1:3],
-            "dilations": dilations,
-            "y_shape": list(y.shape), "y": [float(v) for v in y.ravel()],
-        })
+        cases.append(record(name, x, f, strides, padding, dilations, y, xs[3] // f.shape[2], False))
+    for name, xs, fs, strides, padding, dilations in DEPTHWISE:
+        x = rng.uniform(-1, 1, xs).astype(np.float32)
+        f = rng.uniform(-1, 1, fs).astype(np.float32)
+        y = tf.nn.depthwise_conv2d(
+            x, f, strides=[1, *strides, 1], padding=padding, dilations=dilations).numpy()
+        cases.append(record(name, x, f, strides, padding, dilations, y, xs[3], True))
     out = pathlib.Path(__file__).resolve().parents[2] / "tests" / "golden" / "conv2d_tf.json"
     meta = {"generator": "scripts/golden/conv2d_tf.py", "tensorflow": tf.__version__, "cases": cases}
     out.write_text(json.dumps(meta, separators=(",", ":")) + "\n")
     print(f"wrote {out} ({len(cases)} cases, TensorFlow {tf.__version__})")
+
+
+def record(name, x, f, strides, padding, dilations, y, groups, depthwise):
+    return {
+        "name": name,
+        "x_shape": list(x.shape), "x": [float(v) for v in x.ravel()],
+        "filter_shape": list(f.shape), "filters": [float(v) for v in f.ravel()],
+        "strides": strides,
+        "padding": padding if isinstance(padding, str) else padding[1:3],
+        "dilations": dilations,
+        "y_shape": list(y.shape), "y": [float(v) for v in y.ravel()],
+        "groups": int(groups), "depthwise": depthwise,
+    }
 
 
 if __name__ == "__main__":

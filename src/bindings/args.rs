@@ -77,10 +77,7 @@ pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f
         return Err(Error::invalid(
             op,
             arg,
-            format!(
-                "shape must be an array of sizes, got {}",
-                describe(&shape_value)
-            ),
+            format!("shape must be an array of sizes, got {}", describe(&shape_value)),
         ));
     }
     let shape_array: Array = shape_value.unchecked_into();
@@ -88,10 +85,7 @@ pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f
         return Err(Error::invalid(
             op,
             arg,
-            format!(
-                "shape has rank {}, at most 8 is supported",
-                shape_array.length()
-            ),
+            format!("shape has rank {}, at most 8 is supported", shape_array.length()),
         ));
     }
     let mut shape = Vec::new();
@@ -118,10 +112,7 @@ pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f
         return Err(Error::invalid(
             op,
             arg,
-            format!(
-                "data has {} elements but shape {shape:?} needs {count}",
-                typed.length()
-            ),
+            format!("data has {} elements but shape {shape:?} needs {count}", typed.length()),
         ));
     }
     Ok((shape, typed.to_vec()))
@@ -145,10 +136,7 @@ pub fn options(op: &str, value: &JsValue, allowed: &[&str]) -> Result<JsValue> {
             return Err(Error::invalid(
                 op,
                 "options",
-                format!(
-                    "unknown option {key:?}; the options are {}",
-                    allowed.join(", ")
-                ),
+                format!("unknown option {key:?}; the options are {}", allowed.join(", ")),
             ));
         }
     }
@@ -165,10 +153,7 @@ pub fn pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
         Error::invalid(
             op,
             key,
-            format!(
-                "expected a positive integer or a pair of them, got {}",
-                describe(&value)
-            ),
+            format!("expected a positive integer or a pair of them, got {}", describe(&value)),
         )
     };
     if value.as_f64().is_some() {
@@ -179,11 +164,8 @@ pub fn pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
         return Err(bad());
     }
     let items: Vec<JsValue> = value.unchecked_ref::<Array>().iter().collect();
-    let ints: Vec<usize> = items
-        .iter()
-        .map(|v| integer(op, key, v, 1))
-        .collect::<Result<_>>()
-        .map_err(|_| bad())?;
+    let ints: Vec<usize> =
+        items.iter().map(|v| integer(op, key, v, 1)).collect::<Result<_>>().map_err(|_| bad())?;
     match ints.as_slice() {
         [v] => Ok([*v, *v]),
         [h, w] => Ok([*h, *w]),
@@ -195,11 +177,7 @@ pub fn pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
 /// A required number-or-pair option (such as `poolSize`).
 pub fn required_pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
     if get(options, key).is_undefined() {
-        return Err(Error::invalid(
-            op,
-            key,
-            "is required (a positive integer or a pair of them)",
-        ));
+        return Err(Error::invalid(op, key, "is required (a positive integer or a pair of them)"));
     }
     pair(op, options, key)
 }
@@ -253,12 +231,7 @@ pub fn padding(op: &str, options: &JsValue) -> Result<Padding> {
         [(0, 0), r, c, (0, 0)] => (*r, *c),
         _ => return Err(bad()),
     };
-    Ok(Padding::Explicit {
-        top: rows.0,
-        bottom: rows.1,
-        left: cols.0,
-        right: cols.1,
-    })
+    Ok(Padding::Explicit { top: rows.0, bottom: rows.1, left: cols.0, right: cols.1 })
 }
 
 /// `backend`: "webgpu", "cpu", or "auto"/absent (`None`: the active backend).
@@ -274,10 +247,7 @@ pub fn backend(op: &str, options: &JsValue) -> Result<Option<BackendKind>> {
         _ => Err(Error::invalid(
             op,
             "backend",
-            format!(
-                "expected \"webgpu\", \"cpu\" or \"auto\", got {}",
-                describe(&value)
-            ),
+            format!("expected \"webgpu\", \"cpu\" or \"auto\", got {}", describe(&value)),
         )),
     }
 }

@@ -87,11 +87,7 @@ fn now_ms() -> f64 {
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     match now {
-        Some(f) => f
-            .call0(&performance)
-            .ok()
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0),
+        Some(f) => f.call0(&performance).ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
         None => js_sys::Date::now(),
     }
 }
@@ -100,9 +96,7 @@ fn has_navigator_gpu() -> bool {
     let navigator =
         Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
     navigator.is_object()
-        && Reflect::get(&navigator, &"gpu".into())
-            .map(|g| g.is_object())
-            .unwrap_or(false)
+        && Reflect::get(&navigator, &"gpu".into()).map(|g| g.is_object()).unwrap_or(false)
 }
 
 /// Opens WebGPU (when the browser has it and the self-test passes) and decides the active
@@ -116,10 +110,8 @@ pub async fn init_backends(
     }
     let options =
         args::options("initBackends", &options, &["webgpu", "adapterHint"]).map_err(js_error)?;
-    let want_gpu = Reflect::get(&options, &"webgpu".into())
-        .ok()
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
+    let want_gpu =
+        Reflect::get(&options, &"webgpu".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true);
     let hint = Reflect::get(&options, &"adapterHint".into())
         .ok()
         .and_then(|v| v.as_string())
@@ -127,10 +119,8 @@ pub async fn init_backends(
     let outcome = if !want_gpu {
         Err("WebGPU was turned off by the caller".to_string())
     } else if !has_navigator_gpu() {
-        Err(
-            "no adapter: this browser does not expose WebGPU (navigator.gpu is missing)"
-                .to_string(),
-        )
+        Err("no adapter: this browser does not expose WebGPU (navigator.gpu is missing)"
+            .to_string())
     } else {
         open_gpu(&hint).await
     };
@@ -145,12 +135,8 @@ pub async fn init_backends(
 }
 
 async fn open_gpu(hint: &str) -> Result<GpuContext, String> {
-    let gpu = GpuContext::new(hint)
-        .await
-        .map_err(|e| e.message().to_string())?;
-    gpu.self_test()
-        .await
-        .map_err(|e| format!("self-test failed: {}", e.message()))?;
+    let gpu = GpuContext::new(hint).await.map_err(|e| e.message().to_string())?;
+    gpu.self_test().await.map_err(|e| format!("self-test failed: {}", e.message()))?;
     Ok(gpu)
 }
 
@@ -187,10 +173,7 @@ pub fn backends() -> JsValue {
         set(
             &report,
             "webgpuProblem",
-            s.gpu_problem
-                .clone()
-                .map(JsValue::from)
-                .unwrap_or(JsValue::NULL),
+            s.gpu_problem.clone().map(JsValue::from).unwrap_or(JsValue::NULL),
         );
         set(&report, "simd128", lanes::IS_SIMD128);
         report.into()
@@ -225,12 +208,8 @@ pub async fn conv2d(
     #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsError> {
     const OP: &str = "conv2d";
-    let options = args::options(
-        OP,
-        &options,
-        &["strides", "padding", "dilations", "backend"],
-    )
-    .map_err(js_error)?;
+    let options = args::options(OP, &options, &["strides", "padding", "dilations", "backend"])
+        .map_err(js_error)?;
     let params = Conv2dParams {
         strides: args::pair(OP, &options, "strides").map_err(js_error)?,
         dilations: args::pair(OP, &options, "dilations").map_err(js_error)?,
@@ -272,12 +251,7 @@ pub async fn conv2d(
             BackendKind::Cpu,
         ),
     };
-    Ok(op_result(
-        &g.output_shape(),
-        &data,
-        ran_on,
-        now_ms() - start,
-    ))
+    Ok(op_result(&g.output_shape(), &data, ran_on, now_ms() - start))
 }
 
 /// `{shape, data, backend, ms}`.

@@ -39,19 +39,11 @@ fn pool(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> {
     } else {
         pool_size // Keras: strides default to the pool size
     };
-    let params = Pool2dParams {
-        pool_size,
-        strides,
-        padding: args::padding(op, &options)?,
-    };
+    let params = Pool2dParams { pool_size, strides, padding: args::padding(op, &options)? };
     let (shape, data) = args::tensor(op, "x", &x)?;
     let g = Pool2dGeometry::new(op, &shape, &params)?;
     let start = now_ms();
-    let y = if max {
-        cpu::max_pool2d(&g, &data)?
-    } else {
-        cpu::avg_pool2d(&g, &data)?
-    };
+    let y = if max { cpu::max_pool2d(&g, &data)? } else { cpu::avg_pool2d(&g, &data)? };
     Ok(finish(&g.output_shape(), y, start))
 }
 
@@ -117,9 +109,8 @@ fn activation(op: &str, a: Activation, x: JsValue, options: JsValue) -> Result<J
     let options = args::options(op, &options, &["backend"])?;
     cpu_only(op, &options)?;
     let (shape, mut data) = args::tensor(op, "x", &x)?;
-    let last = *shape
-        .last()
-        .ok_or_else(|| Error::invalid(op, "x", "shape [] has no axis to work on"))?;
+    let last =
+        *shape.last().ok_or_else(|| Error::invalid(op, "x", "shape [] has no axis to work on"))?;
     let start = now_ms();
     crate::backend::cpu::activation_in_place(a, &mut data, last)?;
     Ok(finish(&shape, data, start))
@@ -171,10 +162,7 @@ fn dense_op(x: JsValue, weights: JsValue, options: JsValue) -> Result<JsValue> {
     } else {
         Some(args::tensor(OP, "bias", &bias)?.1)
     };
-    let act = match Reflect::get(&options, &"activation".into())
-        .ok()
-        .and_then(|v| v.as_string())
-    {
+    let act = match Reflect::get(&options, &"activation".into()).ok().and_then(|v| v.as_string()) {
         Some(name) => Activation::from_name(OP, &name)?,
         None => Activation::Linear,
     };

@@ -56,10 +56,9 @@ impl Backends {
                 BackendKind::Cpu,
                 format!("WebGPU was chosen but is unavailable ({})", self.problem()),
             ),
-            (Choice::Auto, None) => (
-                BackendKind::Cpu,
-                format!("WebGPU unavailable: {}", self.problem()),
-            ),
+            (Choice::Auto, None) => {
+                (BackendKind::Cpu, format!("WebGPU unavailable: {}", self.problem()))
+            }
             (Choice::Auto, Some(gpu)) if gpu.adapter().software => (
                 BackendKind::Cpu,
                 format!(
@@ -70,10 +69,7 @@ impl Backends {
             ),
             (Choice::Auto, Some(gpu)) => (
                 BackendKind::WebGpu,
-                format!(
-                    "hardware WebGPU adapter ({}) passed the self-test",
-                    gpu.adapter().name
-                ),
+                format!("hardware WebGPU adapter ({}) passed the self-test", gpu.adapter().name),
             ),
         }
     }

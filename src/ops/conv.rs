@@ -21,15 +21,15 @@ pub struct Conv2dParams {
     pub dilations: [usize; 2],
     /// Zero padding.
     pub padding: Padding,
+    /// Channel groups: input and output channels are split into `groups` equal parts and part
+    /// `g` of the output reads only part `g` of the input (1 = ordinary convolution; as many
+    /// groups as input channels = depthwise).
+    pub groups: usize,
 }
 
 impl Default for Conv2dParams {
     fn default() -> Self {
-        Self {
-            strides: [1, 1],
-            dilations: [1, 1],
-            padding: Padding::Valid,
-        }
+        Self { strides: [1, 1], dilations: [1, 1], padding: Padding::Valid, groups: 1 }
     }
 }
 
@@ -64,6 +64,8 @@ pub struct Conv2dGeometry {
     pub strides: [usize; 2],
     /// Dilations `[vertical, horizontal]`.
     pub dilations: [usize; 2],
+    /// Channel groups (see [`Conv2dParams::groups`]).
+    pub groups: usize,
 }
 
 impl Conv2dGeometry {
@@ -92,60 +94,49 @@ impl Conv2dGeometry {
         }
         element_count(op, "x", x)?;
         element_count(op, "filters", filters)?;
-        if filters[2] != x[3] {
+        if params.groups == 0 || x[3] % params.groups != 0 || filters[3] % params.groups != 0 {
+            return Err(Error::invalid(
+                op,
+                "groups",
+                format!(
+                    "{} must be at least 1 and divide both the input channels ({}) and the \
+                     filters ({})",
+                    params.groups, x[3], filters[3]
+                ),
+            ));
+        }
+        if filters[2] * params.groups != x[3] {
+            let per_group = if params.groups == 1 {
+                String::new()
+            } else {
+                format!(" per group ({} groups)", params.groups)
+            };
             return Err(Error::invalid(
                 op,
                 "filters",
                 format!(
-                    "shape {filters:?} expects {} input channels but x has {} (shape {x:?})",
+                    "shape {filters:?} expects {} input channels{per_group} but x has {} (shape \
+                     {x:?})",
                     filters[2], x[3]
                 ),
             ));
         }
         for (name, pair) in [("strides", params.strides), ("dilations", params.dilations)] {
             if pair.contains(&0) {
-                return Err(Error::invalid(
-                    op,
-                    name,
-                    format!("{pair:?} must be at least 1"),
-                ));
+                return Err(Error::invalid(op, name, format!("{pair:?} must be at least 1")));
             }
         }
         let (rows, cols) = match params.padding {
             Padding::Same => (AxisPadding::Same, AxisPadding::Same),
             Padding::Valid => (AxisPadding::Valid, AxisPadding::Valid),
-            Padding::Explicit {
-                top,
-                bottom,
-                left,
-                right,
-            } => (
-                AxisPadding::Explicit(top, bottom),
-                AxisPadding::Explicit(left, right),
-            ),
+            Padding::Explicit { top, bottom, left, right } => {
+                (AxisPadding::Explicit(top, bottom), AxisPadding::Explicit(left, right))
+            }
         };
         let [sh, sw] = params.strides;
         let [dh, dw] = params.dilations;
-        let v = output_extent(
-            op,
-            WindowName::KERNEL,
-            "height",
-            x[1],
-            filters[0],
-            sh,
-            dh,
-            rows,
-        )?;
-        let h = output_extent(
-            op,
-            WindowName::KERNEL,
-            "width",
-            x[2],
-            filters[1],
-            sw,
-            dw,
-            cols,
-        )?;
+        let v = output_extent(op, WindowName::KERNEL, "height", x[1], filters[0], sh, dh, rows)?;
+        let h = output_extent(op, WindowName::KERNEL, "width", x[2], filters[1], sw, dw, cols)?;
         let geometry = Self {
             batch: x[0],
             in_h: x[1],
@@ -160,6 +151,7 @@ impl Conv2dGeometry {
             pad_left: h.pad_before,
             strides: params.strides,
             dilations: params.dilations,
+            groups: params.groups,
         };
         element_count(op, "output", &geometry.output_shape())?;
         Ok(geometry)
@@ -175,25 +167,64 @@ impl Conv2dGeometry {
         [self.batch, self.in_h, self.in_w, self.in_c]
     }
 
-    /// `[fh, fw, cin, cout]`.
+    /// `[fh, fw, cin / groups, cout]`.
     pub fn filter_shape(&self) -> [usize; 4] {
-        [self.fh, self.fw, self.in_c, self.out_c]
+        [self.fh, self.fw, self.in_per_group(), self.out_c]
+    }
+
+    /// Input channels each output channel reads.
+    pub fn in_per_group(&self) -> usize {
+        self.in_c / self.groups
+    }
+
+    /// Output channels of each group.
+    pub fn out_per_group(&self) -> usize {
+        self.out_c / self.groups
+    }
+
+    /// A depthwise convolution (`tf.nn.depthwise_conv2d`): filters `[fh, fw, cin, multiplier]`
+    /// give `cin * multiplier` outputs, output `c * multiplier + m` reading only input `c`.
+    /// Its filter data is, unchanged, that of a convolution with `cin` groups and filters
+    /// `[fh, fw, 1, cin * multiplier]`, which is the geometry returned.
+    pub fn depthwise(
+        op: &str,
+        x: &[usize],
+        filters: &[usize],
+        params: &Conv2dParams,
+    ) -> Result<Self> {
+        if x.len() != 4 || filters.len() != 4 {
+            return Self::new(op, x, filters, params); // the rank errors
+        }
+        if filters[2] != x[3] {
+            return Err(Error::invalid(
+                op,
+                "filters",
+                format!(
+                    "depthwise filters {filters:?} expect {} input channels but x has {} (shape \
+                     {x:?})",
+                    filters[2], x[3]
+                ),
+            ));
+        }
+        let out = filters[2]
+            .checked_mul(filters[3])
+            .ok_or_else(|| Error::limit(op, "filters", format!("shape {filters:?} overflows")))?;
+        let grouped = Conv2dParams { groups: x[3], ..*params };
+        Self::new(op, x, &[filters[0], filters[1], 1, out], &grouped)
     }
 
     /// Multiply-adds of the whole convolution (FLOPs are twice this).
     pub fn multiply_adds(&self) -> u64 {
-        [
-            self.batch, self.out_h, self.out_w, self.out_c, self.fh, self.fw, self.in_c,
-        ]
-        .iter()
-        .map(|&d| d as u64)
-        .product()
+        [self.batch, self.out_h, self.out_w, self.out_c, self.fh, self.fw, self.in_c]
+            .iter()
+            .map(|&d| d as u64)
+            .product()
     }
 
     /// Trainable parameters of a Conv2D layer with this geometry and a bias per filter
-    /// (the chapter: `(fh * fw * cin + 1) * cout`).
+    /// (the chapter: `(fh * fw * cin / groups + 1) * cout`).
     pub fn parameters_with_bias(&self) -> u64 {
-        (self.fh as u64 * self.fw as u64 * self.in_c as u64 + 1) * self.out_c as u64
+        (self.fh as u64 * self.fw as u64 * self.in_per_group() as u64 + 1) * self.out_c as u64
     }
 }
 
@@ -202,10 +233,7 @@ mod tests {
     use super::*;
 
     fn same() -> Conv2dParams {
-        Conv2dParams {
-            padding: Padding::Same,
-            ..Default::default()
-        }
+        Conv2dParams { padding: Padding::Same, ..Default::default() }
     }
 
     #[test]
@@ -223,26 +251,14 @@ mod tests {
     #[test]
     fn bad_shapes_name_the_argument_and_value() {
         let e = Conv2dGeometry::new("conv2d", &[1, 5, 5], &[3, 3, 1, 1], &same()).unwrap_err();
-        assert!(
-            e.message().contains("'x'") && e.message().contains("[1, 5, 5]"),
-            "{e}"
-        );
+        assert!(e.message().contains("'x'") && e.message().contains("[1, 5, 5]"), "{e}");
         let e = Conv2dGeometry::new("conv2d", &[1, 5, 5, 3], &[3, 3, 2, 1], &same()).unwrap_err();
-        assert!(
-            e.message().contains("expects 2 input channels but x has 3"),
-            "{e}"
-        );
+        assert!(e.message().contains("expects 2 input channels but x has 3"), "{e}");
         let e = Conv2dGeometry::new("conv2d", &[1, 0, 5, 3], &[3, 3, 3, 1], &same()).unwrap_err();
         assert!(e.message().contains("size 0 on axis 1"), "{e}");
-        let p = Conv2dParams {
-            strides: [0, 1],
-            ..same()
-        };
+        let p = Conv2dParams { strides: [0, 1], ..same() };
         let e = Conv2dGeometry::new("conv2d", &[1, 5, 5, 3], &[3, 3, 3, 1], &p).unwrap_err();
-        assert!(
-            e.message().contains("'strides'") && e.message().contains("[0, 1]"),
-            "{e}"
-        );
+        assert!(e.message().contains("'strides'") && e.message().contains("[0, 1]"), "{e}");
         let huge = [usize::MAX / 2, 4, 4, 4];
         let e = Conv2dGeometry::new("conv2d", &huge, &[3, 3, 4, 1], &same()).unwrap_err();
         assert!(e.message().contains("over the cap"), "{e}");

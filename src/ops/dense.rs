@@ -46,11 +46,7 @@ impl DenseGeometry {
                 ),
             ));
         }
-        let g = Self {
-            batch: x[0],
-            inputs: x[1],
-            units: kernel[1],
-        };
+        let g = Self { batch: x[0], inputs: x[1], units: kernel[1] };
         element_count(op, "output", &[g.batch, g.units])?;
         Ok(g)
     }

@@ -65,22 +65,13 @@ impl Pool2dGeometry {
         element_count(op, "x", x)?;
         for (name, pair) in [("poolSize", params.pool_size), ("strides", params.strides)] {
             if pair.contains(&0) {
-                return Err(Error::invalid(
-                    op,
-                    name,
-                    format!("{pair:?} must be at least 1"),
-                ));
+                return Err(Error::invalid(op, name, format!("{pair:?} must be at least 1")));
             }
         }
         let (rows, cols) = match params.padding {
             Padding::Same => (AxisPadding::Same, AxisPadding::Same),
             Padding::Valid => (AxisPadding::Valid, AxisPadding::Valid),
-            Padding::Explicit {
-                top,
-                bottom,
-                left,
-                right,
-            } => {
+            Padding::Explicit { top, bottom, left, right } => {
                 if top >= params.pool_size[0]
                     || bottom >= params.pool_size[0]
                     || left >= params.pool_size[1]
@@ -97,10 +88,7 @@ impl Pool2dGeometry {
                         ),
                     ));
                 }
-                (
-                    AxisPadding::Explicit(top, bottom),
-                    AxisPadding::Explicit(left, right),
-                )
+                (AxisPadding::Explicit(top, bottom), AxisPadding::Explicit(left, right))
             }
         };
         let [ph, pw] = params.pool_size;
@@ -151,11 +139,7 @@ mod tests {
     use super::*;
 
     fn p(size: usize, stride: usize, padding: Padding) -> Pool2dParams {
-        Pool2dParams {
-            pool_size: [size, size],
-            strides: [stride, stride],
-            padding,
-        }
+        Pool2dParams { pool_size: [size, size], strides: [stride, stride], padding }
     }
 
     #[test]
@@ -180,19 +164,11 @@ mod tests {
     fn errors_name_the_argument() {
         let e =
             Pool2dGeometry::new("maxPool", &[1, 2, 2, 1], &p(3, 1, Padding::Valid)).unwrap_err();
-        assert!(
-            e.message().starts_with("maxPool: argument 'poolSize':"),
-            "{e}"
-        );
+        assert!(e.message().starts_with("maxPool: argument 'poolSize':"), "{e}");
         let e =
             Pool2dGeometry::new("avgPool", &[1, 4, 4, 1], &p(2, 0, Padding::Valid)).unwrap_err();
         assert!(e.message().contains("'strides'"), "{e}");
-        let pad = Padding::Explicit {
-            top: 2,
-            bottom: 0,
-            left: 0,
-            right: 0,
-        };
+        let pad = Padding::Explicit { top: 2, bottom: 0, left: 0, right: 0 };
         let e = Pool2dGeometry::new("avgPool", &[1, 4, 4, 1], &p(2, 1, pad)).unwrap_err();
         assert!(e.message().contains("smaller than the pool size"), "{e}");
     }

@@ -30,11 +30,7 @@ impl Tensor {
             return Err(Error::invalid(
                 op,
                 arg,
-                format!(
-                    "data has {} elements but shape {:?} needs {count}",
-                    data.len(),
-                    shape
-                ),
+                format!("data has {} elements but shape {:?} needs {count}", data.len(), shape),
             ));
         }
         Ok(Self { shape, data })

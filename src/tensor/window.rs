@@ -42,15 +42,9 @@ pub struct WindowName {
 
 impl WindowName {
     /// A convolution's (possibly dilated) kernel, sized by `filters`.
-    pub const KERNEL: Self = Self {
-        arg: "filters",
-        noun: "dilated kernel",
-    };
+    pub const KERNEL: Self = Self { arg: "filters", noun: "dilated kernel" };
     /// A pooling window, sized by `poolSize`.
-    pub const POOL: Self = Self {
-        arg: "poolSize",
-        noun: "pool window",
-    };
+    pub const POOL: Self = Self { arg: "poolSize", noun: "pool window" };
 }
 
 /// Output extent of a window of `kernel` cells, `stride`, `dilation` over `input` cells.
@@ -68,11 +62,7 @@ pub fn output_extent(
     padding: AxisPadding,
 ) -> Result<Extent> {
     if input == 0 || kernel == 0 || stride == 0 || dilation == 0 {
-        return Err(Error::invalid(
-            op,
-            axis,
-            "sizes, strides and dilations must be at least 1",
-        ));
+        return Err(Error::invalid(op, axis, "sizes, strides and dilations must be at least 1"));
     }
     let effective = (kernel - 1)
         .checked_mul(dilation)
@@ -81,27 +71,13 @@ pub fn output_extent(
     match padding {
         AxisPadding::Same => {
             let output = input.div_ceil(stride);
-            let needed = (output - 1)
-                .saturating_mul(stride)
-                .saturating_add(effective);
+            let needed = (output - 1).saturating_mul(stride).saturating_add(effective);
             let total = needed.saturating_sub(input);
-            Ok(Extent {
-                output,
-                pad_before: total / 2,
-                pad_after: total - total / 2,
-            })
+            Ok(Extent { output, pad_before: total / 2, pad_after: total - total / 2 })
         }
-        AxisPadding::Valid => explicit(
-            op,
-            window,
-            axis,
-            input,
-            effective,
-            stride,
-            0,
-            0,
-            "'valid' padding",
-        ),
+        AxisPadding::Valid => {
+            explicit(op, window, axis, input, effective, stride, 0, 0, "'valid' padding")
+        }
         AxisPadding::Explicit(before, after) => explicit(
             op,
             window,
@@ -142,11 +118,7 @@ fn explicit(
             ),
         ));
     }
-    Ok(Extent {
-        output: (padded - effective) / stride + 1,
-        pad_before: before,
-        pad_after: after,
-    })
+    Ok(Extent { output: (padded - effective) / stride + 1, pad_before: before, pad_after: after })
 }
 
 #[cfg(test)]
@@ -154,109 +126,35 @@ mod tests {
     use super::*;
 
     fn same(input: usize, k: usize, s: usize, d: usize) -> Extent {
-        output_extent(
-            "t",
-            WindowName::KERNEL,
-            "height",
-            input,
-            k,
-            s,
-            d,
-            AxisPadding::Same,
-        )
-        .unwrap()
+        output_extent("t", WindowName::KERNEL, "height", input, k, s, d, AxisPadding::Same).unwrap()
     }
 
     #[test]
     fn same_puts_the_odd_pad_after() {
         // tf.nn.conv2d, 7x7 kernel, stride 1: 3 before, 3 after.
-        assert_eq!(
-            same(427, 7, 1, 1),
-            Extent {
-                output: 427,
-                pad_before: 3,
-                pad_after: 3
-            }
-        );
+        assert_eq!(same(427, 7, 1, 1), Extent { output: 427, pad_before: 3, pad_after: 3 });
         // in 5, k 2, s 1: total 1, all of it after (TensorFlow puts the extra pad at the end).
-        assert_eq!(
-            same(5, 2, 1, 1),
-            Extent {
-                output: 5,
-                pad_before: 0,
-                pad_after: 1
-            }
-        );
+        assert_eq!(same(5, 2, 1, 1), Extent { output: 5, pad_before: 0, pad_after: 1 });
         // in 6, k 3, s 2: out 3, needed (3-1)*2+3 = 7, total 1 -> 0 before, 1 after.
-        assert_eq!(
-            same(6, 3, 2, 1),
-            Extent {
-                output: 3,
-                pad_before: 0,
-                pad_after: 1
-            }
-        );
+        assert_eq!(same(6, 3, 2, 1), Extent { output: 3, pad_before: 0, pad_after: 1 });
         // in 7, k 3, s 2: out 4, needed 9, total 2 -> 1 and 1.
-        assert_eq!(
-            same(7, 3, 2, 1),
-            Extent {
-                output: 4,
-                pad_before: 1,
-                pad_after: 1
-            }
-        );
+        assert_eq!(same(7, 3, 2, 1), Extent { output: 4, pad_before: 1, pad_after: 1 });
         // dilation 2 makes a 3-tap kernel span 5 cells.
-        assert_eq!(
-            same(10, 3, 1, 2),
-            Extent {
-                output: 10,
-                pad_before: 2,
-                pad_after: 2
-            }
-        );
+        assert_eq!(same(10, 3, 1, 2), Extent { output: 10, pad_before: 2, pad_after: 2 });
     }
 
     #[test]
     fn valid_counts_only_windows_that_fit() {
-        let e = output_extent(
-            "t",
-            WindowName::KERNEL,
-            "width",
-            150,
-            5,
-            1,
-            1,
-            AxisPadding::Valid,
-        )
-        .unwrap();
+        let e = output_extent("t", WindowName::KERNEL, "width", 150, 5, 1, 1, AxisPadding::Valid)
+            .unwrap();
         assert_eq!(e.output, 146);
-        let e = output_extent(
-            "t",
-            WindowName::KERNEL,
-            "width",
-            227,
-            11,
-            4,
-            1,
-            AxisPadding::Valid,
-        )
-        .unwrap();
+        let e = output_extent("t", WindowName::KERNEL, "width", 227, 11, 4, 1, AxisPadding::Valid)
+            .unwrap();
         assert_eq!(e.output, 55); // AlexNet C1
-        let err = output_extent(
-            "conv2d",
-            WindowName::KERNEL,
-            "width",
-            7,
-            9,
-            1,
-            1,
-            AxisPadding::Valid,
-        )
-        .unwrap_err();
-        assert!(
-            err.message().contains("larger than the input's width (7)"),
-            "{err}"
-        );
+        let err =
+            output_extent("conv2d", WindowName::KERNEL, "width", 7, 9, 1, 1, AxisPadding::Valid)
+                .unwrap_err();
+        assert!(err.message().contains("larger than the input's width (7)"), "{err}");
     }
 
     #[test]
@@ -272,13 +170,6 @@ mod tests {
             AxisPadding::Explicit(1, 2),
         )
         .unwrap();
-        assert_eq!(
-            e,
-            Extent {
-                output: 3,
-                pad_before: 1,
-                pad_after: 2
-            }
-        );
+        assert_eq!(e, Extent { output: 3, pad_before: 1, pad_after: 2 });
     }
 }

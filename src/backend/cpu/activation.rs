@@ -22,15 +22,15 @@ pub fn activation_in_place(a: Activation, x: &mut [f32], last: usize) -> Result<
         Activation::Linear => {}
         Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
         Activation::Relu6 => x.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
-        Activation::LeakyRelu { alpha } => x
-            .iter_mut()
-            .for_each(|v| *v = if *v > 0.0 { *v } else { alpha * *v }),
-        Activation::Elu { alpha } => x
-            .iter_mut()
-            .for_each(|v| *v = if *v > 0.0 { *v } else { alpha * v.exp_m1() }),
-        Activation::Selu => x
-            .iter_mut()
-            .for_each(|v| *v = ss * if *v > 0.0 { *v } else { sa * v.exp_m1() }),
+        Activation::LeakyRelu { alpha } => {
+            x.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { alpha * *v })
+        }
+        Activation::Elu { alpha } => {
+            x.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { alpha * v.exp_m1() })
+        }
+        Activation::Selu => {
+            x.iter_mut().for_each(|v| *v = ss * if *v > 0.0 { *v } else { sa * v.exp_m1() })
+        }
         Activation::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
         Activation::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
         Activation::Softmax => x.chunks_mut(last).for_each(softmax_row),
@@ -72,21 +72,12 @@ pub fn activation_backward(
         return Err(Error::invalid(
             a.name(),
             "dy",
-            format!(
-                "expected {} elements, got y {} and dy {}",
-                x.len(),
-                y.len(),
-                dy.len()
-            ),
+            format!("expected {} elements, got y {} and dy {}", x.len(), y.len(), dy.len()),
         ));
     }
     let (sa, ss) = (SELU_ALPHA as f32, SELU_SCALE as f32);
     let each = |f: &dyn Fn(f32, f32) -> f32| -> Vec<f32> {
-        x.iter()
-            .zip(y)
-            .zip(dy)
-            .map(|((&x, &y), &d)| d * f(x, y))
-            .collect()
+        x.iter().zip(y).zip(dy).map(|((&x, &y), &d)| d * f(x, y)).collect()
     };
     Ok(match a {
         Activation::Linear => dy.to_vec(),

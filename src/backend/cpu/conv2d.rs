@@ -6,34 +6,48 @@ use super::zeroed;
 use crate::error::Result;
 use crate::ops::conv::Conv2dGeometry;
 
-/// See [`super::conv2d`].
-pub(super) fn conv2d(g: &Conv2dGeometry, x: &[f32], w: &[f32]) -> Result<Vec<f32>> {
+/// Visits every (output pixel, kernel tap inside the input) pair as
+/// `(output offset, input offset, filter offset)`: the first element of the pixel's output
+/// channels, of the tapped input cell's channels, and of the tap's filter rows.
+#[inline(always)]
+pub(super) fn for_each_tap(g: &Conv2dGeometry, mut visit: impl FnMut(usize, usize, usize)) {
     let [n_, oh, ow, oc] = g.output_shape();
-    let mut out = zeroed("conv2d", "output", n_ * oh * ow * oc)?;
     for n in 0..n_ {
         for i in 0..oh {
             let rows = taps(i, g.strides[0], g.dilations[0], g.pad_top, g.in_h, g.fh);
             for j in 0..ow {
                 let cols = taps(j, g.strides[1], g.dilations[1], g.pad_left, g.in_w, g.fw);
                 let o = ((n * oh + i) * ow + j) * oc;
-                let acc = &mut out[o..o + oc];
                 for u in rows.clone() {
                     let y = i * g.strides[0] + u * g.dilations[0] - g.pad_top;
                     for v in cols.clone() {
                         let xx = j * g.strides[1] + v * g.dilations[1] - g.pad_left;
                         let xi = ((n * g.in_h + y) * g.in_w + xx) * g.in_c;
-                        for c in 0..g.in_c {
-                            let xv = x[xi + c];
-                            let wi = ((u * g.fw + v) * g.in_c + c) * oc;
-                            for (a, &wv) in acc.iter_mut().zip(&w[wi..wi + oc]) {
-                                *a += xv * wv;
-                            }
-                        }
+                        visit(o, xi, (u * g.fw + v) * g.in_per_group() * oc);
                     }
                 }
             }
         }
     }
+}
+
+/// See [`super::conv2d`]. Per tap and group: each input channel of the group scales its
+/// filter row (the group's output channels, contiguous in HWIO) into the accumulators.
+pub(super) fn conv2d(g: &Conv2dGeometry, x: &[f32], w: &[f32]) -> Result<Vec<f32>> {
+    let (oc, ipg, opg) = (g.out_c, g.in_per_group(), g.out_per_group());
+    let mut out = zeroed("conv2d", "output", g.output_shape().iter().product())?;
+    for_each_tap(g, |o, xi, wi| {
+        for grp in 0..g.groups {
+            let acc = &mut out[o + grp * opg..o + (grp + 1) * opg];
+            for cl in 0..ipg {
+                let xv = x[xi + grp * ipg + cl];
+                let row = wi + cl * oc + grp * opg;
+                for (a, &wv) in acc.iter_mut().zip(&w[row..row + opg]) {
+                    *a += xv * wv;
+                }
+            }
+        }
+    });
     Ok(out)
 }
 
@@ -49,18 +63,10 @@ pub(super) fn taps(
 ) -> std::ops::Range<usize> {
     let start = i * s;
     // first u with start + u*d >= pad
-    let first = if start >= pad {
-        0
-    } else {
-        (pad - start).div_ceil(d)
-    };
+    let first = if start >= pad { 0 } else { (pad - start).div_ceil(d) };
     // last u with start + u*d - pad < len, i.e. u*d < len + pad - start
     let limit = len + pad;
-    let end = if limit <= start {
-        0
-    } else {
-        ((limit - start - 1) / d + 1).min(k)
-    };
+    let end = if limit <= start { 0 } else { ((limit - start - 1) / d + 1).min(k) };
     first.min(end)..end
 }
 

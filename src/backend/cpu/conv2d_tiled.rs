@@ -116,11 +116,7 @@ fn row_tiles<V: Lanes, const T: usize, const CV: usize>(
         // With horizontal dilation 1 the taps v = 0..fw of a row are adjacent in both the padded
         // image and the packed filters, so one run of fw * cin channels replaces fw runs of cin
         // (the demo's 3-channel photos: 21 iterations instead of 7 loops of 3).
-        let (taps, run) = if g.dilations[1] == 1 {
-            (1, g.fw * c)
-        } else {
-            (g.fw, c)
-        };
+        let (taps, run) = if g.dilations[1] == 1 { (1, g.fw * c) } else { (g.fw, c) };
         for u in 0..g.fh {
             let py = i * g.strides[0] + u * g.dilations[0];
             for v in 0..taps {

@@ -14,11 +14,7 @@ pub fn dense(g: &DenseGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> R
             return Err(Error::invalid(
                 "dense",
                 "bias",
-                format!(
-                    "has {} elements, expected {} (one per unit)",
-                    b.len(),
-                    g.units
-                ),
+                format!("has {} elements, expected {} (one per unit)", b.len(), g.units),
             ));
         }
     }

@@ -23,11 +23,7 @@ pub fn softmax_cross_entropy(
             ),
         ));
     }
-    if let Some((i, &l)) = labels
-        .iter()
-        .enumerate()
-        .find(|(_, &l)| l as usize >= classes)
-    {
+    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
         return Err(Error::invalid(
             OP,
             "labels",
@@ -37,11 +33,7 @@ pub fn softmax_cross_entropy(
     let n = labels.len() as f32;
     let mut grad = zeroed(OP, "gradient", logits.len())?;
     let mut loss = 0.0f64;
-    for (b, (row, g)) in logits
-        .chunks(classes)
-        .zip(grad.chunks_mut(classes))
-        .enumerate()
-    {
+    for (b, (row, g)) in logits.chunks(classes).zip(grad.chunks_mut(classes)).enumerate() {
         let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0f32;
         for (gk, &z) in g.iter_mut().zip(row) {
@@ -68,17 +60,7 @@ pub fn mean_squared_error(y: &[f32], target: &[f32]) -> Result<(f32, Vec<f32>)> 
         ));
     }
     let len = y.len() as f32;
-    let loss = y
-        .iter()
-        .zip(target)
-        .map(|(a, b)| f64::from((a - b) * (a - b)))
-        .sum::<f64>()
+    let loss = y.iter().zip(target).map(|(a, b)| f64::from((a - b) * (a - b))).sum::<f64>()
         / y.len() as f64;
-    Ok((
-        loss as f32,
-        y.iter()
-            .zip(target)
-            .map(|(a, b)| 2.0 * (a - b) / len)
-            .collect(),
-    ))
+    Ok((loss as f32, y.iter().zip(target).map(|(a, b)| 2.0 * (a - b) / len).collect()))
 }

@@ -49,9 +49,36 @@ pub fn conv2d(
     check_len("conv2d", "x", x.len(), &g.input_shape())?;
     check_len("conv2d", "filters", filters.len(), &g.filter_shape())?;
     match kernel {
-        CpuKernel::Scalar => conv2d::conv2d(g, x, filters),
-        CpuKernel::Auto | CpuKernel::Tiled => conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters),
+        // The tiled kernel declines grouped (and depthwise) convolutions: its tiles span all
+        // output channels of one input pixel, which a group structure would break.
+        CpuKernel::Auto | CpuKernel::Tiled if g.groups == 1 => {
+            conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters)
+        }
+        _ => conv2d::conv2d(g, x, filters),
     }
+}
+
+/// Adds a per-channel bias to an NHWC tensor in place (the conv's optional bias).
+pub fn add_bias(y: &mut [f32], bias: &[f32]) -> Result<()> {
+    if bias.is_empty() || !y.len().is_multiple_of(bias.len()) {
+        return Err(Error::invalid(
+            "conv2d",
+            "bias",
+            format!("has {} elements, not one per output channel", bias.len()),
+        ));
+    }
+    for pixel in y.chunks_exact_mut(bias.len()) {
+        for (v, &b) in pixel.iter_mut().zip(bias) {
+            *v += b;
+        }
+    }
+    Ok(())
+}
+
+/// The gradient of a per-channel bias: `dy` summed over every axis but the last.
+pub fn conv2d_backward_bias(g: &Conv2dGeometry, dy: &[f32]) -> Result<Vec<f32>> {
+    check_len("conv2d backward", "dy", dy.len(), &g.output_shape())?;
+    Ok(conv2d_backward::backward_bias(g, dy))
 }
 
 /// Gradients of `tf.nn.conv2d`: `(dx, dw)` from the input, the filters and the output gradient.
@@ -65,12 +92,7 @@ pub fn conv2d_backward(
     dy: &[f32],
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     check_len("conv2d backward", "x", x.len(), &g.input_shape())?;
-    check_len(
-        "conv2d backward",
-        "filters",
-        filters.len(),
-        &g.filter_shape(),
-    )?;
+    check_len("conv2d backward", "filters", filters.len(), &g.filter_shape())?;
     check_len("conv2d backward", "dy", dy.len(), &g.output_shape())?;
     Ok((
         conv2d_backward::backward_input(g, dy, filters)?,

@@ -119,26 +119,12 @@ pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &[f32]) -> Result<Vec<f32>> {
 
 /// Global average pooling `[n, h, w, c] -> [n, c]`.
 pub fn global_avg_pool(shape: [usize; 4], x: &[f32]) -> Result<Vec<f32>> {
-    global(
-        shape,
-        x,
-        "globalAvgPool",
-        0.0,
-        |a, v| a + v,
-        |a, cells| a / cells,
-    )
+    global(shape, x, "globalAvgPool", 0.0, |a, v| a + v, |a, cells| a / cells)
 }
 
 /// Global max pooling `[n, h, w, c] -> [n, c]`.
 pub fn global_max_pool(shape: [usize; 4], x: &[f32]) -> Result<Vec<f32>> {
-    global(
-        shape,
-        x,
-        "globalMaxPool",
-        f32::NEG_INFINITY,
-        |a, v| if v > a { v } else { a },
-        |a, _| a,
-    )
+    global(shape, x, "globalMaxPool", f32::NEG_INFINITY, |a, v| if v > a { v } else { a }, |a, _| a)
 }
 
 fn global(
@@ -168,12 +154,7 @@ fn global(
 
 /// Gradient of global average pooling: `dy[n, c] / (h * w)` to every cell of map `c`.
 pub fn global_avg_pool_backward(shape: [usize; 4], dy: &[f32]) -> Result<Vec<f32>> {
-    super::check_len(
-        "globalAvgPool backward",
-        "dy",
-        dy.len(),
-        &[shape[0], shape[3]],
-    )?;
+    super::check_len("globalAvgPool backward", "dy", dy.len(), &[shape[0], shape[3]])?;
     let [n_, h, w, c] = shape;
     let mut dx = zeroed("globalAvgPool backward", "dx", n_ * h * w * c)?;
     let cells = (h * w) as f32;
@@ -191,12 +172,7 @@ pub fn global_avg_pool_backward(shape: [usize; 4], dy: &[f32]) -> Result<Vec<f32
 /// Gradient of global max pooling: to the first maximum of each map.
 pub fn global_max_pool_backward(shape: [usize; 4], x: &[f32], dy: &[f32]) -> Result<Vec<f32>> {
     super::check_len("globalMaxPool backward", "x", x.len(), &shape)?;
-    super::check_len(
-        "globalMaxPool backward",
-        "dy",
-        dy.len(),
-        &[shape[0], shape[3]],
-    )?;
+    super::check_len("globalMaxPool backward", "dy", dy.len(), &[shape[0], shape[3]])?;
     let [n_, h, w, c] = shape;
     let mut dx = zeroed("globalMaxPool backward", "dx", x.len())?;
     for n in 0..n_ {

@@ -22,14 +22,7 @@ fn scalar(a: Activation, x: f64) -> f64 {
                 alpha as f64 * (x.exp() - 1.0)
             }
         }
-        Activation::Selu => {
-            SELU_SCALE
-                * if x > 0.0 {
-                    x
-                } else {
-                    SELU_ALPHA * (x.exp() - 1.0)
-                }
-        }
+        Activation::Selu => SELU_SCALE * if x > 0.0 { x } else { SELU_ALPHA * (x.exp() - 1.0) },
         Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         Activation::Tanh => x.tanh(),
     }
@@ -92,11 +85,7 @@ pub fn activation(a: Activation, x: &[f64], last: usize) -> Vec<f64> {
 /// Gradient with respect to `x`, given the upstream gradient `dy`.
 pub fn activation_backward(a: Activation, x: &[f64], dy: &[f64], last: usize) -> Vec<f64> {
     if a != Activation::Softmax {
-        return x
-            .iter()
-            .zip(dy)
-            .map(|(&v, &d)| d * derivative(a, v))
-            .collect();
+        return x.iter().zip(dy).map(|(&v, &d)| d * derivative(a, v)).collect();
     }
     let y = activation(a, x, last);
     let mut dx = Vec::with_capacity(x.len());

@@ -22,17 +22,6 @@ pub fn softmax_cross_entropy(logits: &[f64], labels: &[usize], classes: usize) -
 /// Mean squared error over all elements and its gradient `2 (y - t) / len`.
 pub fn mean_squared_error(y: &[f64], target: &[f64]) -> (f64, Vec<f64>) {
     let len = y.len() as f64;
-    let loss = y
-        .iter()
-        .zip(target)
-        .map(|(a, b)| (a - b).powi(2))
-        .sum::<f64>()
-        / len;
-    (
-        loss,
-        y.iter()
-            .zip(target)
-            .map(|(a, b)| 2.0 * (a - b) / len)
-            .collect(),
-    )
+    let loss = y.iter().zip(target).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / len;
+    (loss, y.iter().zip(target).map(|(a, b)| 2.0 * (a - b) / len).collect())
 }

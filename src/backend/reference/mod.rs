@@ -12,7 +12,7 @@ mod loss;
 mod pool;
 
 pub use activation::{activation, activation_backward};
-pub use conv::{conv2d, conv2d_backward_filter, conv2d_backward_input};
+pub use conv::{conv2d, conv2d_backward_bias, conv2d_backward_filter, conv2d_backward_input};
 pub use dense::{dense, dense_backward};
 pub use loss::{mean_squared_error, softmax_cross_entropy};
 pub use pool::{

@@ -106,11 +106,7 @@ fn dispatch_size(invocations: u64, max_per_dim: u32) -> Result<(u32, u32)> {
 
 fn as_u32(arg: &str, v: usize) -> Result<u32> {
     u32::try_from(v).map_err(|_| {
-        Error::limit(
-            "conv2d",
-            arg,
-            format!("{v} does not fit the GPU's 32-bit indices"),
-        )
+        Error::limit("conv2d", arg, format!("{v} does not fit the GPU's 32-bit indices"))
     })
 }
 
@@ -163,21 +159,9 @@ pub(super) async fn run(
         ctx.queue.write_buffer(&buffer, 0, contents);
         buffer
     };
-    let uniform = init(
-        "conv2d shape",
-        bytemuck::bytes_of(&shape),
-        wgpu::BufferUsages::UNIFORM,
-    );
-    let x_buf = init(
-        "conv2d x",
-        bytemuck::cast_slice(x),
-        wgpu::BufferUsages::STORAGE,
-    );
-    let w_buf = init(
-        "conv2d filters",
-        bytemuck::cast_slice(&packed),
-        wgpu::BufferUsages::STORAGE,
-    );
+    let uniform = init("conv2d shape", bytemuck::bytes_of(&shape), wgpu::BufferUsages::UNIFORM);
+    let x_buf = init("conv2d x", bytemuck::cast_slice(x), wgpu::BufferUsages::STORAGE);
+    let w_buf = init("conv2d filters", bytemuck::cast_slice(&packed), wgpu::BufferUsages::STORAGE);
     let bytes = (out_len * 4) as u64;
     let y_buf = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("conv2d y"),
@@ -195,27 +179,14 @@ pub(super) async fn run(
         label: Some("conv2d"),
         layout: &ctx.conv2d.layout,
         entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: uniform.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: x_buf.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: w_buf.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: y_buf.as_entire_binding(),
-            },
+            wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: x_buf.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 2, resource: w_buf.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 3, resource: y_buf.as_entire_binding() },
         ],
     });
-    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-        label: Some("conv2d"),
-    });
+    let mut encoder =
+        device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("conv2d") });
     {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("conv2d"),
@@ -228,14 +199,10 @@ pub(super) async fn run(
     encoder.copy_buffer_to_buffer(&y_buf, 0, &staging, 0, bytes);
     ctx.queue.submit([encoder.finish()]);
     if let Some(e) = oom.pop().await {
-        return Err(Error::backend(format!(
-            "webgpu: conv2d ran out of GPU memory: {e}"
-        )));
+        return Err(Error::backend(format!("webgpu: conv2d ran out of GPU memory: {e}")));
     }
     if let Some(e) = validation.pop().await {
-        return Err(Error::backend(format!(
-            "webgpu: conv2d was rejected by the device: {e}"
-        )));
+        return Err(Error::backend(format!("webgpu: conv2d was rejected by the device: {e}")));
     }
     ctx.read_back(&staging).await
 }

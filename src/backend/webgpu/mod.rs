@@ -38,16 +38,9 @@ impl AdapterSummary {
         let text = format!("{} {} {}", info.name, info.driver, hint).to_lowercase();
         let software = info.device_type == wgpu::DeviceType::Cpu
             || SOFTWARE_ADAPTERS.iter().any(|s| text.contains(s));
-        let name = if info.name.trim().is_empty() {
-            hint.trim().to_string()
-        } else {
-            info.name.clone()
-        };
-        Self {
-            name,
-            api: format!("{:?}", info.backend),
-            software,
-        }
+        let name =
+            if info.name.trim().is_empty() { hint.trim().to_string() } else { info.name.clone() };
+        Self { name, api: format!("{:?}", info.backend), software }
     }
 }
 
@@ -115,14 +108,7 @@ impl GpuContext {
             log(&format!("convlab: uncaptured WebGPU error: {e}"));
         }));
         let conv2d = conv2d::Conv2dKernel::new(&device);
-        Ok(Self {
-            device,
-            queue,
-            adapter: summary,
-            limits,
-            conv2d,
-            lost,
-        })
+        Ok(Self { device, queue, adapter: summary, limits, conv2d, lost })
     }
 
     /// What is known of the adapter.
@@ -154,10 +140,23 @@ impl GpuContext {
         self.device.destroy();
     }
 
+    /// Whether the GPU kernel handles this convolution (grouped and depthwise convolutions do
+    /// not have a WebGPU kernel yet; callers run those on the CPU).
+    pub fn supports_conv2d(&self, g: &Conv2dGeometry) -> bool {
+        g.groups == 1
+    }
+
     /// `tf.nn.conv2d` on the GPU. See [`crate::backend::cpu::conv2d`] for shapes.
     pub async fn conv2d(&self, g: &Conv2dGeometry, x: &[f32], filters: &[f32]) -> Result<Vec<f32>> {
         if let Some(reason) = self.lost_reason() {
             return Err(Error::backend(format!("webgpu: {reason}")));
+        }
+        if !self.supports_conv2d(g) {
+            return Err(Error::invalid(
+                "conv2d",
+                "groups",
+                format!("{} groups have no WebGPU kernel yet; run it on \"cpu\"", g.groups),
+            ));
         }
         conv2d::run(self, g, x, filters).await
     }
@@ -165,25 +164,14 @@ impl GpuContext {
     /// Runs a small convolution with padding, stride and several channels and compares it with
     /// the CPU contract. An adapter that gets it wrong is not used.
     pub async fn self_test(&self) -> Result<()> {
-        let params = Conv2dParams {
-            strides: [2, 1],
-            dilations: [1, 2],
-            padding: Padding::Same,
-        };
+        let params =
+            Conv2dParams { strides: [2, 1], dilations: [1, 2], padding: Padding::Same, groups: 1 };
         let g = Conv2dGeometry::new("self-test", &[2, 7, 6, 3], &[3, 3, 3, 5], &params)?;
-        let x: Vec<f32> = (0..2 * 7 * 6 * 3)
-            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
-            .collect();
-        let w: Vec<f32> = (0..3 * 3 * 3 * 5)
-            .map(|i| ((i * 17 % 13) as f32 - 6.0) / 5.0)
-            .collect();
+        let x: Vec<f32> = (0..2 * 7 * 6 * 3).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
+        let w: Vec<f32> = (0..3 * 3 * 3 * 5).map(|i| ((i * 17 % 13) as f32 - 6.0) / 5.0).collect();
         let want = cpu::conv2d(&g, &x, &w, CpuKernel::Scalar)?;
         let got = self.conv2d(&g, &x, &w).await?;
-        let worst = want
-            .iter()
-            .zip(&got)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let worst = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         if got.len() != want.len() || worst > 1e-4 {
             return Err(Error::backend(format!(
                 "self-test failed: the adapter's conv2d differs from the CPU path by {worst}"
