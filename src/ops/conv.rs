@@ -94,7 +94,10 @@ impl Conv2dGeometry {
         }
         element_count(op, "x", x)?;
         element_count(op, "filters", filters)?;
-        if params.groups == 0 || x[3] % params.groups != 0 || filters[3] % params.groups != 0 {
+        if params.groups == 0
+            || !x[3].is_multiple_of(params.groups)
+            || !filters[3].is_multiple_of(params.groups)
+        {
             return Err(Error::invalid(
                 op,
                 "groups",
