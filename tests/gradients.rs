@@ -355,3 +355,96 @@ fn the_chapters_max_pool_example() {
              3.0, 2.0, 0.0, 0.0];
     assert_eq!(cpu::max_pool2d(&g, &x).unwrap(), vec![0.0, 0.0, 5.0, 0.0]);
 }
+
+/// f32 results whose computation is a handful of roundings on values of the reference's size
+/// (statistics come from f64 sums): within 1e-5 of the largest reference value.
+fn close_to_scale(what: &str, got: &[f32], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!((g as f64 - w).abs() <= 1e-5 * scale, "{what}[{i}]: {g} vs {w} (scale {scale})");
+    }
+}
+
+fn narrow(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+#[test]
+fn batch_norm_gradients() {
+    let mut rng = Rng::new(27);
+    let c = 3;
+    let x: Vec<f64> = random(&mut rng, 4 * 2 * c).iter().map(|v| v * 2.0 + 0.5).collect();
+    let gamma = random(&mut rng, c);
+    let beta = random(&mut rng, c);
+    let dy = random(&mut rng, x.len());
+    let eps = 1e-3;
+    let (dx, dgamma, dbeta) = reference::batch_norm_training_backward(&x, c, &gamma, eps, &dy);
+    grad_check("batch_norm (training) dx", &x, &dy, &dx, |x| {
+        reference::batch_norm_training(x, c, &gamma, &beta, eps)
+    });
+    grad_check("batch_norm dgamma", &gamma, &dy, &dgamma, |g| {
+        reference::batch_norm_training(&x, c, g, &beta, eps)
+    });
+    grad_check("batch_norm dbeta", &beta, &dy, &dbeta, |b| {
+        reference::batch_norm_training(&x, c, &gamma, b, eps)
+    });
+    let (mean, var) = reference::moments(&x, c);
+    let (dx_inf, _, _) =
+        reference::batch_norm_inference_backward(&x, c, &gamma, &mean, &var, eps, &dy);
+    grad_check("batch_norm (inference) dx", &x, &dy, &dx_inf, |x| {
+        reference::batch_norm(x, c, &gamma, &beta, &mean, &var, eps)
+    });
+
+    // CPU: the moving averages after one step, the output and the gradients.
+    let (xf, gf, bf, dyf) = (narrow(&x), narrow(&gamma), narrow(&beta), narrow(&dy));
+    let params = convlab::ops::norm::BatchNormParams { epsilon: eps as f32, momentum: 0.9 };
+    let (mut mm, mut mv) = (vec![0.0f32; c], vec![1.0f32; c]);
+    let out = cpu::batch_norm_training(&xf, c, &gf, &bf, &params, &mut mm, &mut mv).unwrap();
+    let (mean, var) = reference::moments(&wide(&xf), c);
+    close_to_scale("cpu batch mean", &out.mean, &mean);
+    close_to_scale("cpu batch variance", &out.variance, &var);
+    close_to_scale("cpu moving mean", &mm, &mean.iter().map(|m| 0.1 * m).collect::<Vec<_>>());
+    close_to_scale(
+        "cpu moving variance",
+        &mv,
+        &var.iter().map(|v| 0.9 + 0.1 * v).collect::<Vec<_>>(),
+    );
+    let want_y = reference::batch_norm_training(&wide(&xf), c, &wide(&gf), &wide(&bf), eps);
+    close_to_scale("cpu batch_norm", &out.y, &want_y);
+    let (dx32, dg32, db32) =
+        cpu::batch_norm_training_backward(&xf, c, &gf, &out.mean, &out.variance, eps as f32, &dyf)
+            .unwrap();
+    let want = reference::batch_norm_training_backward(&wide(&xf), c, &wide(&gf), eps, &wide(&dyf));
+    close_to_scale("cpu batch_norm dx", &dx32, &want.0);
+    close_to_scale("cpu batch_norm dgamma", &dg32, &want.1);
+    close_to_scale("cpu batch_norm dbeta", &db32, &want.2);
+}
+
+#[test]
+fn lrn_gradients() {
+    let mut rng = Rng::new(28);
+    let c = 7;
+    let x: Vec<f64> = random(&mut rng, 3 * c).iter().map(|v| v * 3.0).collect();
+    let dy = random(&mut rng, x.len());
+    // Large alpha so the normalisation matters (AlexNet's 2e-5 barely moves the output).
+    for (r, bias, alpha, beta) in [(1, 1.0, 0.3, 0.75), (2, 2.0, 0.1, 0.5), (0, 1.0, 1.0, 1.0)] {
+        let dx = reference::lrn_backward(&x, c, r, bias, alpha, beta, &dy);
+        grad_check("lrn dx", &x, &dy, &dx, |x| reference::lrn(x, c, r, bias, alpha, beta));
+        let p = convlab::ops::norm::LrnParams {
+            depth_radius: r,
+            bias: bias as f32,
+            alpha: alpha as f32,
+            beta: beta as f32,
+        };
+        let (xf, dyf) = (narrow(&x), narrow(&dy));
+        let y = cpu::lrn(&xf, c, &p).unwrap();
+        close_to_scale("cpu lrn", &y, &reference::lrn(&wide(&xf), c, r, bias, alpha, beta));
+        let dx32 = cpu::lrn_backward(&xf, c, &p, &dyf).unwrap();
+        close_to_scale(
+            "cpu lrn dx",
+            &dx32,
+            &reference::lrn_backward(&wide(&xf), c, r, bias, alpha, beta, &wide(&dyf)),
+        );
+    }
+}

@@ -4,4 +4,5 @@
 pub mod activation;
 pub mod conv;
 pub mod dense;
+pub mod norm;
 pub mod pool;

@@ -10,11 +10,16 @@ mod conv2d_tiled;
 mod dense;
 pub mod lanes;
 mod loss;
+mod norm;
 mod pool;
 
 pub use activation::{activation_backward, activation_in_place};
 pub use dense::{dense, dense_backward};
 pub use loss::{mean_squared_error, softmax_cross_entropy};
+pub use norm::{
+    batch_norm, batch_norm_training, batch_norm_training_backward, lrn, lrn_backward, moments,
+    BatchNormTraining,
+};
 pub use pool::{
     avg_pool2d, avg_pool2d_backward, global_avg_pool, global_avg_pool_backward, global_max_pool,
     global_max_pool_backward, max_pool2d, max_pool2d_backward,

@@ -9,12 +9,17 @@ mod activation;
 mod conv;
 mod dense;
 mod loss;
+mod norm;
 mod pool;
 
 pub use activation::{activation, activation_backward};
 pub use conv::{conv2d, conv2d_backward_bias, conv2d_backward_filter, conv2d_backward_input};
 pub use dense::{dense, dense_backward};
 pub use loss::{mean_squared_error, softmax_cross_entropy};
+pub use norm::{
+    batch_norm, batch_norm_inference_backward, batch_norm_training, batch_norm_training_backward,
+    lrn, lrn_backward, moments,
+};
 pub use pool::{
     avg_pool2d, avg_pool2d_backward, global_avg_pool, global_avg_pool_backward, global_max_pool,
     global_max_pool_backward, max_pool2d, max_pool2d_backward,
