@@ -448,3 +448,157 @@ fn lrn_gradients() {
         );
     }
 }
+
+#[test]
+fn combining_ops_gradients() {
+    let mut rng = Rng::new(29);
+    // Residual add: the gradient is dy for both inputs.
+    let (a, b) = (random(&mut rng, 12), random(&mut rng, 12));
+    let dy = random(&mut rng, 12);
+    grad_check("add da", &a, &dy, &dy, |a| reference::add(a, &b));
+    let sum = cpu::add(&narrow(&a), &narrow(&b), &[3, 4], &[3, 4]).unwrap();
+    assert_eq!(sum, narrow(&a).iter().zip(narrow(&b)).map(|(x, y)| x + y).collect::<Vec<_>>());
+    let e = cpu::add(&narrow(&a), &narrow(&b), &[3, 4], &[4, 3]).unwrap_err();
+    assert!(e.message().contains("shape [4, 3] differs from a's [3, 4]"), "{e}");
+
+    // Concatenate along depth (an inception module's join).
+    let channels = [2, 3, 1];
+    let parts: Vec<Vec<f64>> = channels.iter().map(|&c| random(&mut rng, 4 * c)).collect();
+    let refs: Vec<&[f64]> = parts.iter().map(|p| p.as_slice()).collect();
+    let y = reference::concat(&refs, &channels);
+    let dy = random(&mut rng, y.len());
+    let back = reference::concat_backward(&dy, &channels);
+    for (i, part) in parts.iter().enumerate() {
+        grad_check("concat", part, &dy, &back[i], |p| {
+            let mut r = refs.clone();
+            r[i] = p;
+            reference::concat(&r, &channels)
+        });
+    }
+    let parts32: Vec<Vec<f32>> = parts.iter().map(|p| narrow(p)).collect();
+    let refs32: Vec<&[f32]> = parts32.iter().map(|p| p.as_slice()).collect();
+    assert_eq!(
+        wide(&cpu::concat(&refs32, &channels).unwrap()),
+        reference::concat(
+            &parts
+                .iter()
+                .map(|p| wide(&narrow(p)))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|p| p.as_slice())
+                .collect::<Vec<_>>(),
+            &channels
+        )
+    );
+    let split = cpu::concat_backward(&narrow(&dy), &channels).unwrap();
+    for (s, r) in split.iter().zip(&back) {
+        assert_eq!(wide(s), wide(&narrow(r)));
+    }
+
+    // Squeeze-and-excitation's per-channel scale.
+    let (n, c) = (2, 3);
+    let x = random(&mut rng, n * 4 * c);
+    let s = random(&mut rng, n * c);
+    let dy = random(&mut rng, x.len());
+    let (dx, ds) = reference::channel_scale_backward(&x, &s, n, c, &dy);
+    grad_check("channel_scale dx", &x, &dy, &dx, |x| reference::channel_scale(x, &s, n, c));
+    grad_check("channel_scale ds", &s, &dy, &ds, |s| reference::channel_scale(&x, s, n, c));
+    let (xf, sf, dyf) = (narrow(&x), narrow(&s), narrow(&dy));
+    let y32 = cpu::channel_scale(&xf, &sf, n, c).unwrap();
+    assert_eq!(
+        wide(&y32),
+        reference::channel_scale(&wide(&xf), &wide(&sf), n, c)
+            .iter()
+            .map(|v| *v as f32 as f64)
+            .collect::<Vec<_>>()
+    );
+    let (dx32, ds32) = cpu::channel_scale_backward(&xf, &sf, n, c, &dyf).unwrap();
+    let want = reference::channel_scale_backward(&wide(&xf), &wide(&sf), n, c, &wide(&dyf));
+    close_to_scale("cpu channel_scale dx", &dx32, &want.0);
+    close_to_scale("cpu channel_scale ds", &ds32, &want.1);
+    assert!(cpu::channel_scale(&xf, &sf[..5], n, c).unwrap_err().message().contains("'scale'"));
+}
+
+#[test]
+fn padding_depth_pool_subsampling_and_dropout_gradients() {
+    let mut rng = Rng::new(30);
+    let shape = [2, 3, 4, 2];
+    let pads = [[1, 2], [0, 3]];
+    let x = random(&mut rng, 48);
+    let y = reference::zero_pad(&x, shape, pads);
+    assert_eq!(y.len(), 2 * 6 * 7 * 2);
+    let dy = random(&mut rng, y.len());
+    let dx = reference::zero_pad_backward(&dy, shape, pads);
+    grad_check("zero_pad", &x, &dy, &dx, |x| reference::zero_pad(x, shape, pads));
+    assert_eq!(wide(&cpu::zero_pad(&narrow(&x), shape, pads).unwrap()), wide(&narrow(&y)));
+    assert_eq!(
+        wide(&cpu::zero_pad_backward(&narrow(&dy), shape, pads).unwrap()),
+        wide(&narrow(&dx))
+    );
+
+    // Depthwise max pooling over runs of 3 of 6 channels; 4 does not divide 6.
+    let x = random(&mut rng, 5 * 6);
+    let dy = random(&mut rng, 10);
+    let dx = reference::depth_max_pool_backward(&x, 3, &dy);
+    grad_check("depth_max_pool", &x, &dy, &dx, |x| reference::depth_max_pool(x, 3));
+    let xf = narrow(&x);
+    assert_eq!(
+        wide(&cpu::depth_max_pool(&xf, 6, 3).unwrap()),
+        reference::depth_max_pool(&wide(&xf), 3)
+    );
+    assert_eq!(
+        wide(&cpu::depth_max_pool_backward(&xf, 6, 3, &narrow(&dy)).unwrap()),
+        wide(&narrow(&dx))
+    );
+    let e = cpu::depth_max_pool(&xf, 6, 4).unwrap_err();
+    assert_eq!(e.message(), "depthMaxPool: argument 'poolSize': 4 must divide the 6 channels (the pool takes whole runs of channels)");
+
+    // LeNet-5's subsampling: 2x2 average times a coefficient plus a bias, per map.
+    let g = Pool2dGeometry::new(
+        "subsampling",
+        &[1, 4, 6, 3],
+        &Pool2dParams { pool_size: [2, 2], strides: [2, 2], padding: Padding::Valid },
+    )
+    .unwrap();
+    let x = random(&mut rng, 72);
+    let (coeff, bias) = (random(&mut rng, 3), random(&mut rng, 3));
+    let dy = random(&mut rng, 18);
+    let (dx, dcoeff, dbias) = reference::subsample_backward(&g, &x, &coeff, &dy);
+    grad_check("subsample dx", &x, &dy, &dx, |x| reference::subsample(&g, x, &coeff, &bias));
+    grad_check("subsample dcoeff", &coeff, &dy, &dcoeff, |c| {
+        reference::subsample(&g, &x, c, &bias)
+    });
+    grad_check("subsample dbias", &bias, &dy, &dbias, |b| reference::subsample(&g, &x, &coeff, b));
+    let (xf, cf, bf, dyf) = (narrow(&x), narrow(&coeff), narrow(&bias), narrow(&dy));
+    close_to_scale(
+        "cpu subsample",
+        &cpu::subsample(&g, &xf, &cf, &bf).unwrap(),
+        &reference::subsample(&g, &wide(&xf), &wide(&cf), &wide(&bf)),
+    );
+    let got = cpu::subsample_backward(&g, &xf, &cf, &dyf).unwrap();
+    let want = reference::subsample_backward(&g, &wide(&xf), &wide(&cf), &wide(&dyf));
+    close_to_scale("cpu subsample dx", &got.0, &want.0);
+    close_to_scale("cpu subsample dcoeff", &got.1, &want.1);
+    close_to_scale("cpu subsample dbias", &got.2, &want.2);
+
+    // Dropout: the same seed gives the same mask; the kept fraction is near 1 - rate; kept
+    // values are scaled by 1 / (1 - rate); with the mask fixed it is linear, so it is its own
+    // gradient.
+    let mask = cpu::dropout_mask(10_000, 0.5, 42).unwrap();
+    assert_eq!(mask, cpu::dropout_mask(10_000, 0.5, 42).unwrap());
+    assert_ne!(mask, cpu::dropout_mask(10_000, 0.5, 43).unwrap());
+    let kept = mask.iter().filter(|&&k| k).count();
+    assert!((4_800..=5_200).contains(&kept), "kept {kept} of 10000 at rate 0.5");
+    let x = random(&mut rng, 20);
+    let dy = random(&mut rng, 20);
+    let keep = &mask[..20];
+    grad_check("dropout", &x, &dy, &reference::dropout(&dy, keep, 0.5), |x| {
+        reference::dropout(x, keep, 0.5)
+    });
+    assert_eq!(
+        wide(&cpu::dropout(&narrow(&x), keep, 0.5).unwrap()),
+        reference::dropout(&wide(&narrow(&x)), keep, 0.5)
+    );
+    assert!(cpu::dropout_mask(4, 1.0, 0).unwrap_err().message().contains("[0, 1)"));
+    assert!(cpu::dropout_mask(4, 0.0, 0).unwrap().iter().all(|&k| k));
+}

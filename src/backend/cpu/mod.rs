@@ -4,6 +4,7 @@
 //! tested by plain `cargo test` too, and its SIMD128 build by the wasm32 tests in Node.
 
 mod activation;
+mod combine;
 mod conv2d;
 mod conv2d_backward;
 mod conv2d_tiled;
@@ -14,6 +15,11 @@ mod norm;
 mod pool;
 
 pub use activation::{activation_backward, activation_in_place};
+pub use combine::{
+    add, channel_scale, channel_scale_backward, concat, concat_backward, depth_max_pool,
+    depth_max_pool_backward, dropout, dropout_mask, subsample, subsample_backward, zero_pad,
+    zero_pad_backward,
+};
 pub use dense::{dense, dense_backward};
 pub use loss::{mean_squared_error, softmax_cross_entropy};
 pub use norm::{

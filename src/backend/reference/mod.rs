@@ -6,6 +6,7 @@
 //! cargo feature so that integration tests in `tests/` can use it.
 
 mod activation;
+mod combine;
 mod conv;
 mod dense;
 mod loss;
@@ -13,6 +14,10 @@ mod norm;
 mod pool;
 
 pub use activation::{activation, activation_backward};
+pub use combine::{
+    add, channel_scale, channel_scale_backward, concat, concat_backward, depth_max_pool,
+    depth_max_pool_backward, dropout, subsample, subsample_backward, zero_pad, zero_pad_backward,
+};
 pub use conv::{conv2d, conv2d_backward_bias, conv2d_backward_filter, conv2d_backward_input};
 pub use dense::{dense, dense_backward};
 pub use loss::{mean_squared_error, softmax_cross_entropy};
