@@ -174,6 +174,75 @@ pub fn pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
     }
 }
 
+/// An optional integer option `>= min`, such as `groups`.
+pub fn optional_integer(op: &str, options: &JsValue, key: &str, min: u32) -> Result<Option<usize>> {
+    let value = get(options, key);
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    integer(op, key, &value, min).map(Some)
+}
+
+/// An optional number option (finite).
+pub fn optional_number(op: &str, options: &JsValue, key: &str) -> Result<Option<f32>> {
+    let value = get(options, key);
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(v) if v.is_finite() => Ok(Some(v as f32)),
+        _ => Err(Error::invalid(
+            op,
+            key,
+            format!("expected a finite number, got {}", describe(&value)),
+        )),
+    }
+}
+
+/// An optional string option.
+pub fn string(op: &str, options: &JsValue, key: &str) -> Result<Option<String>> {
+    let value = get(options, key);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.as_string().map(Some).ok_or_else(|| {
+        Error::invalid(op, key, format!("expected a string, got {}", describe(&value)))
+    })
+}
+
+/// An optional vector option: a Float32Array, an array of numbers, or a `{shape, data}` tensor.
+pub fn vector(op: &str, options: &JsValue, key: &str) -> Result<Option<Vec<f32>>> {
+    let value = get(options, key);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if value.is_instance_of::<Float32Array>() {
+        return Ok(Some(value.unchecked_into::<Float32Array>().to_vec()));
+    }
+    if Array::is_array(&value) {
+        let array: &Array = value.unchecked_ref();
+        if array.length() as usize > crate::tensor::MAX_TENSOR_ELEMENTS {
+            return Err(Error::limit(op, key, "has more elements than the cap"));
+        }
+        if let Some((i, v)) = array.iter().enumerate().find(|(_, v)| v.as_f64().is_none()) {
+            return Err(Error::invalid(
+                op,
+                key,
+                format!("element {i} is {}, not a number", describe(&v)),
+            ));
+        }
+        return Ok(Some(Float32Array::new(&value).to_vec()));
+    }
+    if value.is_object() && !get(&value, "shape").is_undefined() {
+        return Ok(Some(tensor(op, key, &value)?.1));
+    }
+    Err(Error::invalid(
+        op,
+        key,
+        format!("expected a Float32Array or an array of numbers, got {}", describe(&value)),
+    ))
+}
+
 /// A required number-or-pair option (such as `poolSize`).
 pub fn required_pair(op: &str, options: &JsValue, key: &str) -> Result<[usize; 2]> {
     if get(options, key).is_undefined() {

@@ -16,6 +16,7 @@ use crate::backend::cpu::{self, lanes, CpuKernel};
 use crate::backend::webgpu::GpuContext;
 use crate::backend::BackendKind;
 use crate::error::{Error, ErrorKind};
+use crate::ops::activation::Activation;
 use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
 use state::Choice;
 
@@ -26,12 +27,21 @@ export interface Tensor { shape: number[]; data: Float32Array | number[]; }
 /** "same" and "valid" as in tf.nn.conv2d, or explicit zeros [[top, bottom], [left, right]]. */
 export type Padding = "same" | "valid" | "SAME" | "VALID" | [[number, number], [number, number]];
 export type BackendName = "webgpu" | "cpu";
-export interface Conv2dOptions {
+export type ActivationName = "linear" | "relu" | "relu6" | "leaky_relu" | "elu" | "selu" | "sigmoid" | "tanh" | "softmax";
+export interface DepthwiseOptions {
   strides?: number | [number, number];
   padding?: Padding;
   dilations?: number | [number, number];
+  /** One value per output channel, added after the convolution. */
+  bias?: Float32Array | number[] | Tensor;
+  /** A Keras activation applied last. */
+  activation?: ActivationName;
   /** Which backend runs the call; absent or "auto" means the active one. */
   backend?: BackendName | "auto";
+}
+export interface Conv2dOptions extends DepthwiseOptions {
+  /** Channel groups (Keras `groups`): filters are [fh, fw, in / groups, out]. */
+  groups?: number;
 }
 export interface PoolOptions {
   poolSize: number | [number, number];
@@ -44,7 +54,24 @@ export interface DenseOptions {
   /** One value per unit. */
   bias?: Float32Array | number[] | Tensor;
   /** A Keras activation name: "relu", "softmax", ... */
-  activation?: "linear" | "relu" | "relu6" | "leaky_relu" | "elu" | "selu" | "sigmoid" | "tanh" | "softmax";
+  activation?: ActivationName;
+  backend?: BackendName | "auto";
+}
+export interface BatchNormOptions {
+  mean: Float32Array | number[];
+  variance: Float32Array | number[];
+  gamma?: Float32Array | number[];
+  beta?: Float32Array | number[];
+  /** Default 1e-3 (Keras). */
+  epsilon?: number;
+  backend?: BackendName | "auto";
+}
+/** tf.nn.local_response_normalization's parameters; defaults 5, 1, 1, 0.5 as TensorFlow. */
+export interface LrnOptions {
+  depthRadius?: number;
+  bias?: number;
+  alpha?: number;
+  beta?: number;
   backend?: BackendName | "auto";
 }
 export interface OpResult { shape: number[]; data: Float32Array; backend: BackendName; ms: number; }
@@ -200,58 +227,173 @@ pub fn set_backend(
     Ok(backends())
 }
 
-/// `tf.nn.conv2d(x, filters, strides, padding, dilations)` on NHWC/HWIO tensors.
+/// Runs a validated convolution on the requested (or active) backend. A GPU failure drops
+/// WebGPU and finishes on the CPU unless the caller insisted on WebGPU; a convolution the GPU
+/// has no kernel for runs on the CPU unless the caller insisted.
+async fn run_conv(
+    op: &str,
+    g: &Conv2dGeometry,
+    x: &[f32],
+    filters: &[f32],
+    requested: Option<BackendKind>,
+) -> Result<(Vec<f32>, BackendKind), Error> {
+    let gpu = match requested {
+        Some(BackendKind::WebGpu) => Some(state::with(|s| s.require_gpu(op))?),
+        Some(BackendKind::Cpu) => None,
+        None => state::with(|s| match s.active().0 {
+            BackendKind::WebGpu => s.gpu.clone().filter(|gpu| gpu.supports_conv2d(g)),
+            BackendKind::Cpu => None,
+        }),
+    };
+    if let Some(gpu) = gpu {
+        match gpu.conv2d(g, x, filters).await {
+            Ok(data) => return Ok((data, BackendKind::WebGpu)),
+            Err(e) if e.kind() == ErrorKind::Backend => {
+                // The device failed underneath us: stop using it.
+                state::with(|s| s.drop_gpu(format!("dropped after a failure: {}", e.message())));
+                if requested == Some(BackendKind::WebGpu) {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((cpu::conv2d(g, x, filters, CpuKernel::Auto)?, BackendKind::Cpu))
+}
+
+/// Adds the optional bias and applies the optional activation of a conv layer (on the CPU).
+fn conv_epilogue(op: &str, options: &JsValue, y: &mut [f32], channels: usize) -> Result<(), Error> {
+    if let Some(bias) = args::vector(op, options, "bias")? {
+        if bias.len() != channels {
+            return Err(Error::invalid(
+                op,
+                "bias",
+                format!(
+                    "has {} elements, expected one per output channel ({channels})",
+                    bias.len()
+                ),
+            ));
+        }
+        cpu::add_bias(y, &bias)?;
+    }
+    if let Some(name) = args::string(op, options, "activation")? {
+        cpu::activation_in_place(Activation::from_name(op, &name)?, y, channels)?;
+    }
+    Ok(())
+}
+
+fn conv_params(op: &str, options: &JsValue, groups: usize) -> Result<Conv2dParams, Error> {
+    Ok(Conv2dParams {
+        strides: args::pair(op, options, "strides")?,
+        dilations: args::pair(op, options, "dilations")?,
+        padding: args::padding(op, options)?,
+        groups,
+    })
+}
+
+/// `tf.nn.conv2d(x, filters, strides, padding, dilations)` on NHWC/HWIO tensors, with Keras's
+/// `groups`, an optional per-filter bias and an optional fused activation.
 #[wasm_bindgen(unchecked_return_type = "OpResult")]
 pub async fn conv2d(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Tensor")] filters: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsError> {
-    const OP: &str = "conv2d";
-    let options = args::options(OP, &options, &["strides", "padding", "dilations", "backend"])
-        .map_err(js_error)?;
-    let params = Conv2dParams {
-        strides: args::pair(OP, &options, "strides").map_err(js_error)?,
-        dilations: args::pair(OP, &options, "dilations").map_err(js_error)?,
-        padding: args::padding(OP, &options).map_err(js_error)?,
-    };
-    let requested = args::backend(OP, &options).map_err(js_error)?;
-    let (x_shape, x_data) = args::tensor(OP, "x", &x).map_err(js_error)?;
-    let (f_shape, f_data) = args::tensor(OP, "filters", &filters).map_err(js_error)?;
-    let g = Conv2dGeometry::new(OP, &x_shape, &f_shape, &params).map_err(js_error)?;
+    conv2d_op(x, filters, options).await.map_err(js_error)
+}
 
-    let gpu = match requested {
-        Some(BackendKind::WebGpu) => Some(state::with(|s| s.require_gpu(OP)).map_err(js_error)?),
-        Some(BackendKind::Cpu) => None,
-        None => state::with(|s| match s.active().0 {
-            BackendKind::WebGpu => s.gpu.clone(),
-            BackendKind::Cpu => None,
-        }),
-    };
+async fn conv2d_op(x: JsValue, filters: JsValue, options: JsValue) -> Result<JsValue, Error> {
+    const OP: &str = "conv2d";
+    let allowed = ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
+    let options = args::options(OP, &options, &allowed)?;
+    let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
+    let params = conv_params(OP, &options, groups)?;
+    let requested = args::backend(OP, &options)?;
+    let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
+    let (f_shape, f_data) = args::tensor(OP, "filters", &filters)?;
+    let g = Conv2dGeometry::new(OP, &x_shape, &f_shape, &params)?;
     let start = now_ms();
-    let (data, ran_on) = match gpu {
-        Some(gpu) => match gpu.conv2d(&g, &x_data, &f_data).await {
-            Ok(data) => (data, BackendKind::WebGpu),
-            Err(e) if e.kind() == ErrorKind::Backend => {
-                // The device failed underneath us: stop using it, and finish on the CPU unless
-                // the caller insisted on WebGPU.
-                state::with(|s| s.drop_gpu(format!("dropped after a failure: {}", e.message())));
-                if requested == Some(BackendKind::WebGpu) {
-                    return Err(js_error(e));
-                }
-                (
-                    cpu::conv2d(&g, &x_data, &f_data, CpuKernel::Auto).map_err(js_error)?,
-                    BackendKind::Cpu,
-                )
-            }
-            Err(e) => return Err(js_error(e)),
-        },
-        None => (
-            cpu::conv2d(&g, &x_data, &f_data, CpuKernel::Auto).map_err(js_error)?,
-            BackendKind::Cpu,
-        ),
-    };
+    let (mut data, ran_on) = run_conv(OP, &g, &x_data, &f_data, requested).await?;
+    conv_epilogue(OP, &options, &mut data, g.out_c)?;
     Ok(op_result(&g.output_shape(), &data, ran_on, now_ms() - start))
+}
+
+/// `tf.nn.depthwise_conv2d`: filters `[fh, fw, in, multiplier]`, `in * multiplier` outputs.
+#[wasm_bindgen(js_name = depthwiseConv2d, unchecked_return_type = "OpResult")]
+pub async fn depthwise_conv2d(
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] filters: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "DepthwiseOptions | undefined")] options: JsValue,
+) -> Result<JsValue, JsError> {
+    depthwise_op(x, filters, options).await.map_err(js_error)
+}
+
+async fn depthwise_op(x: JsValue, filters: JsValue, options: JsValue) -> Result<JsValue, Error> {
+    const OP: &str = "depthwiseConv2d";
+    let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend"];
+    let options = args::options(OP, &options, &allowed)?;
+    let params = conv_params(OP, &options, 1)?;
+    let requested = args::backend(OP, &options)?;
+    let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
+    let (f_shape, f_data) = args::tensor(OP, "filters", &filters)?;
+    let g = Conv2dGeometry::depthwise(OP, &x_shape, &f_shape, &params)?;
+    let start = now_ms();
+    let (mut data, ran_on) = run_conv(OP, &g, &x_data, &f_data, requested).await?;
+    conv_epilogue(OP, &options, &mut data, g.out_c)?;
+    Ok(op_result(&g.output_shape(), &data, ran_on, now_ms() - start))
+}
+
+/// Xception's separable convolution: a depthwise convolution, then a 1x1 pointwise one
+/// (`pointwiseFilters` `[1, 1, in * multiplier, out]`), then the optional bias and activation.
+#[wasm_bindgen(js_name = separableConv2d, unchecked_return_type = "OpResult")]
+pub async fn separable_conv2d(
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] depthwise_filters: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] pointwise_filters: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "DepthwiseOptions | undefined")] options: JsValue,
+) -> Result<JsValue, JsError> {
+    separable_op(x, depthwise_filters, pointwise_filters, options).await.map_err(js_error)
+}
+
+async fn separable_op(
+    x: JsValue,
+    dw: JsValue,
+    pw: JsValue,
+    options: JsValue,
+) -> Result<JsValue, Error> {
+    const OP: &str = "separableConv2d";
+    let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend"];
+    let options = args::options(OP, &options, &allowed)?;
+    let params = conv_params(OP, &options, 1)?;
+    let requested = args::backend(OP, &options)?;
+    let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
+    let (d_shape, d_data) = args::tensor(OP, "depthwiseFilters", &dw)?;
+    let (p_shape, p_data) = args::tensor(OP, "pointwiseFilters", &pw)?;
+    let depthwise = Conv2dGeometry::depthwise(OP, &x_shape, &d_shape, &params).map_err(|e| {
+        Error::invalid(
+            OP,
+            "depthwiseFilters",
+            e.message().split("': ").nth(1).unwrap_or(e.message()),
+        )
+    })?;
+    if p_shape.len() != 4 || p_shape[0] != 1 || p_shape[1] != 1 || p_shape[2] != depthwise.out_c {
+        return Err(Error::invalid(
+            OP,
+            "pointwiseFilters",
+            format!(
+                "expected shape [1, 1, {}, out] (in * multiplier inputs), got {p_shape:?}",
+                depthwise.out_c
+            ),
+        ));
+    }
+    let pointwise =
+        Conv2dGeometry::new(OP, &depthwise.output_shape(), &p_shape, &Conv2dParams::default())?;
+    let start = now_ms();
+    let (mid, first) = run_conv(OP, &depthwise, &x_data, &d_data, requested).await?;
+    let (mut data, second) = run_conv(OP, &pointwise, &mid, &p_data, requested).await?;
+    conv_epilogue(OP, &options, &mut data, pointwise.out_c)?;
+    let ran_on = if first == second { second } else { BackendKind::Cpu };
+    Ok(op_result(&pointwise.output_shape(), &data, ran_on, now_ms() - start))
 }
 
 /// `{shape, data, backend, ms}`.

@@ -3,7 +3,7 @@
 //! They run on the CPU path; their WebGPU kernels are the WebGPU issue's work, so a call that
 //! insists on `backend: "webgpu"` is refused with that reason rather than silently moved.
 
-use js_sys::{Array, Float32Array, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
 use super::{args, js_error, now_ms, op_result};
@@ -153,16 +153,8 @@ fn dense_op(x: JsValue, weights: JsValue, options: JsValue) -> Result<JsValue> {
     let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
     let (w_shape, w_data) = args::tensor(OP, "weights", &weights)?;
     let g = DenseGeometry::new(OP, &x_shape, &w_shape)?;
-    let bias = Reflect::get(&options, &"bias".into()).unwrap_or(JsValue::UNDEFINED);
-    let bias = if bias.is_undefined() || bias.is_null() {
-        None
-    } else if bias.is_instance_of::<Float32Array>() || Array::is_array(&bias) {
-        let b = Float32Array::new(&bias).to_vec();
-        Some(b)
-    } else {
-        Some(args::tensor(OP, "bias", &bias)?.1)
-    };
-    let act = match Reflect::get(&options, &"activation".into()).ok().and_then(|v| v.as_string()) {
+    let bias = args::vector(OP, &options, "bias")?;
+    let act = match args::string(OP, &options, "activation")? {
         Some(name) => Activation::from_name(OP, &name)?,
         None => Activation::Linear,
     };
@@ -189,4 +181,107 @@ fn resolve(result: Result<JsValue>) -> js_sys::Promise {
         Ok(v) => js_sys::Promise::resolve(&v),
         Err(e) => js_sys::Promise::reject(&js_error(e).into()),
     }
+}
+
+fn depth_max_pool_op(x: JsValue, options: JsValue) -> Result<JsValue> {
+    const OP: &str = "depthMaxPool";
+    let options = args::options(OP, &options, &["poolSize", "strides", "backend"])?;
+    cpu_only(OP, &options)?;
+    let k = args::optional_integer(OP, &options, "poolSize", 1)?
+        .ok_or_else(|| Error::invalid(OP, "poolSize", "is required (channels per window)"))?;
+    if let Some(s) = args::optional_integer(OP, &options, "strides", 1)? {
+        if s != k {
+            return Err(Error::invalid(
+                OP,
+                "strides",
+                format!("{s} must equal poolSize {k}: depthwise pooling takes disjoint runs of channels (as TensorFlow requires)"),
+            ));
+        }
+    }
+    let (shape, data) = args::tensor(OP, "x", &x)?;
+    let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
+    let start = now_ms();
+    let y = cpu::depth_max_pool(&data, c, k)?;
+    let mut out_shape = shape.clone();
+    *out_shape.last_mut().unwrap_or(&mut 0) = c / k;
+    Ok(finish(&out_shape, y, start))
+}
+
+/// Depthwise (channel) max pooling, the seed's `tf.nn.max_pool(ksize=(1,1,1,k), strides=(1,1,1,k))`.
+#[wasm_bindgen(js_name = depthMaxPool, unchecked_return_type = "Promise<OpResult>")]
+pub fn depth_max_pool(
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
+    #[wasm_bindgen(
+        unchecked_param_type = "{poolSize: number, strides?: number, backend?: BackendName | \"auto\"}"
+    )]
+    options: JsValue,
+) -> js_sys::Promise {
+    resolve(depth_max_pool_op(x, options))
+}
+
+fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
+    const OP: &str = "batchNorm";
+    let options =
+        args::options(OP, &options, &["mean", "variance", "gamma", "beta", "epsilon", "backend"])?;
+    cpu_only(OP, &options)?;
+    let (shape, data) = args::tensor(OP, "x", &x)?;
+    let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
+    let required = |key: &str| {
+        args::vector(OP, &options, key)?
+            .ok_or_else(|| Error::invalid(OP, key, "is required (one value per channel)"))
+    };
+    let (mean, variance) = (required("mean")?, required("variance")?);
+    if let Some((i, v)) = variance.iter().enumerate().find(|(_, v)| v.is_nan() || **v < 0.0) {
+        return Err(Error::invalid(
+            OP,
+            "variance",
+            format!("element {i} is {v}; a variance is >= 0"),
+        ));
+    }
+    let gamma = args::vector(OP, &options, "gamma")?.unwrap_or_else(|| vec![1.0; c]);
+    let beta = args::vector(OP, &options, "beta")?.unwrap_or_else(|| vec![0.0; c]);
+    let epsilon = args::optional_number(OP, &options, "epsilon")?.unwrap_or(1e-3);
+    crate::ops::norm::BatchNormParams { epsilon, momentum: 0.99 }.validate(OP)?;
+    let start = now_ms();
+    let y = cpu::batch_norm(&data, c, &gamma, &beta, &mean, &variance, epsilon)?;
+    Ok(finish(&shape, y, start))
+}
+
+/// Batch normalization at inference: `gamma * (x - mean) / sqrt(variance + epsilon) + beta`
+/// over the last axis (gamma defaults to 1, beta to 0, epsilon to Keras's 1e-3).
+#[wasm_bindgen(js_name = batchNorm, unchecked_return_type = "Promise<OpResult>")]
+pub fn batch_norm(
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "BatchNormOptions")] options: JsValue,
+) -> js_sys::Promise {
+    resolve(batch_norm_op(x, options))
+}
+
+fn lrn_op(x: JsValue, options: JsValue) -> Result<JsValue> {
+    const OP: &str = "localResponseNormalization";
+    let options =
+        args::options(OP, &options, &["depthRadius", "bias", "alpha", "beta", "backend"])?;
+    cpu_only(OP, &options)?;
+    let (shape, data) = args::tensor(OP, "x", &x)?;
+    let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
+    let depth_radius = args::optional_integer(OP, &options, "depthRadius", 0)?.unwrap_or(5);
+    // tf.nn.local_response_normalization's defaults.
+    let p = crate::ops::norm::LrnParams {
+        depth_radius,
+        bias: args::optional_number(OP, &options, "bias")?.unwrap_or(1.0),
+        alpha: args::optional_number(OP, &options, "alpha")?.unwrap_or(1.0),
+        beta: args::optional_number(OP, &options, "beta")?.unwrap_or(0.5),
+    };
+    let start = now_ms();
+    let y = cpu::lrn(&data, c, &p)?;
+    Ok(finish(&shape, y, start))
+}
+
+/// `tf.nn.local_response_normalization` over the last axis (the chapter's equation 14-2).
+#[wasm_bindgen(js_name = localResponseNormalization, unchecked_return_type = "Promise<OpResult>")]
+pub fn local_response_normalization(
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "LrnOptions | undefined")] options: JsValue,
+) -> js_sys::Promise {
+    resolve(lrn_op(x, options))
 }

@@ -138,3 +138,91 @@ test('bad arguments to the ops reject with the op, the argument and the value', 
   }
   assert.deepEqual((await call('relu', { shape: [2], data: new Float32Array([-1, 2]) })).data, [0, 2]);
 });
+
+/** tf.nn.depthwise_conv2d, written from its documentation: output c * multiplier + m reads only channel c. */
+function depthwiseRef(x, f, stride, padding) {
+  const [n, h, w, c] = x.shape;
+  const [fh, fw, , mult] = f.shape;
+  const oh = padding === 'same' ? Math.ceil(h / stride) : Math.floor((h - fh) / stride) + 1;
+  const ow = padding === 'same' ? Math.ceil(w / stride) : Math.floor((w - fw) / stride) + 1;
+  const pt = padding === 'same' ? Math.floor(Math.max((oh - 1) * stride + fh - h, 0) / 2) : 0;
+  const pl = padding === 'same' ? Math.floor(Math.max((ow - 1) * stride + fw - w, 0) / 2) : 0;
+  const out = [];
+  for (let b = 0; b < n; b++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let k = 0; k < c; k++) for (let m = 0; m < mult; m++) {
+    let s = 0;
+    for (let u = 0; u < fh; u++) for (let v = 0; v < fw; v++) {
+      const y = i * stride + u - pt, xx = j * stride + v - pl;
+      if (y < 0 || xx < 0 || y >= h || xx >= w) continue;
+      s += x.data[((b * h + y) * w + xx) * c + k] * f.data[((u * fw + v) * c + k) * mult + m];
+    }
+    out.push(s);
+  }
+  return { shape: [n, oh, ow, c * mult], data: out };
+}
+
+test('depthwise, separable and grouped convolutions with bias and activation', async () => {
+  const x = randomTensor([2, 6, 5, 3], 21);
+  const f = randomTensor([3, 3, 3, 2], 22);
+  const dw = await call('depthwiseConv2d', x, f, { strides: 2, padding: 'same' });
+  const want = depthwiseRef(x, f, 2, 'same');
+  assert.deepEqual(dw.shape, want.shape);
+  close(dw.data, want.data, 1e-5, 'depthwiseConv2d');
+
+  // separable = depthwise, then 1x1 pointwise, then bias and relu.
+  const pw = randomTensor([1, 1, 6, 4], 23);
+  const bias = [0.1, -0.2, 0.3, 0];
+  const sep = await call('separableConv2d', x, f, pw, { strides: 2, padding: 'same', bias, activation: 'relu' });
+  assert.deepEqual(sep.shape, [2, 3, 3, 4]);
+  const pixels = want.data.length / 6;
+  for (let p = 0; p < pixels; p++) for (let o = 0; o < 4; o++) {
+    let s = bias[o];
+    for (let c = 0; c < 6; c++) s += want.data[p * 6 + c] * pw.data[c * 4 + o];
+    close([sep.data[p * 4 + o]], [Math.max(s, 0)], 1e-5, 'separableConv2d');
+  }
+
+  // groups = 3 with one input channel per group is depthwise with multiplier 2; a grouped
+  // conv's filters are [fh, fw, in / groups, out]: the same data as depthwise [fh, fw, in, mult].
+  const grouped = await call('conv2d', x, { shape: [3, 3, 1, 6], data: f.data }, { strides: 2, padding: 'same', groups: 3 });
+  close(grouped.data, want.data, 1e-5, 'conv2d groups=3');
+  const errors = [
+    [['conv2d', x, { shape: [3, 3, 1, 6], data: f.data }, { groups: 2 }], /^conv2d: argument 'groups': 2 must be at least 1 and divide both the input channels \(3\)/],
+    [['conv2d', x, randomTensor([3, 3, 3, 2], 1), { bias: [1, 2, 3] }], /^conv2d: argument 'bias': has 3 elements, expected one per output channel \(2\)/],
+    [['conv2d', x, randomTensor([3, 3, 3, 2], 1), { activation: 'gelu' }], /^conv2d: argument 'activation': unknown activation "gelu"/],
+    [['depthwiseConv2d', x, randomTensor([3, 3, 2, 1], 1)], /^depthwiseConv2d: argument 'filters': depthwise filters \[3, 3, 2, 1\] expect 2 input channels but x has 3/],
+    [['separableConv2d', x, f, randomTensor([1, 1, 5, 4], 1)], /^separableConv2d: argument 'pointwiseFilters': expected shape \[1, 1, 6, out\]/],
+  ];
+  for (const [[op, ...args], re] of errors) assert.match((await call(op, ...args)).error ?? 'resolved', re);
+});
+
+test('depthMaxPool, batchNorm and localResponseNormalization', async () => {
+  // The seed: tf.nn.max_pool(ksize=(1, 1, 1, 3), strides=(1, 1, 1, 3)) on 6 channels.
+  const x = randomTensor([1, 2, 2, 6], 31);
+  const d = await call('depthMaxPool', x, { poolSize: 3 });
+  assert.deepEqual(d.shape, [1, 2, 2, 2]);
+  for (let i = 0; i < 8; i++) assert.equal(d.data[i], Math.max(...x.data.slice(i * 3, i * 3 + 3)));
+  assert.match((await call('depthMaxPool', x, { poolSize: 4 })).error, /^depthMaxPool: argument 'poolSize': 4 must divide the 6 channels/);
+  assert.match((await call('depthMaxPool', x, { poolSize: 3, strides: 2 })).error, /^depthMaxPool: argument 'strides': 2 must equal poolSize 3/);
+
+  const mean = [0.1, -0.2, 0.3, 0, 0.5, 1];
+  const variance = [1, 2, 0.5, 0.25, 4, 1];
+  const gamma = [1, 0.5, 2, 1, 1, -1];
+  const beta = [0, 1, 0, -1, 0, 0.5];
+  const bn = await call('batchNorm', x, { mean, variance, gamma, beta, epsilon: 1e-3 });
+  close(bn.data, Array.from(x.data, (v, i) => { const k = i % 6; return gamma[k] * (v - mean[k]) / Math.sqrt(variance[k] + 1e-3) + beta[k]; }), 1e-5, 'batchNorm');
+  assert.match((await call('batchNorm', x, { mean, variance: [1, 1, -1, 1, 1, 1] })).error, /^batchNorm: argument 'variance': element 2 is -1/);
+  assert.match((await call('batchNorm', x, { mean: [0, 0], variance })).error, /^batchNorm: argument 'mean': has 2 elements, expected one per channel \(6\)/);
+
+  // tf.nn.local_response_normalization with AlexNet's values and with TF's defaults.
+  for (const o of [{ depthRadius: 1, bias: 1, alpha: 0.00002, beta: 0.75 }, {}, { depthRadius: 0, alpha: 0.5 }]) {
+    const r = o.depthRadius ?? 5, k = o.bias ?? 1, a = o.alpha ?? 1, b = o.beta ?? 0.5;
+    const got = await call('localResponseNormalization', x, o);
+    const want = Array.from(x.data, (v, i) => {
+      const c = i % 6, base = i - c;
+      let s = 0;
+      for (let j = Math.max(0, c - r); j <= Math.min(5, c + r); j++) s += x.data[base + j] ** 2;
+      return v / (k + a * s) ** b;
+    });
+    close(got.data, want, 1e-5, `lrn ${JSON.stringify(o)}`);
+  }
+  assert.match((await call('localResponseNormalization', x, { bias: 0 })).error, /^localResponseNormalization: argument 'bias': must be > 0/);
+});

@@ -91,6 +91,12 @@ const api = {
   async conv2d(x, filters, options) {
     return (await loading).bindings.conv2d(x, filters, options);
   },
+  async depthwiseConv2d(x, filters, options) {
+    return (await loading).bindings.depthwiseConv2d(x, filters, options);
+  },
+  async separableConv2d(x, depthwiseFilters, pointwiseFilters, options) {
+    return (await loading).bindings.separableConv2d(x, depthwiseFilters, pointwiseFilters, options);
+  },
   async maxPool(x, options) {
     return (await loading).bindings.maxPool(x, options);
   },
@@ -102,6 +108,15 @@ const api = {
   },
   async globalMaxPool(x, options) {
     return (await loading).bindings.globalMaxPool(x, options);
+  },
+  async depthMaxPool(x, options) {
+    return (await loading).bindings.depthMaxPool(x, options);
+  },
+  async batchNorm(x, options) {
+    return (await loading).bindings.batchNorm(x, options);
+  },
+  async localResponseNormalization(x, options) {
+    return (await loading).bindings.localResponseNormalization(x, options);
   },
   async relu(x, options) {
     return (await loading).bindings.relu(x, options);

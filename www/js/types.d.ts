@@ -3,11 +3,12 @@
 // `make typecheck` checks the front end against both.
 
 export type {
-  Tensor, Padding, BackendName, Conv2dOptions, PoolOptions, DenseOptions, OpResult, AdapterReport,
-  BackendsReport,
+  Tensor, Padding, BackendName, Conv2dOptions, DepthwiseOptions, PoolOptions, DenseOptions,
+  BatchNormOptions, LrnOptions, OpResult, AdapterReport, BackendsReport,
 } from '../../pkg/convlab.js';
 import type {
-  Tensor, Conv2dOptions, PoolOptions, DenseOptions, OpResult, BackendsReport, BackendName,
+  Tensor, Conv2dOptions, DepthwiseOptions, PoolOptions, DenseOptions, BatchNormOptions,
+  LrnOptions, OpResult, BackendsReport, BackendName,
 } from '../../pkg/convlab.js';
 
 /** Options of the ops that take only a backend. */
@@ -25,6 +26,16 @@ export interface Convlab {
   setBackend(choice: BackendName | 'auto'): BackendsReport;
   /** tf.nn.conv2d on NHWC input and HWIO filters. */
   conv2d(x: Tensor, filters: Tensor, options?: Conv2dOptions): Promise<OpResult>;
+  /** tf.nn.depthwise_conv2d: filters [fh, fw, in, multiplier]. */
+  depthwiseConv2d(x: Tensor, filters: Tensor, options?: DepthwiseOptions): Promise<OpResult>;
+  /** Depthwise then 1x1 pointwise ([1, 1, in * multiplier, out]), as Xception. */
+  separableConv2d(x: Tensor, depthwiseFilters: Tensor, pointwiseFilters: Tensor, options?: DepthwiseOptions): Promise<OpResult>;
+  /** Max over runs of poolSize channels (poolSize must divide the channels). */
+  depthMaxPool(x: Tensor, options: { poolSize: number; strides?: number } & BackendOption): Promise<OpResult>;
+  /** Batch normalization at inference over the last axis. */
+  batchNorm(x: Tensor, options: BatchNormOptions): Promise<OpResult>;
+  /** tf.nn.local_response_normalization over the last axis. */
+  localResponseNormalization(x: Tensor, options?: LrnOptions): Promise<OpResult>;
   /** tf.nn.max_pool2d; strides default to poolSize, padding to "valid". */
   maxPool(x: Tensor, options: PoolOptions): Promise<OpResult>;
   /** tf.nn.avg_pool2d (padding cells excluded from each mean). */
