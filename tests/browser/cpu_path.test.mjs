@@ -130,7 +130,7 @@ test('bad arguments reject with errors that name the argument and the value', as
     /^Error: conv2d: argument 'padding': .*got "middle"/,
     /^Error: conv2d: argument 'padding': .*got \[\[1,1\],\[1\]\]/,
     /^Error: conv2d: argument 'padding': .*got \[\[-1,1\],\[1,1\]\]/,
-    /^Error: conv2d: argument 'options': unknown option "stride"; the options are strides, padding, dilations, backend/,
+    /^Error: conv2d: argument 'options': unknown option "stride"; the options are strides, padding, dilations, groups, bias, activation, backend/,
     /^Error: conv2d: argument 'backend': .*got "tpu"/,
     /^Error: conv2d: argument 'x': expected \{shape, data\}, got 42/,
     /^Error: conv2d: argument 'x': data must be a Float32Array .*got "abc"/,
