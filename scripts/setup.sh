@@ -3,7 +3,8 @@
 #   build: the wasm32 target, wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version,
 #          trunk 0.21.14 (0.22 needs rustc 1.96), the sample photos.
 #   test:  all of build, plus Debian's chromium and Mesa's Vulkan drivers (lavapipe, for the
-#          native WebGPU tests), and the npm dev dependencies (playwright-core, typescript).
+#          native WebGPU tests), the npm dev dependencies (playwright-core, typescript) and the
+#          ONNX operator conformance data (from the onnx==1.22.0 wheel).
 # Only the package registries are used (crates.io, Debian apt, npm, PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,5 +44,6 @@ if [ "$what" = test ]; then
      [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund
   fi
+  scripts/fetch-onnx.sh
 fi
 echo "setup ($what): done"

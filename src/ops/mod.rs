@@ -6,3 +6,4 @@ pub mod conv;
 pub mod dense;
 pub mod norm;
 pub mod pool;
+pub mod reshape;

@@ -285,3 +285,16 @@ pub fn dropout(x: &[f32], keep: &[bool], rate: f32) -> Result<Vec<f32>> {
     let scale = 1.0 / (1.0 - rate);
     Ok(x.iter().zip(keep).map(|(v, &k)| if k { v * scale } else { 0.0 }).collect())
 }
+
+/// A dropout layer's forward pass: in training, a seeded mask applied with the `1 / (1 - rate)`
+/// scale; at inference, the identity (and an all-kept mask). Returns `(y, keep)`.
+pub fn dropout_forward(
+    x: &[f32],
+    rate: f32,
+    training: bool,
+    seed: u64,
+) -> Result<(Vec<f32>, Vec<bool>)> {
+    let keep = if training { dropout_mask(x.len(), rate, seed)? } else { vec![true; x.len()] };
+    let y = if training { dropout(x, &keep, rate)? } else { x.to_vec() };
+    Ok((y, keep))
+}

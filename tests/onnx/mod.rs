@@ -1,0 +1,4 @@
+//! Support code of the ONNX conformance runner.
+
+pub mod layout;
+pub mod proto;
