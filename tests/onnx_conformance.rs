@@ -75,7 +75,7 @@ fn pair(node: &Node, name: &str) -> [usize; 2] {
     }
 }
 
-fn float_input<'a>(inputs: &'a [Tensor], i: usize) -> Result<&'a Tensor, String> {
+fn float_input(inputs: &[Tensor], i: usize) -> Result<&Tensor, String> {
     let t = inputs.get(i).ok_or(format!("missing input {i}"))?;
     if t.data_type != FLOAT {
         return Err(format!("data type {}", t.data_type));

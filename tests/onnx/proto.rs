@@ -15,7 +15,7 @@ struct Reader<'a> {
 
 enum Value<'a> {
     Varint(u64),
-    Fixed64(u64),
+    Fixed64,
     Bytes(&'a [u8]),
     Fixed32(u32),
 }
@@ -54,7 +54,10 @@ impl<'a> Reader<'a> {
         let key = self.varint()?;
         let value = match key & 7 {
             0 => Value::Varint(self.varint()?),
-            1 => Value::Fixed64(u64::from_le_bytes(self.take(8)?.try_into().unwrap())),
+            1 => {
+                self.take(8)?;
+                Value::Fixed64
+            }
             2 => {
                 let n = self.varint()? as usize;
                 Value::Bytes(self.take(n)?)
@@ -103,7 +106,6 @@ fn string(v: Value) -> Result<String> {
 /// TensorProto's data types that matter here.
 pub const FLOAT: i32 = 1;
 pub const BOOL: i32 = 9;
-pub const INT64: i32 = 7;
 
 /// A decoded TensorProto.
 #[derive(Debug, Clone, Default)]
@@ -170,7 +172,6 @@ pub enum Attribute {
     Float(f32),
     Int(i64),
     String(String),
-    Floats(Vec<f32>),
     Ints(Vec<i64>),
     Other,
 }
@@ -238,7 +239,7 @@ impl Node {
 fn parse_attribute(buf: &[u8]) -> Result<(String, Attribute)> {
     let (mut name, mut kind) = (String::new(), 0);
     let (mut f, mut i, mut s) = (None, None, None);
-    let (mut floats, mut ints) = (Vec::new(), Vec::new());
+    let mut ints = Vec::new();
     let mut r = Reader::new(buf);
     while let Some((field, v)) = r.field()? {
         match (field, v) {
@@ -246,18 +247,16 @@ fn parse_attribute(buf: &[u8]) -> Result<(String, Attribute)> {
             (2, Value::Fixed32(x)) => f = Some(f32::from_bits(x)),
             (3, Value::Varint(x)) => i = Some(x as i64),
             (4, v) => s = Some(string(v)?),
-            (7, v) => push_floats(&mut floats, v)?,
             (8, v) => push_ints(&mut ints, v)?,
             (20, Value::Varint(x)) => kind = x,
             _ => {}
         }
     }
-    // AttributeProto.AttributeType: FLOAT 1, INT 2, STRING 3, FLOATS 6, INTS 7.
+    // AttributeProto.AttributeType: FLOAT 1, INT 2, STRING 3, INTS 7 (others unused here).
     let attr = match kind {
         1 => Attribute::Float(f.unwrap_or(0.0)),
         2 => Attribute::Int(i.unwrap_or(0)),
         3 => Attribute::String(s.unwrap_or_default()),
-        6 => Attribute::Floats(floats),
         7 => Attribute::Ints(ints),
         _ => Attribute::Other,
     };
