@@ -422,7 +422,9 @@ fn compare(what: &str, got: &[f32], want: &[f32]) -> Result<(), String> {
         return Err(format!("{what}: {} values, expected {}", got.len(), want.len()));
     }
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        if !((g - w).abs() <= 1e-7 + 1e-3 * w.abs()) {
+        // NaN anywhere fails: the comparison is written so that it must be true to pass.
+        let within = (g - w).abs() <= 1e-7 + 1e-3 * w.abs();
+        if !within {
             return Err(format!("{what}[{i}] = {g}, expected {w}"));
         }
     }
