@@ -32,6 +32,16 @@ fn tiled_kernel_matches_the_reference() {
 }
 
 #[test]
+fn gemm_kernel_matches_the_reference() {
+    let mut rng = Rng::new(4);
+    for _ in 0..150 {
+        let p = Problem::random(&mut rng, 400_000);
+        let got = cpu::conv2d(&p.geometry, &p.x, &p.filters, CpuKernel::Gemm).unwrap();
+        p.check("cpu gemm", &got);
+    }
+}
+
+#[test]
 fn the_wasm_build_runs_real_simd128() {
     // The browser build must test the SIMD128 lanes, not the portable ones.
     assert_eq!(lanes::IS_SIMD128, cfg!(target_arch = "wasm32"));
@@ -52,7 +62,7 @@ fn the_chapters_two_line_filters() {
     }
     let params = Conv2dParams { padding: Padding::Same, ..Default::default() };
     let g = Conv2dGeometry::new("conv2d", &[1, h, w, c], &[7, 7, c, 2], &params).unwrap();
-    for kernel in [CpuKernel::Scalar, CpuKernel::Tiled] {
+    for kernel in [CpuKernel::Scalar, CpuKernel::Tiled, CpuKernel::Gemm] {
         let out = cpu::conv2d(&g, &vec![1.0; h * w * c], &filters, kernel).unwrap();
         let at = |y: usize, x: usize, k: usize| out[(y * w + x) * 2 + k];
         assert_eq!(at(4, 5, 0), 21.0);

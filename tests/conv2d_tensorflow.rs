@@ -95,7 +95,9 @@ fn cpu_kernels_match_tensorflow() {
     assert_eq!(golden.cases.len(), 16);
     for case in &golden.cases {
         let g = case.geometry();
-        for (what, kernel) in [("scalar", CpuKernel::Scalar), ("tiled", CpuKernel::Tiled)] {
+        let kernels =
+            [("scalar", CpuKernel::Scalar), ("tiled", CpuKernel::Tiled), ("gemm", CpuKernel::Gemm)];
+        for (what, kernel) in kernels {
             let got = cpu::conv2d(&g, &case.x, &case.filters, kernel).unwrap();
             case.check(what, &got);
         }

@@ -1,6 +1,9 @@
-//! Dense layer on the CPU, forward and backward. Loops run along the contiguous axis of the
-//! kernel `[in, out]` (the units), so the inner loops are vectorisable axpys and dots.
+//! Dense layer on the CPU, forward and backward. The forward pass is the register-blocked
+//! [`super::gemm`]; the backward loops run along the contiguous axis of the kernel `[in, out]`
+//! (the units), so their inner loops are vectorisable axpys and dots.
 
+use super::gemm::{gemm, PackedB, MR};
+use super::lanes::F32x4;
 use super::{check_len, zeroed};
 use crate::error::{Error, Result};
 use crate::ops::dense::DenseGeometry;
@@ -19,18 +22,15 @@ pub fn dense(g: &DenseGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> R
         }
     }
     let mut y = zeroed("dense", "output", g.batch * g.units)?;
-    for n in 0..g.batch {
-        let row = &mut y[n * g.units..(n + 1) * g.units];
-        if let Some(b) = bias {
-            row.copy_from_slice(b);
-        }
-        for i in 0..g.inputs {
-            let xv = x[n * g.inputs + i];
-            for (acc, &wv) in row.iter_mut().zip(&w[i * g.units..(i + 1) * g.units]) {
-                *acc += xv * wv;
+    let packed = PackedB::new("dense", w, g.inputs, g.units)?;
+    let k = g.inputs;
+    gemm::<F32x4>(g.batch, &packed, bias, &mut y, |row0, rows, buf| {
+        for r in 0..rows {
+            for (kk, &v) in x[(row0 + r) * k..(row0 + r + 1) * k].iter().enumerate() {
+                buf[kk * MR + r] = v;
             }
         }
-    }
+    });
     Ok(y)
 }
 

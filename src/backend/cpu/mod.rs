@@ -7,8 +7,10 @@ mod activation;
 mod combine;
 mod conv2d;
 mod conv2d_backward;
+mod conv2d_gemm;
 mod conv2d_tiled;
 mod dense;
+mod gemm;
 pub mod lanes;
 mod loss;
 mod norm;
@@ -42,8 +44,10 @@ pub enum CpuKernel {
     Auto,
     /// The scalar contract: plain loops, obviously right.
     Scalar,
-    /// The register-tiled four-lane kernel (SIMD128 on wasm32).
+    /// The register-tiled direct convolution on four-lane vectors (SIMD128 on wasm32).
     Tiled,
+    /// im2col + a 4 x 12 register-blocked matrix multiply (SIMD128 on wasm32).
+    Gemm,
 }
 
 /// `tf.nn.conv2d` on the CPU.
@@ -60,10 +64,11 @@ pub fn conv2d(
     check_len("conv2d", "x", x.len(), &g.input_shape())?;
     check_len("conv2d", "filters", filters.len(), &g.filter_shape())?;
     match kernel {
-        // The tiled kernel declines grouped (and depthwise) convolutions: its tiles span all
-        // output channels of one input pixel, which a group structure would break.
-        CpuKernel::Auto | CpuKernel::Tiled if g.groups == 1 => {
-            conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters)
+        // The fast kernels decline grouped (and depthwise) convolutions: their tiles span all
+        // output channels of one pixel, which a group structure would break.
+        CpuKernel::Tiled if g.groups == 1 => conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters),
+        CpuKernel::Auto | CpuKernel::Gemm if g.groups == 1 => {
+            conv2d_gemm::conv2d::<lanes::F32x4>(g, x, filters)
         }
         _ => conv2d::conv2d(g, x, filters),
     }

@@ -1,0 +1,161 @@
+//! A register-blocked matrix multiply `C[m, n] = A[m, k] B[k, n] (+ bias[n])` on four-lane
+//! vectors: the workhorse of convolution (A = the im2col patches, B = the HWIO filters, which
+//! are already `[fh * fw * cin, cout]` row-major) and of dense layers (A = x, B = the kernel).
+//!
+//! Algorithm (the GotoBLAS/BLIS micro-kernel idea, without cache blocking over k, which the
+//! chapter's layers do not need): B is packed once into panels of `NR = 12` columns,
+//! `[panel][k][12]`; A is packed `MR = 4` rows at a time, interleaved `[k][4]`, by a caller
+//! supplied closure (so a convolution can build its im2col rows on the fly). The micro-kernel
+//! keeps a 4 x 12 block of C in 12 vector accumulators; per step of k it loads 3 vectors of B
+//! and broadcasts 4 values of A, for 12 vector multiply-adds. Twelve independent accumulators
+//! hide the latency of wasm SIMD's separate multiply and add.
+
+use super::lanes::Lanes;
+use super::zeroed;
+use crate::error::Result;
+
+/// Rows of A (and C) per micro-kernel call.
+pub const MR: usize = 4;
+/// Columns of B (and C) per panel: three four-lane vectors.
+pub const NR: usize = 12;
+
+/// B packed into panels of [`NR`] columns, zero-padded on the right.
+pub struct PackedB {
+    data: Vec<f32>,
+    k: usize,
+    n: usize,
+}
+
+impl PackedB {
+    /// Packs row-major `b` `[k, n]`.
+    pub fn new(op: &str, b: &[f32], k: usize, n: usize) -> Result<Self> {
+        let panels = n.div_ceil(NR);
+        let mut data = zeroed(op, "packed weights", panels * k * NR)?;
+        for p in 0..panels {
+            let cols = NR.min(n - p * NR);
+            for kk in 0..k {
+                let src = kk * n + p * NR;
+                let dst = (p * k + kk) * NR;
+                data[dst..dst + cols].copy_from_slice(&b[src..src + cols]);
+            }
+        }
+        Ok(Self { data, k, n })
+    }
+}
+
+/// `out[m, n] = A B (+ bias)`, A supplied by `pack_a(first_row, rows, buffer)`, which must
+/// write rows `first_row..first_row + rows` of A into `buffer` as `buffer[kk * MR + r]`
+/// (rows beyond `rows` are left zero by the caller's contract: the buffer is cleared first).
+pub fn gemm<V: Lanes>(
+    m: usize,
+    b: &PackedB,
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    mut pack_a: impl FnMut(usize, usize, &mut [f32]),
+) {
+    let (k, n) = (b.k, b.n);
+    debug_assert!(out.len() >= m * n);
+    let mut a = vec![0.0f32; k * MR];
+    let mut row0 = 0;
+    while row0 < m {
+        let rows = MR.min(m - row0);
+        if rows < MR {
+            a.fill(0.0);
+        }
+        pack_a(row0, rows, &mut a);
+        for p in 0..n.div_ceil(NR) {
+            let panel = &b.data[p * k * NR..(p + 1) * k * NR];
+            // SAFETY: `a` holds k * MR floats and `panel` k * NR, as micro_kernel reads.
+            let acc = unsafe { micro_kernel::<V>(a.as_ptr(), panel.as_ptr(), k) };
+            store(&acc, out, row0, rows, p * NR, NR.min(n - p * NR), n, bias);
+        }
+        row0 += MR;
+    }
+}
+
+/// The 4 x 12 block `A[4, k] B[k, 12]`.
+///
+/// # Safety
+/// `a` must be readable for `k * MR` floats and `b` for `k * NR`.
+#[inline(always)]
+unsafe fn micro_kernel<V: Lanes>(a: *const f32, b: *const f32, k: usize) -> [[V; 3]; MR] {
+    let mut acc = [[V::zero(); 3]; MR];
+    for kk in 0..k {
+        // SAFETY: kk < k, so every offset below is inside the ranges the caller guarantees.
+        unsafe {
+            let bp = b.add(kk * NR);
+            let b0 = V::load(bp);
+            let b1 = V::load(bp.add(4));
+            let b2 = V::load(bp.add(8));
+            let ap = a.add(kk * MR);
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = V::splat(*ap.add(r));
+                row[0] = row[0].mul_add(av, b0);
+                row[1] = row[1].mul_add(av, b1);
+                row[2] = row[2].mul_add(av, b2);
+            }
+        }
+    }
+    acc
+}
+
+/// Writes the valid `rows x cols` corner of the block at `(row0, col0)`, adding the bias.
+#[inline(always)]
+fn store<V: Lanes>(
+    acc: &[[V; 3]; MR],
+    out: &mut [f32],
+    row0: usize,
+    rows: usize,
+    col0: usize,
+    cols: usize,
+    n: usize,
+    bias: Option<&[f32]>,
+) {
+    let mut lanes = [0.0f32; NR];
+    for (r, row) in acc.iter().enumerate().take(rows) {
+        for (j, v) in row.iter().enumerate() {
+            // SAFETY: lanes holds NR = 12 floats; j * 4 + 4 <= 12.
+            unsafe { v.store(lanes.as_mut_ptr().add(j * 4)) };
+        }
+        let dst = &mut out[(row0 + r) * n + col0..(row0 + r) * n + col0 + cols];
+        match bias {
+            Some(bias) => {
+                for ((d, &l), &b) in dst.iter_mut().zip(&lanes).zip(&bias[col0..col0 + cols]) {
+                    *d = l + b;
+                }
+            }
+            None => dst.copy_from_slice(&lanes[..cols]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu::lanes::Portable;
+
+    #[test]
+    fn matches_a_naive_product_on_ragged_sizes() {
+        for (m, k, n) in [(1, 1, 1), (5, 3, 13), (4, 7, 12), (9, 2, 25), (3, 11, 7)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
+            let bias: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let packed = PackedB::new("t", &b, k, n).unwrap();
+            let mut out = vec![0.0; m * n];
+            gemm::<Portable>(m, &packed, Some(&bias), &mut out, |row0, rows, buf| {
+                for r in 0..rows {
+                    for kk in 0..k {
+                        buf[kk * MR + r] = a[(row0 + r) * k + kk];
+                    }
+                }
+            });
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f32 =
+                        bias[j] + (0..k).map(|kk| a[i * k + kk] * b[kk * n + j]).sum::<f32>();
+                    assert_eq!(out[i * n + j], want, "({m},{k},{n}) at ({i},{j})");
+                }
+            }
+        }
+    }
+}
