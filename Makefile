@@ -68,4 +68,9 @@ clean:
 
 ## bench: benchmark programs (figures, not tests)
 bench: build setup-test
+	mkdir -p dist/vendor
+	cp node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js \
+	   node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js \
+	   node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm dist/vendor/
+	node bench/run.mjs
 	node bench/demo-conv2d.mjs 9

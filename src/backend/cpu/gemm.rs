@@ -16,8 +16,10 @@ use crate::error::Result;
 
 /// Rows of A (and C) per micro-kernel call.
 pub const MR: usize = 4;
-/// Columns of B (and C) per panel: three four-lane vectors.
-pub const NR: usize = 12;
+/// Four-lane vectors of B (and C) per panel.
+const NV: usize = 3;
+/// Columns of B (and C) per panel.
+pub const NR: usize = 4 * NV;
 
 /// B packed into panels of [`NR`] columns, zero-padded on the right.
 pub struct PackedB {
@@ -78,21 +80,22 @@ pub fn gemm<V: Lanes>(
 /// # Safety
 /// `a` must be readable for `k * MR` floats and `b` for `k * NR`.
 #[inline(always)]
-unsafe fn micro_kernel<V: Lanes>(a: *const f32, b: *const f32, k: usize) -> [[V; 3]; MR] {
-    let mut acc = [[V::zero(); 3]; MR];
+unsafe fn micro_kernel<V: Lanes>(a: *const f32, b: *const f32, k: usize) -> [[V; NV]; MR] {
+    let mut acc = [[V::zero(); NV]; MR];
     for kk in 0..k {
         // SAFETY: kk < k, so every offset below is inside the ranges the caller guarantees.
         unsafe {
             let bp = b.add(kk * NR);
-            let b0 = V::load(bp);
-            let b1 = V::load(bp.add(4));
-            let b2 = V::load(bp.add(8));
+            let mut bv = [V::zero(); NV];
+            for (j, lane) in bv.iter_mut().enumerate() {
+                *lane = V::load(bp.add(4 * j));
+            }
             let ap = a.add(kk * MR);
             for (r, row) in acc.iter_mut().enumerate() {
                 let av = V::splat(*ap.add(r));
-                row[0] = row[0].mul_add(av, b0);
-                row[1] = row[1].mul_add(av, b1);
-                row[2] = row[2].mul_add(av, b2);
+                for j in 0..NV {
+                    row[j] = row[j].mul_add(av, bv[j]);
+                }
             }
         }
     }
@@ -102,7 +105,7 @@ unsafe fn micro_kernel<V: Lanes>(a: *const f32, b: *const f32, k: usize) -> [[V;
 /// Writes the valid `rows x cols` corner of the block at `(row0, col0)`, adding the bias.
 #[inline(always)]
 fn store<V: Lanes>(
-    acc: &[[V; 3]; MR],
+    acc: &[[V; NV]; MR],
     out: &mut [f32],
     row0: usize,
     rows: usize,
@@ -114,7 +117,7 @@ fn store<V: Lanes>(
     let mut lanes = [0.0f32; NR];
     for (r, row) in acc.iter().enumerate().take(rows) {
         for (j, v) in row.iter().enumerate() {
-            // SAFETY: lanes holds NR = 12 floats; j * 4 + 4 <= 12.
+            // SAFETY: lanes holds NR = 4 * NV floats; j * 4 + 4 <= NR.
             unsafe { v.store(lanes.as_mut_ptr().add(j * 4)) };
         }
         let dst = &mut out[(row0 + r) * n + col0..(row0 + r) * n + col0 + cols];

@@ -1,0 +1,32 @@
+// `make bench`: opens dist/bench.html in headless Chromium (WebGPU off: the CPU rows) and
+// prints its table, then the demo's per-backend timings (bench/demo-conv2d.mjs).
+import { serve, launch, open } from '../tests/browser/harness.mjs';
+
+const server = await serve();
+const browser = await launch({ webgpu: false });
+try {
+  const { page } = await open(browser.context, `${server.url}bench.html`);
+  await page.waitForFunction(() => globalThis.benchResults?.done, null, { timeout: 600_000 });
+  const results = await page.evaluate(() => globalThis.benchResults);
+  if (results.error) throw new Error(results.error);
+  console.log('workload                                   engine                    median ms   GFLOP/s');
+  for (const r of results.rows) {
+    const ms = r.ms === null ? '-' : r.ms.toFixed(2);
+    const gf = r.gflops === null ? '-' : r.gflops.toFixed(2);
+    console.log(`${r.workload.padEnd(42)} ${r.engine.padEnd(25)} ${ms.padStart(9)} ${gf.padStart(9)}${r.note ? `   (${r.note})` : ''}`);
+  }
+  const byWorkload = new Map();
+  for (const r of results.rows) {
+    if (r.ms === null) continue;
+    const entry = byWorkload.get(r.workload) ?? {};
+    entry[r.engine.startsWith('convlab') ? 'ours' : 'theirs'] = r.ms;
+    byWorkload.set(r.workload, entry);
+  }
+  console.log('\nspeed ratio (TensorFlow.js time / convlab time; > 1 means convlab is faster):');
+  for (const [w, { ours, theirs }] of byWorkload) {
+    if (ours && theirs) console.log(`  ${w.padEnd(42)} ${(theirs / ours).toFixed(2)}x`);
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}

@@ -1,0 +1,199 @@
+// @ts-check
+/**
+ * The benchmark page: the chapter's workloads on convlab and on TensorFlow.js's wasm backend
+ * (XNNPACK), with the same seeded inputs, in this browser. Wall time around each awaited call
+ * (including the copies in and out), median of several runs after warm-up; GFLOP/s counts
+ * 2 x multiply-adds. Results go to the table and to `globalThis.benchResults` for bench/run.mjs.
+ *
+ * TensorFlow.js is a dev dependency: `make bench` copies its files into dist/vendor/. Without
+ * them the page still measures convlab and says TensorFlow.js is missing.
+ */
+import api from './core.js';
+
+/** @typedef {{workload: string, engine: string, ms: number | null, gflops: number | null, runs: number, note?: string}} Row */
+
+/** @type {Row[]} */
+const rows = [];
+/** @type {any} */ (globalThis).benchResults = { done: false, rows };
+
+const status = /** @type {HTMLElement} */ (document.getElementById('bench-status'));
+const tbody = /** @type {HTMLElement} */ (document.querySelector('#bench-table tbody'));
+
+/** @param {number[]} shape @param {number} seed */
+function tensor(shape, seed) {
+  let s = seed >>> 0;
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = ((s / 2 ** 32) * 2 - 1) * 0.1;
+  }
+  return { shape, data };
+}
+
+/** @param {() => Promise<unknown>} f @param {number} runs */
+async function time(f, runs) {
+  await f();
+  await f();
+  const ms = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await f();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[Math.floor(runs / 2)];
+}
+
+/** @param {Row} row */
+function report(row) {
+  rows.push(row);
+  const tr = document.createElement('tr');
+  const cells = [row.workload, row.engine, row.ms === null ? '-' : row.ms.toFixed(2),
+    row.gflops === null ? '-' : row.gflops.toFixed(2), String(row.runs)];
+  for (const c of cells) {
+    const td = document.createElement('td');
+    td.textContent = c;
+    tr.append(td);
+  }
+  if (row.note) tr.title = row.note;
+  tbody.append(tr);
+}
+
+/** The chapter's Fashion-MNIST CNN: [name, kernel, in, out] convs, pools marked 'pool'. */
+const CNN = [
+  ['conv', 7, 1, 64], ['pool'], ['conv', 3, 64, 128], ['conv', 3, 128, 128], ['pool'],
+  ['conv', 3, 128, 256], ['conv', 3, 256, 256], ['pool'],
+];
+const DENSE = [[2304, 128], [128, 64], [64, 10]];
+/** 89,466,496 multiply-adds per image (architectures.md). */
+const CNN_MACS = 89_466_496;
+
+function cnnWeights() {
+  let seed = 100;
+  const convs = CNN.filter((l) => l[0] === 'conv').map((l) => ({
+    w: tensor([/** @type {number} */ (l[1]), /** @type {number} */ (l[1]), /** @type {number} */ (l[2]), /** @type {number} */ (l[3])], seed++),
+    b: tensor([/** @type {number} */ (l[3])], seed++),
+  }));
+  const dense = DENSE.map(([i, o]) => ({ w: tensor([i, o], seed++), b: tensor([o], seed++) }));
+  return { convs, dense };
+}
+
+/** @param {{shape: number[], data: Float32Array}} x @param {ReturnType<typeof cnnWeights>} W */
+async function cnnConvlab(x, W) {
+  let t = x;
+  let c = 0;
+  for (const layer of CNN) {
+    if (layer[0] === 'pool') t = await api.maxPool(t, { poolSize: 2 });
+    else {
+      const { w, b } = W.convs[c++];
+      t = await api.conv2d(t, w, { padding: 'same', bias: b.data, activation: 'relu' });
+    }
+  }
+  t = { shape: [t.shape[0], 2304], data: t.data };
+  const acts = ['relu', 'relu', 'softmax'];
+  for (const [i, { w, b }] of W.dense.entries()) {
+    t = await api.dense(t, w, { bias: b.data, activation: /** @type {any} */ (acts[i]) });
+  }
+  return t;
+}
+
+/** @param {any} tf @param {any} x @param {any} W */
+function cnnTf(tf, x, W) {
+  return tf.tidy(() => {
+    let t = x;
+    let c = 0;
+    for (const layer of CNN) {
+      if (layer[0] === 'pool') t = tf.maxPool(t, 2, 2, 'valid');
+      else {
+        const { w, b } = W.convs[c++];
+        t = tf.fused.conv2d({ x: t, filter: w, strides: 1, pad: 'same', bias: b, activation: 'relu' });
+      }
+    }
+    t = tf.reshape(t, [t.shape[0], 2304]);
+    const acts = ['relu', 'relu', 'linear'];
+    for (const [i, { w, b }] of W.dense.entries()) {
+      t = tf.fused.matMul({ a: t, b: w, bias: b, activation: acts[i] });
+    }
+    return tf.softmax(t);
+  });
+}
+
+/** Loads TensorFlow.js (core + wasm backend) from dist/vendor/, single-threaded. */
+async function loadTf() {
+  /** @param {string} src */
+  const script = (src) => new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`${src} is missing: run make bench, which copies TensorFlow.js into dist/vendor/`));
+    document.head.append(s);
+  });
+  await script('vendor/tf-core.min.js');
+  await script('vendor/tf-backend-wasm.min.js');
+  const tf = /** @type {any} */ (globalThis).tf;
+  tf.wasm.setWasmPaths(new URL('vendor/', location.href).href);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  return tf;
+}
+
+const WORKLOADS = [
+  { name: '(a) seed conv 150x100x3, 200 5x5, same', x: [1, 150, 100, 3], f: [5, 5, 3, 200], macs: 150 * 100 * 200 * 75, runs: 9 },
+  { name: '(b) ResNet 3x3 conv 56x56x64 -> 64', x: [1, 56, 56, 64], f: [3, 3, 64, 64], macs: 56 * 56 * 64 * 576, runs: 9 },
+];
+
+async function main() {
+  const report0 = await api.ready;
+  status.textContent = `convlab ready (${report0.active}); measuring...`;
+  let tf = null;
+  try {
+    tf = await loadTf();
+  } catch (e) {
+    status.textContent = `TensorFlow.js unavailable: ${/** @type {Error} */ (e).message}`;
+  }
+  for (const w of WORKLOADS) {
+    const x = tensor(w.x, 1);
+    const f = tensor(w.f, 2);
+    const ms = await time(() => api.conv2d(x, f, { padding: 'same', backend: 'cpu' }), w.runs);
+    report({ workload: w.name, engine: 'convlab cpu (1 thread)', ms, gflops: (2 * w.macs) / ms / 1e6, runs: w.runs });
+    if (tf) {
+      const tx = tf.tensor(x.data, x.shape);
+      const tfil = tf.tensor(f.data, f.shape);
+      const tms = await time(async () => { const y = tf.conv2d(tx, tfil, 1, 'same'); await y.data(); y.dispose(); }, w.runs);
+      report({ workload: w.name, engine: 'tfjs wasm (1 thread)', ms: tms, gflops: (2 * w.macs) / tms / 1e6, runs: w.runs });
+    }
+  }
+  const pool = tensor([1, 112, 112, 64], 3);
+  const pms = await time(() => api.maxPool(pool, { poolSize: 2, strides: 2 }), 15);
+  const cname = '(c) max pool 2x2/2 on 112x112x64';
+  report({ workload: cname, engine: 'convlab cpu (1 thread)', ms: pms, gflops: null, runs: 15 });
+  if (tf) {
+    const tp = tf.tensor(pool.data, pool.shape);
+    const tms = await time(async () => { const y = tf.maxPool(tp, 2, 2, 'valid'); await y.data(); y.dispose(); }, 15);
+    report({ workload: cname, engine: 'tfjs wasm (1 thread)', ms: tms, gflops: null, runs: 15 });
+  }
+  const batch = tensor([64, 28, 28, 1], 4);
+  const W = cnnWeights();
+  const dname = '(d) chapter CNN forward, batch 64';
+  const dms = await time(() => cnnConvlab(batch, W), 3);
+  report({ workload: dname, engine: 'convlab cpu (1 thread)', ms: dms, gflops: (2 * CNN_MACS * 64) / dms / 1e6, runs: 3 });
+  if (tf) {
+    const tW = {
+      convs: W.convs.map(({ w, b }) => ({ w: tf.tensor(w.data, w.shape), b: tf.tensor(b.data, b.shape) })),
+      dense: W.dense.map(({ w, b }) => ({ w: tf.tensor(w.data, w.shape), b: tf.tensor(b.data, b.shape) })),
+    };
+    const tx = tf.tensor(batch.data, batch.shape);
+    const tms = await time(async () => { const y = cnnTf(tf, tx, tW); await y.data(); y.dispose(); }, 3);
+    report({ workload: dname, engine: 'tfjs wasm (1 thread)', ms: tms, gflops: (2 * CNN_MACS * 64) / tms / 1e6, runs: 3 });
+  }
+  report({ workload: '(e) CNN training step, batch 64', engine: 'convlab', ms: null, gflops: null, runs: 0,
+    note: 'not measurable yet: training runs through the model graph and training loop of later issues' });
+  /** @type {any} */ (globalThis).benchResults.done = true;
+  status.textContent = 'done';
+}
+
+main().catch((e) => {
+  status.textContent = `benchmark failed: ${e.message}`;
+  /** @type {any} */ (globalThis).benchResults = { done: true, rows, error: e.message };
+});
