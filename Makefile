@@ -36,7 +36,10 @@ test:
 	@$(PHASE) "fmt --check" cargo fmt --all -- --check
 	@$(PHASE) "clippy native" cargo clippy --all-targets --locked -- -D warnings
 	@$(PHASE) "clippy wasm32" cargo clippy --all-targets --locked --target wasm32-unknown-unknown -- -D warnings
-	@$(PHASE) "native tests (cpu+webgpu)" cargo test --locked
+	@$(PHASE) "native build" cargo test --locked --no-run
+	@$(PHASE) "native tests (cpu+webgpu)" cargo test --locked -- --skip onnx_operator_conformance
+	@$(PHASE) "ONNX conformance" cargo test --locked --test onnx_conformance -- --nocapture
+	@$(PHASE) "wasm32 build" cargo test --locked --target wasm32-unknown-unknown --no-run
 	@$(PHASE) "wasm32 tests (node)" cargo test --locked --target wasm32-unknown-unknown
 	@$(PHASE) "site build (trunk)" trunk build --release
 	@$(PHASE) "pkg build" scripts/make-pkg.sh
