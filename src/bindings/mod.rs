@@ -308,13 +308,25 @@ async fn conv2d_op(x: JsValue, filters: JsValue, options: JsValue) -> Result<JsV
     let options = args::options(OP, &options, &allowed)?;
     let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
     let params = conv_params(OP, &options, groups)?;
-    let requested = args::backend(OP, &options)?;
-    let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
-    let (f_shape, f_data) = args::tensor(OP, "filters", &filters)?;
-    let g = Conv2dGeometry::new(OP, &x_shape, &f_shape, &params)?;
+    conv_family(OP, x, filters, options, |x, f| Conv2dGeometry::new(OP, x, f, &params)).await
+}
+
+/// The shared body of conv2d and depthwiseConv2d: read the tensors, build the geometry, run it
+/// on a backend, add the bias and the activation.
+async fn conv_family(
+    op: &str,
+    x: JsValue,
+    filters: JsValue,
+    options: JsValue,
+    geometry: impl FnOnce(&[usize], &[usize]) -> Result<Conv2dGeometry, Error>,
+) -> Result<JsValue, Error> {
+    let requested = args::backend(op, &options)?;
+    let (x_shape, x_data) = args::tensor(op, "x", &x)?;
+    let (f_shape, f_data) = args::tensor(op, "filters", &filters)?;
+    let g = geometry(&x_shape, &f_shape)?;
     let start = now_ms();
-    let (mut data, ran_on) = run_conv(OP, &g, &x_data, &f_data, requested).await?;
-    conv_epilogue(OP, &options, &mut data, g.out_c)?;
+    let (mut data, ran_on) = run_conv(op, &g, &x_data, &f_data, requested).await?;
+    conv_epilogue(op, &options, &mut data, g.out_c)?;
     Ok(op_result(&g.output_shape(), &data, ran_on, now_ms() - start))
 }
 
@@ -333,14 +345,7 @@ async fn depthwise_op(x: JsValue, filters: JsValue, options: JsValue) -> Result<
     let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend"];
     let options = args::options(OP, &options, &allowed)?;
     let params = conv_params(OP, &options, 1)?;
-    let requested = args::backend(OP, &options)?;
-    let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
-    let (f_shape, f_data) = args::tensor(OP, "filters", &filters)?;
-    let g = Conv2dGeometry::depthwise(OP, &x_shape, &f_shape, &params)?;
-    let start = now_ms();
-    let (mut data, ran_on) = run_conv(OP, &g, &x_data, &f_data, requested).await?;
-    conv_epilogue(OP, &options, &mut data, g.out_c)?;
-    Ok(op_result(&g.output_shape(), &data, ran_on, now_ms() - start))
+    conv_family(OP, x, filters, options, |x, f| Conv2dGeometry::depthwise(OP, x, f, &params)).await
 }
 
 /// Xception's separable convolution: a depthwise convolution, then a 1x1 pointwise one

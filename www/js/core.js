@@ -78,6 +78,12 @@ async function load() {
 
 const loading = load();
 
+/**
+ * An op of the core, called once it has loaded.
+ * @param {string} name the wasm export
+ */
+const op = (name) => async (/** @type {any[]} */ ...args) => (await loading).bindings[name](...args);
+
 /** @type {Convlab} */
 const api = {
   ready: loading.then((l) => l.report),
@@ -88,51 +94,21 @@ const api = {
   setBackend(choice) {
     return requireBindings().setBackend(choice);
   },
-  async conv2d(x, filters, options) {
-    return (await loading).bindings.conv2d(x, filters, options);
-  },
-  async depthwiseConv2d(x, filters, options) {
-    return (await loading).bindings.depthwiseConv2d(x, filters, options);
-  },
-  async separableConv2d(x, depthwiseFilters, pointwiseFilters, options) {
-    return (await loading).bindings.separableConv2d(x, depthwiseFilters, pointwiseFilters, options);
-  },
-  async maxPool(x, options) {
-    return (await loading).bindings.maxPool(x, options);
-  },
-  async avgPool(x, options) {
-    return (await loading).bindings.avgPool(x, options);
-  },
-  async globalAvgPool(x, options) {
-    return (await loading).bindings.globalAvgPool(x, options);
-  },
-  async globalMaxPool(x, options) {
-    return (await loading).bindings.globalMaxPool(x, options);
-  },
-  async depthMaxPool(x, options) {
-    return (await loading).bindings.depthMaxPool(x, options);
-  },
-  async batchNorm(x, options) {
-    return (await loading).bindings.batchNorm(x, options);
-  },
-  async localResponseNormalization(x, options) {
-    return (await loading).bindings.localResponseNormalization(x, options);
-  },
-  async relu(x, options) {
-    return (await loading).bindings.relu(x, options);
-  },
-  async sigmoid(x, options) {
-    return (await loading).bindings.sigmoid(x, options);
-  },
-  async tanh(x, options) {
-    return (await loading).bindings.tanh(x, options);
-  },
-  async softmax(x, options) {
-    return (await loading).bindings.softmax(x, options);
-  },
-  async dense(x, weights, options) {
-    return (await loading).bindings.dense(x, weights, options);
-  },
+  conv2d: op('conv2d'),
+  depthwiseConv2d: op('depthwiseConv2d'),
+  separableConv2d: op('separableConv2d'),
+  maxPool: op('maxPool'),
+  avgPool: op('avgPool'),
+  globalAvgPool: op('globalAvgPool'),
+  globalMaxPool: op('globalMaxPool'),
+  depthMaxPool: op('depthMaxPool'),
+  batchNorm: op('batchNorm'),
+  localResponseNormalization: op('localResponseNormalization'),
+  relu: op('relu'),
+  sigmoid: op('sigmoid'),
+  tanh: op('tanh'),
+  softmax: op('softmax'),
+  dense: op('dense'),
 };
 
 /** @type {any} */
