@@ -30,18 +30,25 @@ function tensor(shape, seed) {
   return { shape, data };
 }
 
-/** @param {() => Promise<unknown>} f @param {number} runs */
-async function time(f, runs) {
-  await f();
-  await f();
-  const ms = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
+/**
+ * Median wall times of several engines on one workload, their runs interleaved (A B A B ...)
+ * so that a slow spell of this shared machine hits every engine alike.
+ * @param {(() => Promise<unknown>)[]} fs @param {number} runs
+ */
+async function timeAll(fs, runs) {
+  for (const f of fs) {
     await f();
-    ms.push(performance.now() - t0);
+    await f();
   }
-  ms.sort((a, b) => a - b);
-  return ms[Math.floor(runs / 2)];
+  const ms = fs.map(() => /** @type {number[]} */ ([]));
+  for (let i = 0; i < runs; i++) {
+    for (const [k, f] of fs.entries()) {
+      const t0 = performance.now();
+      await f();
+      ms[k].push(performance.now() - t0);
+    }
+  }
+  return ms.map((m) => m.sort((a, b) => a - b)[Math.floor(runs / 2)]);
 }
 
 /** @param {Row} row */
@@ -139,8 +146,8 @@ async function loadTf() {
 }
 
 const WORKLOADS = [
-  { name: '(a) seed conv 150x100x3, 200 5x5, same', x: [1, 150, 100, 3], f: [5, 5, 3, 200], macs: 150 * 100 * 200 * 75, runs: 9 },
-  { name: '(b) ResNet 3x3 conv 56x56x64 -> 64', x: [1, 56, 56, 64], f: [3, 3, 64, 64], macs: 56 * 56 * 64 * 576, runs: 9 },
+  { name: '(a) seed conv 150x100x3, 200 5x5, same', x: [1, 150, 100, 3], f: [5, 5, 3, 200], macs: 150 * 100 * 200 * 75, runs: 15 },
+  { name: '(b) ResNet 3x3 conv 56x56x64 -> 64', x: [1, 56, 56, 64], f: [3, 3, 64, 64], macs: 56 * 56 * 64 * 576, runs: 15 },
 ];
 
 async function main() {
@@ -152,41 +159,39 @@ async function main() {
   } catch (e) {
     status.textContent = `TensorFlow.js unavailable: ${/** @type {Error} */ (e).message}`;
   }
+  /** @type {Map<string, any>} */
+  const tfTensors = new Map();
+  const tfTensor = (/** @type {{shape: number[], data: Float32Array}} */ t) => {
+    if (!tfTensors.has(t)) tfTensors.set(t, tf.tensor(t.data, t.shape));
+    return tfTensors.get(t);
+  };
+  /**
+   * @param {string} name @param {number | null} macs @param {number} runs
+   * @param {() => Promise<unknown>} ours @param {(() => Promise<unknown>) | null} theirs
+   */
+  const measure = async (name, macs, runs, ours, theirs) => {
+    const [a, b] = await timeAll(theirs ? [ours, theirs] : [ours], runs);
+    const gf = (/** @type {number} */ ms) => (macs === null ? null : (2 * macs) / ms / 1e6);
+    report({ workload: name, engine: 'convlab cpu (1 thread)', ms: a, gflops: gf(a), runs });
+    if (theirs) report({ workload: name, engine: 'tfjs wasm (1 thread)', ms: b, gflops: gf(b), runs });
+  };
   for (const w of WORKLOADS) {
     const x = tensor(w.x, 1);
     const f = tensor(w.f, 2);
-    const ms = await time(() => api.conv2d(x, f, { padding: 'same', backend: 'cpu' }), w.runs);
-    report({ workload: w.name, engine: 'convlab cpu (1 thread)', ms, gflops: (2 * w.macs) / ms / 1e6, runs: w.runs });
-    if (tf) {
-      const tx = tf.tensor(x.data, x.shape);
-      const tfil = tf.tensor(f.data, f.shape);
-      const tms = await time(async () => { const y = tf.conv2d(tx, tfil, 1, 'same'); await y.data(); y.dispose(); }, w.runs);
-      report({ workload: w.name, engine: 'tfjs wasm (1 thread)', ms: tms, gflops: (2 * w.macs) / tms / 1e6, runs: w.runs });
-    }
+    await measure(w.name, w.macs, w.runs, () => api.conv2d(x, f, { padding: 'same', backend: 'cpu' }),
+      tf && (async () => { const y = tf.conv2d(tfTensor(x), tfTensor(f), 1, 'same'); await y.data(); y.dispose(); }));
   }
   const pool = tensor([1, 112, 112, 64], 3);
-  const pms = await time(() => api.maxPool(pool, { poolSize: 2, strides: 2 }), 15);
-  const cname = '(c) max pool 2x2/2 on 112x112x64';
-  report({ workload: cname, engine: 'convlab cpu (1 thread)', ms: pms, gflops: null, runs: 15 });
-  if (tf) {
-    const tp = tf.tensor(pool.data, pool.shape);
-    const tms = await time(async () => { const y = tf.maxPool(tp, 2, 2, 'valid'); await y.data(); y.dispose(); }, 15);
-    report({ workload: cname, engine: 'tfjs wasm (1 thread)', ms: tms, gflops: null, runs: 15 });
-  }
+  await measure('(c) max pool 2x2/2 on 112x112x64', null, 21, () => api.maxPool(pool, { poolSize: 2, strides: 2 }),
+    tf && (async () => { const y = tf.maxPool(tfTensor(pool), 2, 2, 'valid'); await y.data(); y.dispose(); }));
   const batch = tensor([64, 28, 28, 1], 4);
   const W = cnnWeights();
-  const dname = '(d) chapter CNN forward, batch 64';
-  const dms = await time(() => cnnConvlab(batch, W), 3);
-  report({ workload: dname, engine: 'convlab cpu (1 thread)', ms: dms, gflops: (2 * CNN_MACS * 64) / dms / 1e6, runs: 3 });
-  if (tf) {
-    const tW = {
-      convs: W.convs.map(({ w, b }) => ({ w: tf.tensor(w.data, w.shape), b: tf.tensor(b.data, b.shape) })),
-      dense: W.dense.map(({ w, b }) => ({ w: tf.tensor(w.data, w.shape), b: tf.tensor(b.data, b.shape) })),
-    };
-    const tx = tf.tensor(batch.data, batch.shape);
-    const tms = await time(async () => { const y = cnnTf(tf, tx, tW); await y.data(); y.dispose(); }, 3);
-    report({ workload: dname, engine: 'tfjs wasm (1 thread)', ms: tms, gflops: (2 * CNN_MACS * 64) / tms / 1e6, runs: 3 });
-  }
+  const tW = tf && {
+    convs: W.convs.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
+    dense: W.dense.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
+  };
+  await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 5, () => cnnConvlab(batch, W),
+    tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }));
   report({ workload: '(e) CNN training step, batch 64', engine: 'convlab', ms: null, gflops: null, runs: 0,
     note: 'not measurable yet: training runs through the model graph and training loop of later issues' });
   /** @type {any} */ (globalThis).benchResults.done = true;

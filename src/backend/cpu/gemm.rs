@@ -15,9 +15,9 @@ use super::zeroed;
 use crate::error::Result;
 
 /// Rows of A (and C) per micro-kernel call.
-pub const MR: usize = 4;
+pub const MR: usize = 6;
 /// Four-lane vectors of B (and C) per panel.
-const NV: usize = 3;
+const NV: usize = 2;
 /// Columns of B (and C) per panel.
 pub const NR: usize = 4 * NV;
 
@@ -82,23 +82,32 @@ pub fn gemm<V: Lanes>(
 #[inline(always)]
 unsafe fn micro_kernel<V: Lanes>(a: *const f32, b: *const f32, k: usize) -> [[V; NV]; MR] {
     let mut acc = [[V::zero(); NV]; MR];
-    for kk in 0..k {
-        // SAFETY: kk < k, so every offset below is inside the ranges the caller guarantees.
-        unsafe {
-            let bp = b.add(kk * NR);
-            let mut bv = [V::zero(); NV];
-            for (j, lane) in bv.iter_mut().enumerate() {
-                *lane = V::load(bp.add(4 * j));
-            }
-            let ap = a.add(kk * MR);
-            for (r, row) in acc.iter_mut().enumerate() {
-                let av = V::splat(*ap.add(r));
-                for j in 0..NV {
-                    row[j] = row[j].mul_add(av, bv[j]);
+    // The block is copied into locals that the loop below names one by one (a macro writes it
+    // out): V8 then keeps every accumulator in a register, where an array indexed in a loop
+    // measured half the speed in Chromium.
+    macro_rules! kernel {
+        ($($r:literal: $($c:ident),+);+) => {{
+            $($(let mut $c = V::zero();)+)+
+            for kk in 0..k {
+                // SAFETY: kk < k, so every offset is inside the ranges the caller guarantees.
+                unsafe {
+                    let bp = b.add(kk * NR);
+                    let bv: [V; NV] = std::array::from_fn(|j| V::load(bp.add(4 * j)));
+                    let ap = a.add(kk * MR);
+                    $(
+                        let av = V::splat(*ap.add($r));
+                        let mut j = 0;
+                        $( $c = $c.mul_add(av, bv[j]); j += 1; )+
+                        let _ = j;
+                    )+
                 }
             }
-        }
+            let mut r = 0;
+            $( let mut j = 0; $( acc[r][j] = $c; j += 1; )+ let _ = j; r += 1; )+
+            let _ = r;
+        }};
     }
+    kernel!(0: c00, c01; 1: c10, c11; 2: c20, c21; 3: c30, c31; 4: c40, c41; 5: c50, c51);
     acc
 }
 

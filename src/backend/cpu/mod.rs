@@ -67,9 +67,14 @@ pub fn conv2d(
         // The fast kernels decline grouped (and depthwise) convolutions: their tiles span all
         // output channels of one pixel, which a group structure would break.
         CpuKernel::Tiled if g.groups == 1 => conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters),
-        CpuKernel::Auto | CpuKernel::Gemm if g.groups == 1 => {
-            conv2d_gemm::conv2d::<lanes::F32x4>(g, x, filters)
+        CpuKernel::Gemm if g.groups == 1 => conv2d_gemm::conv2d::<lanes::F32x4>(g, x, filters),
+        // With few filters the GEMM's 12-column panels are mostly padding (the chapter's demo
+        // has 2: measured 36 ms tiled against 300 ms GEMM in Chromium); with many, the GEMM
+        // wins (the seed's 200-filter layer: 26 ms against 70 ms).
+        CpuKernel::Auto if g.groups == 1 && g.out_c < 8 => {
+            conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters)
         }
+        CpuKernel::Auto if g.groups == 1 => conv2d_gemm::conv2d::<lanes::F32x4>(g, x, filters),
         _ => conv2d::conv2d(g, x, filters),
     }
 }
