@@ -7,80 +7,97 @@
 //!     cargo bench --bench conv2d            (N = 5)
 //!     CONVLAB_BENCH_RUNS=20 cargo bench --bench conv2d
 
-use std::time::Instant;
+// Native only: the wasm32 build (clippy --all-targets) gets an empty program.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
 
-use convlab::backend::cpu::{self, CpuKernel};
-use convlab::backend::webgpu::GpuContext;
-use convlab::{Conv2dGeometry, Conv2dParams, Padding};
-
-fn data(len: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (s >> 8) as f32 / (1 << 24) as f32 - 0.5
-        })
-        .collect()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn time(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    median(
-        (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect(),
-    )
-}
-
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    let runs: usize =
-        std::env::var("CONVLAB_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let same = Conv2dParams { padding: Padding::Same, ..Default::default() };
-    let shapes = [
-        ("demo [2,427,640,3]*[7,7,3,2]", [2, 427, 640, 3], [7, 7, 3, 2]),
-        ("(a) seed [1,150,100,3]*[5,5,3,200]", [1, 150, 100, 3], [5, 5, 3, 200]),
-        ("(b) resnet [1,56,56,64]*[3,3,64,64]", [1, 56, 56, 64], [3, 3, 64, 64]),
-        ("cnn conv2 [64,14,14,64]*[3,3,64,128]", [64, 14, 14, 64], [3, 3, 64, 128]),
-    ];
-    let gpu = pollster::block_on(GpuContext::new(""));
-    match &gpu {
-        Ok(g) => println!("adapter: {:?}", g.adapter()),
-        Err(e) => println!("no GPU: {e}"),
-    }
-    println!(
-        "{:<40} {:>10} {:>10} {:>12} {:>12}",
-        "shape", "cpu ms", "cpu GF/s", "webgpu ms", "webgpu GF/s"
-    );
-    for (name, x, f) in shapes {
-        let g = Conv2dGeometry::new("bench", &x, &f, &same).unwrap();
-        let (xs, fs) = (data(x.iter().product(), 1), data(f.iter().product(), 2));
-        let flops = 2.0 * g.multiply_adds() as f64;
-        let cpu_ms = time(runs, || {
-            cpu::conv2d(&g, &xs, &fs, CpuKernel::Auto).unwrap();
-        });
-        let gpu_ms = gpu.as_ref().ok().map(|gpu| {
-            time(runs, || {
-                pollster::block_on(gpu.conv2d(&g, &xs, &fs)).unwrap();
+    native::main();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::time::Instant;
+
+    use convlab::backend::cpu::{self, CpuKernel};
+    use convlab::backend::webgpu::GpuContext;
+    use convlab::{Conv2dGeometry, Conv2dParams, Padding};
+
+    fn data(len: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1 << 24) as f32 - 0.5
             })
-        });
-        let gf = |ms: f64| flops / ms / 1e6;
-        match gpu_ms {
-            Some(ms) => println!(
-                "{name:<40} {cpu_ms:>10.2} {:>10.2} {ms:>12.2} {:>12.2}",
-                gf(cpu_ms),
-                gf(ms)
-            ),
-            None => {
-                println!("{name:<40} {cpu_ms:>10.2} {:>10.2} {:>12} {:>12}", gf(cpu_ms), "-", "-")
+            .collect()
+    }
+
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    }
+
+    fn time(runs: usize, mut f: impl FnMut()) -> f64 {
+        f();
+        median(
+            (0..runs)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect(),
+        )
+    }
+
+    pub fn main() {
+        let runs: usize =
+            std::env::var("CONVLAB_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+        let same = Conv2dParams { padding: Padding::Same, ..Default::default() };
+        let shapes = [
+            ("demo [2,427,640,3]*[7,7,3,2]", [2, 427, 640, 3], [7, 7, 3, 2]),
+            ("(a) seed [1,150,100,3]*[5,5,3,200]", [1, 150, 100, 3], [5, 5, 3, 200]),
+            ("(b) resnet [1,56,56,64]*[3,3,64,64]", [1, 56, 56, 64], [3, 3, 64, 64]),
+            ("cnn conv2 [64,14,14,64]*[3,3,64,128]", [64, 14, 14, 64], [3, 3, 64, 128]),
+        ];
+        let gpu = pollster::block_on(GpuContext::new(""));
+        match &gpu {
+            Ok(g) => println!("adapter: {:?}", g.adapter()),
+            Err(e) => println!("no GPU: {e}"),
+        }
+        println!(
+            "{:<40} {:>10} {:>10} {:>12} {:>12}",
+            "shape", "cpu ms", "cpu GF/s", "webgpu ms", "webgpu GF/s"
+        );
+        for (name, x, f) in shapes {
+            let g = Conv2dGeometry::new("bench", &x, &f, &same).unwrap();
+            let (xs, fs) = (data(x.iter().product(), 1), data(f.iter().product(), 2));
+            let flops = 2.0 * g.multiply_adds() as f64;
+            let cpu_ms = time(runs, || {
+                cpu::conv2d(&g, &xs, &fs, CpuKernel::Auto).unwrap();
+            });
+            let gpu_ms = gpu.as_ref().ok().map(|gpu| {
+                time(runs, || {
+                    pollster::block_on(gpu.conv2d(&g, &xs, &fs)).unwrap();
+                })
+            });
+            let gf = |ms: f64| flops / ms / 1e6;
+            match gpu_ms {
+                Some(ms) => println!(
+                    "{name:<40} {cpu_ms:>10.2} {:>10.2} {ms:>12.2} {:>12.2}",
+                    gf(cpu_ms),
+                    gf(ms)
+                ),
+                None => {
+                    println!(
+                        "{name:<40} {cpu_ms:>10.2} {:>10.2} {:>12} {:>12}",
+                        gf(cpu_ms),
+                        "-",
+                        "-"
+                    )
+                }
             }
         }
     }
