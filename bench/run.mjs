@@ -19,12 +19,16 @@ try {
   for (const r of results.rows) {
     if (r.ms === null) continue;
     const entry = byWorkload.get(r.workload) ?? {};
-    entry[r.engine.startsWith('convlab') ? 'ours' : 'theirs'] = r.ms;
+    const key = r.engine.startsWith('tfjs') ? 'theirs' : r.engine.includes('workers') ? 'pooled' : 'ours';
+    entry[key] = r.ms;
     byWorkload.set(r.workload, entry);
   }
-  console.log('\nspeed ratio (TensorFlow.js time / convlab time; > 1 means convlab is faster):');
-  for (const [w, { ours, theirs }] of byWorkload) {
-    if (ours && theirs) console.log(`  ${w.padEnd(42)} ${(theirs / ours).toFixed(2)}x`);
+  console.log('\nspeed ratio (TensorFlow.js 1-thread time / convlab time; > 1 means convlab is faster):');
+  console.log(`  ${'workload'.padEnd(42)} ${'1 thread'.padStart(9)} ${'workers'.padStart(9)}`);
+  for (const [w, { ours, theirs, pooled }] of byWorkload) {
+    if (!ours || !theirs) continue;
+    const p = pooled ? `${(theirs / pooled).toFixed(2)}x` : '-';
+    console.log(`  ${w.padEnd(42)} ${`${(theirs / ours).toFixed(2)}x`.padStart(9)} ${p.padStart(9)}`);
   }
 } finally {
   await browser.close();

@@ -42,6 +42,28 @@ fn gemm_kernel_matches_the_reference() {
 }
 
 #[test]
+fn any_range_of_output_rows_equals_those_rows_of_the_whole() {
+    // Workers split a convolution by output rows; the pieces must be bit-identical.
+    let mut rng = Rng::new(5);
+    for _ in 0..60 {
+        let p = Problem::random(&mut rng, 200_000);
+        let g = &p.geometry;
+        let total = g.batch * g.out_h;
+        let per_row = g.out_w * g.out_c;
+        for kernel in [CpuKernel::Auto, CpuKernel::Tiled, CpuKernel::Gemm, CpuKernel::Scalar] {
+            let whole = cpu::conv2d(g, &p.x, &p.filters, kernel).unwrap();
+            let cut = rng.range(0, total);
+            let first = cpu::conv2d_rows(g, &p.x, &p.filters, kernel, 0..cut).unwrap();
+            let second = cpu::conv2d_rows(g, &p.x, &p.filters, kernel, cut..total).unwrap();
+            assert_eq!(first, whole[..cut * per_row], "{kernel:?} rows 0..{cut} of {g:?}");
+            assert_eq!(second, whole[cut * per_row..], "{kernel:?} rows {cut}..{total} of {g:?}");
+        }
+        let e = cpu::conv2d_rows(g, &p.x, &p.filters, CpuKernel::Auto, 0..total + 1).unwrap_err();
+        assert!(e.message().contains("'rows'"), "{e}");
+    }
+}
+
+#[test]
 fn the_wasm_build_runs_real_simd128() {
     // The browser build must test the SIMD128 lanes, not the portable ones.
     assert_eq!(lanes::IS_SIMD128, cfg!(target_arch = "wasm32"));

@@ -63,8 +63,9 @@ fn integer(op: &str, arg: &str, value: &JsValue, min: u32) -> Result<usize> {
     }
 }
 
-/// `{shape: number[], data: Float32Array | number[]}` into a shape and a copy of the data.
-pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f32>)> {
+/// The `shape` of a `{shape, data}` argument: an array of at most 8 sizes, each an integer
+/// >= 1, whose product is within the tensor cap.
+pub fn shape(op: &str, arg: &str, value: &JsValue) -> Result<Vec<usize>> {
     if !value.is_object() {
         return Err(Error::invalid(
             op,
@@ -92,6 +93,13 @@ pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f
     for (axis, dim) in shape_array.iter().enumerate() {
         shape.push(integer(op, &format!("{arg}.shape[{axis}]"), &dim, 1)?);
     }
+    element_count(op, arg, &shape)?;
+    Ok(shape)
+}
+
+/// `{shape: number[], data: Float32Array | number[]}` into a shape and a copy of the data.
+pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f32>)> {
+    let shape = shape(op, arg, value)?;
     let count = element_count(op, arg, &shape)?;
     let data = get(value, "data");
     let typed: Float32Array = if data.is_instance_of::<Float32Array>() {

@@ -414,3 +414,70 @@ fn op_result(shape: &[usize], data: &[f32], backend: BackendKind, ms: f64) -> Js
     set(&result, "ms", ms);
     result.into()
 }
+
+/// The output shape of `conv2d(x, filters, options)` for the given shapes, or the error the
+/// call would reject with. Lets callers (the worker pool, the editor) plan without data.
+#[wasm_bindgen(js_name = conv2dShape, unchecked_return_type = "number[]")]
+pub fn conv2d_shape(
+    #[wasm_bindgen(unchecked_param_type = "number[]")] x_shape: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number[]")] filter_shape: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
+) -> Result<JsValue, JsError> {
+    const OP: &str = "conv2d";
+    let shape_of = |arg: &str, v: &JsValue| -> Result<Vec<usize>, Error> {
+        let probe = Object::new();
+        set(&probe, "shape", v.clone());
+        set(&probe, "data", Float32Array::new_with_length(0));
+        args::shape(OP, arg, &probe.into())
+    };
+    let run = || -> Result<JsValue, Error> {
+        let allowed =
+            ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
+        let options = args::options(OP, &options, &allowed)?;
+        let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
+        let params = conv_params(OP, &options, groups)?;
+        let g = Conv2dGeometry::new(
+            OP,
+            &shape_of("x", &x_shape)?,
+            &shape_of("filters", &filter_shape)?,
+            &params,
+        )?;
+        let out = Array::new();
+        for d in g.output_shape() {
+            out.push(&JsValue::from(d as f64));
+        }
+        Ok(out.into())
+    };
+    run().map_err(js_error)
+}
+
+/// Output rows `first..end` (of the `n * oh` rows) of `conv2d` on the CPU, with the bias and
+/// activation: one worker's share of a convolution split across a pool. Resolves to
+/// `{shape: [rows, ow, cout], data, backend: "cpu", ms}`.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = conv2dRows, unchecked_return_type = "OpResult")]
+pub fn conv2d_rows(
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] filters: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
+    first: u32,
+    end: u32,
+) -> Result<JsValue, JsError> {
+    const OP: &str = "conv2d";
+    let run = || -> Result<JsValue, Error> {
+        let allowed =
+            ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
+        let options = args::options(OP, &options, &allowed)?;
+        let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
+        let params = conv_params(OP, &options, groups)?;
+        let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
+        let (f_shape, f_data) = args::tensor(OP, "filters", &filters)?;
+        let g = Conv2dGeometry::new(OP, &x_shape, &f_shape, &params)?;
+        let start = now_ms();
+        let rows = first as usize..end as usize;
+        let mut data = cpu::conv2d_rows(&g, &x_data, &f_data, CpuKernel::Auto, rows.clone())?;
+        conv_epilogue(OP, &options, &mut data, g.out_c)?;
+        Ok(op_result(&[rows.len(), g.out_w, g.out_c], &data, BackendKind::Cpu, now_ms() - start))
+    };
+    run().map_err(js_error)
+}

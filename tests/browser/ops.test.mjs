@@ -226,3 +226,48 @@ test('depthMaxPool, batchNorm and localResponseNormalization', async () => {
   }
   assert.match((await call('localResponseNormalization', x, { bias: 0 })).error, /^localResponseNormalization: argument 'bias': must be > 0/);
 });
+
+test('convolutions split across a worker pool equal the single-thread result bit for bit', async () => {
+  const results = await page.evaluate(async () => {
+    const rnd = (shape, seed) => {
+      let s = seed;
+      const d = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < d.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; d[i] = s / 2 ** 32 - 0.5; }
+      return { shape, data: d };
+    };
+    const cases = [
+      [[1, 9, 7, 3], [3, 3, 3, 16], { padding: 'same' }],
+      [[3, 5, 6, 4], [2, 2, 4, 5], { strides: 2, padding: 'valid', bias: [1, 2, 3, 4, 5], activation: 'relu' }],
+      [[2, 11, 4, 2], [5, 3, 2, 3], { padding: [[1, 2], [0, 1]], dilations: [1, 2] }],
+      [[1, 1, 8, 2], [1, 1, 2, 9], {}],
+    ];
+    const out = [];
+    for (const [xs, fs, o] of cases) {
+      const x = rnd(xs, 1), f = rnd(fs, 2);
+      convlab.setThreads(1);
+      const one = await convlab.conv2d(x, f, o);
+      convlab.setThreads(3);
+      const many = await convlab.conv2d(x, f, o);
+      out.push({ same: one.data.length === many.data.length && one.data.every((v, i) => Object.is(v, many.data[i])),
+        shape: String(one.shape) === String(many.shape), threads: many.threads });
+    }
+    // Bad arguments reject with the same messages with the pool on, and the next call works.
+    const errors = [];
+    for (const [x, f] of [[rnd([1, 4, 4], 1), rnd([3, 3, 1, 1], 2)], [{ shape: [1, 4, 4, 1], data: new Float32Array(3) }, rnd([3, 3, 1, 1], 2)]]) {
+      try { await convlab.conv2d(x, f, {}); errors.push('resolved'); } catch (e) { errors.push(e.message); }
+    }
+    const after = await convlab.conv2d(rnd([1, 4, 4, 1], 1), rnd([3, 3, 1, 1], 2), { padding: 'same' });
+    let bad;
+    try { convlab.setThreads(0); } catch (e) { bad = e.message; }
+    convlab.setThreads(1);
+    return { out, errors, after: after.shape, bad };
+  });
+  for (const r of results.out) {
+    assert.ok(r.same && r.shape, JSON.stringify(r));
+    assert.ok(r.threads >= 1);
+  }
+  assert.match(results.errors[0], /^conv2d: argument 'x': expected rank 4/);
+  assert.match(results.errors[1], /^conv2d: argument 'x': data has 3 elements but shape \[1, 4, 4, 1\] needs 16/);
+  assert.deepEqual(results.after, [1, 4, 4, 1]);
+  assert.match(results.bad, /^setThreads: argument 'n': expected an integer from 1 to 16, got 0/);
+});

@@ -66,6 +66,9 @@ function report(row) {
   tbody.append(tr);
 }
 
+/** Workers for the pooled rows: one per core (2 on this machine), at least 2. */
+const THREADS = Math.max(2, Math.min(navigator.hardwareConcurrency || 2, 8));
+
 /** The chapter's Fashion-MNIST CNN: [name, kernel, in, out] convs, pools marked 'pool'. */
 const CNN = [
   ['conv', 7, 1, 64], ['pool'], ['conv', 3, 64, 128], ['conv', 3, 128, 128], ['pool'],
@@ -159,7 +162,7 @@ async function main() {
   } catch (e) {
     status.textContent = `TensorFlow.js unavailable: ${/** @type {Error} */ (e).message}`;
   }
-  /** @type {Map<string, any>} */
+  /** @type {Map<object, any>} */
   const tfTensors = new Map();
   const tfTensor = (/** @type {{shape: number[], data: Float32Array}} */ t) => {
     if (!tfTensors.has(t)) tfTensors.set(t, tf.tensor(t.data, t.shape));
@@ -170,10 +173,18 @@ async function main() {
    * @param {() => Promise<unknown>} ours @param {(() => Promise<unknown>) | null} theirs
    */
   const measure = async (name, macs, runs, ours, theirs) => {
+    api.setThreads(1);
     const [a, b] = await timeAll(theirs ? [ours, theirs] : [ours], runs);
     const gf = (/** @type {number} */ ms) => (macs === null ? null : (2 * macs) / ms / 1e6);
     report({ workload: name, engine: 'convlab cpu (1 thread)', ms: a, gflops: gf(a), runs });
     if (theirs) report({ workload: name, engine: 'tfjs wasm (1 thread)', ms: b, gflops: gf(b), runs });
+    if (macs !== null) {
+      // The same calls with convolutions split across a pool of workers, one per core.
+      api.setThreads(THREADS);
+      const [c] = await timeAll([ours], runs);
+      api.setThreads(1);
+      report({ workload: name, engine: `convlab cpu (${THREADS} workers)`, ms: c, gflops: gf(c), runs });
+    }
   };
   for (const w of WORKLOADS) {
     const x = tensor(w.x, 1);

@@ -10,6 +10,7 @@
  * @typedef {import('./types').OpResult} OpResult
  * @typedef {import('./types').Convlab} Convlab
  */
+import { CpuPool } from './cpu-pool.js';
 
 /** The smallest module that uses a SIMD128 instruction (i8x16.popcnt of v128.const 0). */
 const SIMD_PROBE = new Uint8Array([
@@ -78,6 +79,31 @@ async function load() {
 
 const loading = load();
 
+/** @type {CpuPool | null} */
+let pool = null;
+
+/**
+ * conv2d, split across the CPU pool when one is set (convlab.setThreads) and the call runs on
+ * the CPU path; in this thread otherwise, or if a worker has failed.
+ * @param {any} x @param {any} filters @param {any} options
+ */
+async function conv2d(x, filters, options) {
+  const { bindings } = await loading;
+  const backend = options?.backend ?? 'auto';
+  const onCpu = backend === 'cpu' || (backend === 'auto' && bindings.backends().active === 'cpu');
+  if (!pool || pool.broken || !onCpu || (options?.groups ?? 1) !== 1) {
+    return bindings.conv2d(x, filters, options);
+  }
+  const shape = bindings.conv2dShape(x?.shape, filters?.shape, options); // throws as conv2d would
+  try {
+    return await pool.conv2d(x, filters, options, shape);
+  } catch (e) {
+    if (!(/** @type {any} */ (e).poolFailure)) throw e;
+    console.warn(`convlab: ${/** @type {Error} */ (e).message}; computing in this thread`);
+    return bindings.conv2d(x, filters, options);
+  }
+}
+
 /**
  * An op of the core, called once it has loaded.
  * @param {string} name the wasm export
@@ -94,7 +120,18 @@ const api = {
   setBackend(choice) {
     return requireBindings().setBackend(choice);
   },
-  conv2d: op('conv2d'),
+  conv2d,
+  threads() {
+    return pool ? pool.size : 1;
+  },
+  setThreads(n) {
+    if (!Number.isInteger(n) || n < 1 || n > 16) {
+      throw new Error(`setThreads: argument 'n': expected an integer from 1 to 16, got ${JSON.stringify(n) ?? String(n)}`);
+    }
+    pool?.terminate();
+    pool = n > 1 ? new CpuPool(n) : null;
+    return n;
+  },
   depthwiseConv2d: op('depthwiseConv2d'),
   separableConv2d: op('separableConv2d'),
   maxPool: op('maxPool'),

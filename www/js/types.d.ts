@@ -24,8 +24,15 @@ export interface Convlab {
   backends(): BackendsReport;
   /** Sets the standing choice; throws when "webgpu" is unavailable, saying why. */
   setBackend(choice: BackendName | 'auto'): BackendsReport;
-  /** tf.nn.conv2d on NHWC input and HWIO filters. */
-  conv2d(x: Tensor, filters: Tensor, options?: Conv2dOptions): Promise<OpResult>;
+  /** tf.nn.conv2d on NHWC input and HWIO filters (split across the CPU pool when set). */
+  conv2d(x: Tensor, filters: Tensor, options?: Conv2dOptions): Promise<OpResult & { threads?: number }>;
+  /** How many CPU workers share a convolution (1: this thread only). */
+  threads(): number;
+  /**
+   * Splits CPU convolutions across `n` Web Workers (1 to 16; 1 turns the pool off). Works
+   * without cross-origin isolation; results are bit-identical to one thread.
+   */
+  setThreads(n: number): number;
   /** tf.nn.depthwise_conv2d: filters [fh, fw, in, multiplier]. */
   depthwiseConv2d(x: Tensor, filters: Tensor, options?: DepthwiseOptions): Promise<OpResult>;
   /** Depthwise then 1x1 pointwise ([1, 1, in * multiplier, out]), as Xception. */

@@ -4,23 +4,32 @@
 //! output read as `[n * oh * ow, cout]`. The patches are built four rows at a time straight
 //! into the micro-kernel's packed layout, so the full im2col matrix never exists.
 
+use std::ops::Range;
+
 use super::gemm::{gemm, PackedB, MR};
 use super::lanes::Lanes;
 use super::zeroed;
 use crate::error::Result;
 use crate::ops::conv::Conv2dGeometry;
 
-/// See [`super::conv2d`]. Ungrouped convolutions only (the caller routes groups elsewhere).
-pub(super) fn conv2d<V: Lanes>(g: &Conv2dGeometry, x: &[f32], w: &[f32]) -> Result<Vec<f32>> {
+/// Output rows `rows` (of the `n * oh` rows of the NHWC output); see [`super::conv2d_rows`].
+/// Ungrouped convolutions only (the caller routes groups elsewhere).
+pub(super) fn conv2d<V: Lanes>(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    rows: Range<usize>,
+) -> Result<Vec<f32>> {
     debug_assert_eq!(g.groups, 1);
     let (k, n) = (g.fh * g.fw * g.in_c, g.out_c);
     let (oh, ow, c) = (g.out_h, g.out_w, g.in_c);
-    let m = g.batch * oh * ow;
+    let first = rows.start * ow; // the first output pixel
+    let m = rows.len() * ow;
     let packed = PackedB::new("conv2d", w, k, n)?;
     let mut out = zeroed("conv2d", "output", m * n)?;
     gemm::<V>(m, &packed, None, &mut out, |row0, rows, buf| {
         for r in 0..rows {
-            let p = row0 + r;
+            let p = first + row0 + r;
             let (b, rest) = (p / (oh * ow), p % (oh * ow));
             let (i, j) = (rest / ow, rest % ow);
             for u in 0..g.fh {

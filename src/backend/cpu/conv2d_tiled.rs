@@ -12,17 +12,25 @@
 //! Inner loops index through raw pointers: every offset is derived from the validated
 //! [`Conv2dGeometry`] and the buffer sizes computed here, and checked by `debug_assert!` in tests.
 
+use std::ops::Range;
+
 use super::lanes::Lanes;
 use super::zeroed;
 use crate::error::Result;
 use crate::ops::conv::Conv2dGeometry;
 
-/// See [`super::conv2d`].
-pub(super) fn conv2d<V: Lanes>(g: &Conv2dGeometry, x: &[f32], w: &[f32]) -> Result<Vec<f32>> {
+/// Output rows `rows` (of the `n * oh` rows of the NHWC output) of the convolution; see
+/// [`super::conv2d_rows`].
+pub(super) fn conv2d<V: Lanes>(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    rows: Range<usize>,
+) -> Result<Vec<f32>> {
     if g.out_c > 4 {
-        run::<V, 4, 2>(g, x, w)
+        run::<V, 4, 2>(g, x, w, rows)
     } else {
-        run::<V, 8, 1>(g, x, w)
+        run::<V, 8, 1>(g, x, w, rows)
     }
 }
 
@@ -73,15 +81,22 @@ fn run<V: Lanes, const TX: usize, const CV: usize>(
     g: &Conv2dGeometry,
     x: &[f32],
     w: &[f32],
+    rows: Range<usize>,
 ) -> Result<Vec<f32>> {
-    let [n_, oh, ow, oc] = g.output_shape();
-    let mut out = zeroed("conv2d", "output", n_ * oh * ow * oc)?;
+    let [_, oh, ow, oc] = g.output_shape();
+    let mut out = zeroed("conv2d", "output", rows.len() * ow * oc)?;
     let (packed, ocp) = repack_filters(g, w, 4 * CV)?;
     let mut image = PaddedImage::new(g)?;
-    for n in 0..n_ {
-        image.fill(g, x, n);
-        for i in 0..oh {
-            let row_out = &mut out[((n * oh + i) * ow) * oc..((n * oh + i + 1) * ow) * oc];
+    let mut filled = None;
+    for row in rows.clone() {
+        let (n, i) = (row / oh, row % oh);
+        if filled != Some(n) {
+            image.fill(g, x, n);
+            filled = Some(n);
+        }
+        {
+            let local = row - rows.start;
+            let row_out = &mut out[local * ow * oc..(local + 1) * ow * oc];
             let mut j = 0;
             while j + TX <= ow {
                 row_tiles::<V, TX, CV>(g, &image, &packed, ocp, i, j, row_out);

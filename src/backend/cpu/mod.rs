@@ -61,21 +61,49 @@ pub fn conv2d(
     filters: &[f32],
     kernel: CpuKernel,
 ) -> Result<Vec<f32>> {
+    conv2d_rows(g, x, filters, kernel, 0..g.batch * g.out_h)
+}
+
+/// Output rows `rows` of `tf.nn.conv2d`, counting the `n * oh` rows of the NHWC output (image
+/// `r / oh`, row `r % oh`): `rows.len() * ow * cout` values. Workers split one convolution this
+/// way; the values are bit-identical to the same rows of [`conv2d`].
+pub fn conv2d_rows(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    filters: &[f32],
+    kernel: CpuKernel,
+    rows: std::ops::Range<usize>,
+) -> Result<Vec<f32>> {
     check_len("conv2d", "x", x.len(), &g.input_shape())?;
     check_len("conv2d", "filters", filters.len(), &g.filter_shape())?;
+    let total = g.batch * g.out_h;
+    if rows.start > rows.end || rows.end > total {
+        return Err(Error::invalid(
+            "conv2d",
+            "rows",
+            format!("{}..{} is not a range of the output's {total} rows", rows.start, rows.end),
+        ));
+    }
+    let tiled = || conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters, rows.clone());
+    let gemm = || conv2d_gemm::conv2d::<lanes::F32x4>(g, x, filters, rows.clone());
     match kernel {
         // The fast kernels decline grouped (and depthwise) convolutions: their tiles span all
         // output channels of one pixel, which a group structure would break.
-        CpuKernel::Tiled if g.groups == 1 => conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters),
-        CpuKernel::Gemm if g.groups == 1 => conv2d_gemm::conv2d::<lanes::F32x4>(g, x, filters),
-        // With few filters the GEMM's 12-column panels are mostly padding (the chapter's demo
+        CpuKernel::Tiled if g.groups == 1 => tiled(),
+        CpuKernel::Gemm if g.groups == 1 => gemm(),
+        // With few filters the GEMM's 8-column panels are mostly padding (the chapter's demo
         // has 2: measured 36 ms tiled against 300 ms GEMM in Chromium); with many, the GEMM
-        // wins (the seed's 200-filter layer: 26 ms against 70 ms).
-        CpuKernel::Auto if g.groups == 1 && g.out_c < 8 => {
-            conv2d_tiled::conv2d::<lanes::F32x4>(g, x, filters)
+        // wins (the seed's 200-filter layer: about 35 ms against 70 ms).
+        CpuKernel::Auto if g.groups == 1 && g.out_c < 8 => tiled(),
+        CpuKernel::Auto if g.groups == 1 => gemm(),
+        _ => {
+            let all = conv2d::conv2d(g, x, filters)?;
+            if rows == (0..total) {
+                return Ok(all);
+            }
+            let per_row = g.out_w * g.out_c;
+            Ok(all[rows.start * per_row..rows.end * per_row].to_vec())
         }
-        CpuKernel::Auto if g.groups == 1 => conv2d_gemm::conv2d::<lanes::F32x4>(g, x, filters),
-        _ => conv2d::conv2d(g, x, filters),
     }
 }
 
