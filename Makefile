@@ -74,6 +74,9 @@ bench: build setup-test
 	mkdir -p dist/vendor
 	cp node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js \
 	   node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js \
-	   node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm dist/vendor/
+	   node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm \
+	   node_modules/onnxruntime-web/dist/ort.wasm.min.mjs \
+	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs \
+	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm dist/vendor/
 	node bench/run.mjs
 	node bench/demo-conv2d.mjs 9

@@ -9,26 +9,28 @@ try {
   await page.waitForFunction(() => globalThis.benchResults?.done, null, { timeout: 600_000 });
   const results = await page.evaluate(() => globalThis.benchResults);
   if (results.error) throw new Error(results.error);
-  console.log('workload                                   engine                    median ms   GFLOP/s');
+  console.log(`${'workload'.padEnd(42)} ${'engine'.padEnd(32)} median ms   GFLOP/s`);
   for (const r of results.rows) {
     const ms = r.ms === null ? '-' : r.ms.toFixed(2);
     const gf = r.gflops === null ? '-' : r.gflops.toFixed(2);
-    console.log(`${r.workload.padEnd(42)} ${r.engine.padEnd(25)} ${ms.padStart(9)} ${gf.padStart(9)}${r.note ? `   (${r.note})` : ''}`);
+    console.log(`${r.workload.padEnd(42)} ${r.engine.padEnd(32)} ${ms.padStart(9)} ${gf.padStart(9)}${r.note ? `   (${r.note})` : ''}`);
   }
   const byWorkload = new Map();
   for (const r of results.rows) {
     if (r.ms === null) continue;
     const entry = byWorkload.get(r.workload) ?? {};
-    const key = r.engine.startsWith('tfjs') ? 'theirs' : r.engine.includes('workers') ? 'pooled' : 'ours';
+    const key = r.engine.startsWith('tfjs') ? 'theirs' : r.engine.startsWith('onnx') ? 'ort'
+      : r.engine.includes('workers') ? 'pooled' : 'ours';
     entry[key] = r.ms;
     byWorkload.set(r.workload, entry);
   }
-  console.log('\nspeed ratio (TensorFlow.js 1-thread time / convlab time; > 1 means convlab is faster):');
-  console.log(`  ${'workload'.padEnd(42)} ${'1 thread'.padStart(9)} ${'workers'.padStart(9)}`);
-  for (const [w, { ours, theirs, pooled }] of byWorkload) {
-    if (!ours || !theirs) continue;
-    const p = pooled ? `${(theirs / pooled).toFixed(2)}x` : '-';
-    console.log(`  ${w.padEnd(42)} ${`${(theirs / ours).toFixed(2)}x`.padStart(9)} ${p.padStart(9)}`);
+  console.log('\nspeed ratios (the other engine\'s 1-thread time / convlab time, convlab on 1 thread or its');
+  console.log('worker pool; > 1 means convlab is faster):');
+  const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+  console.log(`  ${'workload'.padEnd(42)} ${'tfjs/1t'.padStart(9)} ${'tfjs/pool'.padStart(9)} ${'ort/1t'.padStart(9)} ${'ort/pool'.padStart(9)}`);
+  for (const [w, { ours, theirs, pooled, ort }] of byWorkload) {
+    const cells = [ratio(theirs, ours), ratio(theirs, pooled), ratio(ort, ours), ratio(ort, pooled)];
+    console.log(`  ${w.padEnd(42)} ${cells.map((c) => c.padStart(9)).join(' ')}`);
   }
 } finally {
   await browser.close();

@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * The benchmark page: the chapter's workloads on convlab and on TensorFlow.js's wasm backend
- * (XNNPACK), with the same seeded inputs, in this browser. Wall time around each awaited call
+ * The benchmark page: the chapter's workloads on convlab, on TensorFlow.js's wasm backend
+ * (XNNPACK) and on ONNX Runtime Web's wasm execution provider (graphs written by
+ * onnx-model.js, NCHW, the same values), with the same seeded inputs, in this browser. Wall time around each awaited call
  * (including the copies in and out), median of several runs after warm-up; GFLOP/s counts
  * 2 x multiply-adds. Results go to the table and to `globalThis.benchResults` for bench/run.mjs.
  *
@@ -9,6 +10,7 @@
  * them the page still measures convlab and says TensorFlow.js is missing.
  */
 import api from './core.js';
+import { model } from './onnx-model.js';
 
 /** @typedef {{workload: string, engine: string, ms: number | null, gflops: number | null, runs: number, note?: string}} Row */
 
@@ -148,6 +150,64 @@ async function loadTf() {
   return tf;
 }
 
+/** Loads ONNX Runtime Web (wasm execution provider) from dist/vendor/, single-threaded. */
+async function loadOrt() {
+  const ort = await import(new URL('vendor/ort.wasm.min.mjs', location.href).href);
+  ort.env.wasm.wasmPaths = new URL('vendor/', location.href).href;
+  ort.env.wasm.numThreads = 1;
+  return ort;
+}
+
+/**
+ * An ONNX Runtime session for a graph, and a function that runs it on `x` (NCHW dims).
+ * @param {any} ort @param {Parameters<typeof model>[0]} graph
+ */
+async function ortRunner(ort, graph) {
+  const session = await ort.InferenceSession.create(model(graph), { executionProviders: ['wasm'] });
+  const input = graph.inputs[0];
+  return async (/** @type {Float32Array} */ data) => {
+    const out = await session.run({ [input.name]: new ort.Tensor('float32', data, input.dims) });
+    return out[graph.outputs[0].name].data;
+  };
+}
+
+/** NHWC [n, h, w, c] -> NCHW dims, and HWIO [fh, fw, i, o] -> OIHW dims (values reused as they are). */
+const nchw = (/** @type {number[]} */ s) => [s[0], s[3], s[1], s[2]];
+const oihw = (/** @type {number[]} */ s) => [s[3], s[2], s[0], s[1]];
+
+/** The chapter's CNN as an ONNX graph (NCHW), with `W`'s values as initializers. */
+function cnnOnnx(/** @type {ReturnType<typeof cnnWeights>} */ W, /** @type {number} */ batch) {
+  const nodes = [];
+  const initializers = [];
+  let t = 'x';
+  let c = 0;
+  let k = 0;
+  for (const layer of CNN) {
+    const out = `t${k++}`;
+    if (layer[0] === 'pool') {
+      nodes.push({ op: 'MaxPool', inputs: [t], outputs: [out], attrs: { kernel_shape: [2, 2], strides: [2, 2] } });
+    } else {
+      const { w, b } = W.convs[c];
+      const p = (/** @type {number} */ (layer[1]) - 1) / 2;
+      initializers.push({ name: `w${c}`, dims: oihw(w.shape), data: w.data }, { name: `b${c}`, dims: b.shape, data: b.data });
+      nodes.push({ op: 'Conv', inputs: [t, `w${c}`, `b${c}`], outputs: [`${out}c`], attrs: { pads: [p, p, p, p] } });
+      nodes.push({ op: 'Relu', inputs: [`${out}c`], outputs: [out] });
+      c++;
+    }
+    t = out;
+  }
+  nodes.push({ op: 'Flatten', inputs: [t], outputs: ['flat'], attrs: { axis: 1 } });
+  t = 'flat';
+  W.dense.forEach(({ w, b }, i) => {
+    initializers.push({ name: `dw${i}`, dims: w.shape, data: w.data }, { name: `db${i}`, dims: b.shape, data: b.data });
+    nodes.push({ op: 'Gemm', inputs: [t, `dw${i}`, `db${i}`], outputs: [`g${i}`] });
+    const act = i < 2 ? 'Relu' : 'Softmax';
+    nodes.push({ op: act, inputs: [`g${i}`], outputs: [`a${i}`], attrs: act === 'Softmax' ? { axis: 1 } : {} });
+    t = `a${i}`;
+  });
+  return { nodes, initializers, inputs: [{ name: 'x', dims: [batch, 1, 28, 28] }], outputs: [{ name: t, dims: [batch, 10] }] };
+}
+
 const WORKLOADS = [
   { name: '(a) seed conv 150x100x3, 200 5x5, same', x: [1, 150, 100, 3], f: [5, 5, 3, 200], macs: 150 * 100 * 200 * 75, runs: 15 },
   { name: '(b) ResNet 3x3 conv 56x56x64 -> 64', x: [1, 56, 56, 64], f: [3, 3, 64, 64], macs: 56 * 56 * 64 * 576, runs: 15 },
@@ -162,6 +222,12 @@ async function main() {
   } catch (e) {
     status.textContent = `TensorFlow.js unavailable: ${/** @type {Error} */ (e).message}`;
   }
+  let ort = null;
+  try {
+    ort = await loadOrt();
+  } catch (e) {
+    status.textContent += ` ONNX Runtime Web unavailable: ${/** @type {Error} */ (e).message}`;
+  }
   /** @type {Map<object, any>} */
   const tfTensors = new Map();
   const tfTensor = (/** @type {{shape: number[], data: Float32Array}} */ t) => {
@@ -171,13 +237,15 @@ async function main() {
   /**
    * @param {string} name @param {number | null} macs @param {number} runs
    * @param {() => Promise<unknown>} ours @param {(() => Promise<unknown>) | null} theirs
+   * @param {(() => Promise<unknown>) | null} [onnx]
    */
-  const measure = async (name, macs, runs, ours, theirs) => {
+  const measure = async (name, macs, runs, ours, theirs, onnx = null) => {
     api.setThreads(1);
-    const [a, b] = await timeAll(theirs ? [ours, theirs] : [ours], runs);
+    const engines = [['convlab cpu (1 thread)', ours], ['tfjs wasm (1 thread)', theirs], ['onnxruntime-web wasm (1 thread)', onnx]]
+      .filter(([, f]) => f);
+    const times = await timeAll(engines.map(([, f]) => /** @type {() => Promise<unknown>} */ (f)), runs);
     const gf = (/** @type {number} */ ms) => (macs === null ? null : (2 * macs) / ms / 1e6);
-    report({ workload: name, engine: 'convlab cpu (1 thread)', ms: a, gflops: gf(a), runs });
-    if (theirs) report({ workload: name, engine: 'tfjs wasm (1 thread)', ms: b, gflops: gf(b), runs });
+    engines.forEach(([engine], i) => report({ workload: name, engine: /** @type {string} */ (engine), ms: times[i], gflops: gf(times[i]), runs }));
     if (macs !== null) {
       // The same calls with convolutions split across a pool of workers, one per core.
       api.setThreads(THREADS);
@@ -189,20 +257,35 @@ async function main() {
   for (const w of WORKLOADS) {
     const x = tensor(w.x, 1);
     const f = tensor(w.f, 2);
+    const p = (w.f[0] - 1) / 2;
+    const onnx = ort && await ortRunner(ort, {
+      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { pads: [p, p, p, p] } }],
+      initializers: [{ name: 'w', dims: oihw(w.f), data: f.data }],
+      inputs: [{ name: 'x', dims: nchw(w.x) }],
+      outputs: [{ name: 'y', dims: [w.x[0], w.f[3], w.x[1], w.x[2]] }],
+    });
     await measure(w.name, w.macs, w.runs, () => api.conv2d(x, f, { padding: 'same', backend: 'cpu' }),
-      tf && (async () => { const y = tf.conv2d(tfTensor(x), tfTensor(f), 1, 'same'); await y.data(); y.dispose(); }));
+      tf && (async () => { const y = tf.conv2d(tfTensor(x), tfTensor(f), 1, 'same'); await y.data(); y.dispose(); }),
+      onnx && (() => onnx(x.data)));
   }
   const pool = tensor([1, 112, 112, 64], 3);
+  const onnxPool = ort && await ortRunner(ort, {
+    nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+    initializers: [], inputs: [{ name: 'x', dims: [1, 64, 112, 112] }], outputs: [{ name: 'y', dims: [1, 64, 56, 56] }],
+  });
   await measure('(c) max pool 2x2/2 on 112x112x64', null, 21, () => api.maxPool(pool, { poolSize: 2, strides: 2 }),
-    tf && (async () => { const y = tf.maxPool(tfTensor(pool), 2, 2, 'valid'); await y.data(); y.dispose(); }));
+    tf && (async () => { const y = tf.maxPool(tfTensor(pool), 2, 2, 'valid'); await y.data(); y.dispose(); }),
+    onnxPool && (() => onnxPool(pool.data)));
   const batch = tensor([64, 28, 28, 1], 4);
   const W = cnnWeights();
   const tW = tf && {
     convs: W.convs.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
     dense: W.dense.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
   };
+  const onnxCnn = ort && await ortRunner(ort, cnnOnnx(W, 64));
   await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 5, () => cnnConvlab(batch, W),
-    tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }));
+    tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }),
+    onnxCnn && (() => onnxCnn(batch.data)));
   report({ workload: '(e) CNN training step, batch 64', engine: 'convlab', ms: null, gflops: null, runs: 0,
     note: 'not measurable yet: training runs through the model graph and training loop of later issues' });
   /** @type {any} */ (globalThis).benchResults.done = true;
