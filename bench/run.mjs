@@ -1,8 +1,16 @@
 // `make bench`: opens dist/bench.html in headless Chromium (WebGPU off: the CPU rows) and
-// prints its table, then the demo's per-backend timings (bench/demo-conv2d.mjs).
+// prints its table: first served plainly (every engine on one thread, convlab also with its
+// worker pool), then with cross-origin isolation, where TensorFlow.js and ONNX Runtime Web use
+// shared-memory threads. bench/demo-conv2d.mjs then prints the demo's per-backend timings.
 import { serve, launch, open } from '../tests/browser/harness.mjs';
 
-const server = await serve();
+for (const isolated of [false, true]) {
+  console.log(isolated ? '\n== cross-origin isolated: the other engines with threads ==' : '== plain static hosting ==');
+  await run(isolated);
+}
+
+async function run(isolated) {
+const server = await serve(undefined, '/', { isolated });
 const browser = await launch({ webgpu: false });
 try {
   const { page } = await open(browser.context, `${server.url}bench.html`);
@@ -24,8 +32,8 @@ try {
     entry[key] = r.ms;
     byWorkload.set(r.workload, entry);
   }
-  console.log('\nspeed ratios (the other engine\'s 1-thread time / convlab time, convlab on 1 thread or its');
-  console.log('worker pool; > 1 means convlab is faster):');
+  console.log('\nspeed ratios: the other engine\'s time / convlab\'s time, with convlab on 1 thread (1t) or');
+  console.log('its worker pool (pool); > 1 means convlab is faster:');
   const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
   console.log(`  ${'workload'.padEnd(42)} ${'tfjs/1t'.padStart(9)} ${'tfjs/pool'.padStart(9)} ${'ort/1t'.padStart(9)} ${'ort/pool'.padStart(9)}`);
   for (const [w, { ours, theirs, pooled, ort }] of byWorkload) {
@@ -35,4 +43,5 @@ try {
 } finally {
   await browser.close();
   await server.close();
+}
 }

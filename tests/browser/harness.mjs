@@ -14,11 +14,17 @@ const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json',
   '.jpg': 'image/jpeg', '.png': 'image/png', '.svg': 'image/svg+xml', '.md': 'text/markdown',
-  '.ts': 'text/plain',
+  '.ts': 'text/plain', '.map': 'application/json',
 };
 
-/** Serves `dir` (default dist/) on 127.0.0.1 at a free port, optionally under a sub-path. */
-export async function serve(dir = DIST, prefix = '/') {
+/**
+ * Serves `dir` (default dist/) on 127.0.0.1 at a free port, optionally under a sub-path;
+ * `isolated` adds the COOP/COEP headers that give pages SharedArrayBuffer (threads).
+ */
+export async function serve(dir = DIST, prefix = '/', { isolated = false } = {}) {
+  const extra = isolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+    : {};
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (!url.pathname.startsWith(prefix)) { res.writeHead(404).end(); return; }
@@ -28,7 +34,7 @@ export async function serve(dir = DIST, prefix = '/') {
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
       const body = await fs.readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', ...extra });
       res.end(body);
     } catch {
       res.writeHead(404).end();

@@ -70,6 +70,12 @@ function report(row) {
 
 /** Workers for the pooled rows: one per core (2 on this machine), at least 2. */
 const THREADS = Math.max(2, Math.min(navigator.hardwareConcurrency || 2, 8));
+/**
+ * Served with cross-origin isolation (COOP/COEP headers), TensorFlow.js and ONNX Runtime Web can
+ * use shared-memory threads: then they get THREADS threads and their rows say so.
+ */
+const ISOLATED = globalThis.crossOriginIsolated === true;
+const OTHER_THREADS = ISOLATED ? `${THREADS} threads` : '1 thread';
 
 /** The chapter's Fashion-MNIST CNN: [name, kernel, in, out] convs, pools marked 'pool'. */
 const CNN = [
@@ -130,7 +136,7 @@ function cnnTf(tf, x, W) {
   });
 }
 
-/** Loads TensorFlow.js (core + wasm backend) from dist/vendor/, single-threaded. */
+/** Loads TensorFlow.js (core + wasm backend) from dist/vendor/ (threaded only when isolated). */
 async function loadTf() {
   /** @param {string} src */
   const script = (src) => new Promise((resolve, reject) => {
@@ -144,17 +150,18 @@ async function loadTf() {
   await script('vendor/tf-backend-wasm.min.js');
   const tf = /** @type {any} */ (globalThis).tf;
   tf.wasm.setWasmPaths(new URL('vendor/', location.href).href);
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (ISOLATED) tf.wasm.setThreadsCount(THREADS);
+  else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   await tf.setBackend('wasm');
   await tf.ready();
   return tf;
 }
 
-/** Loads ONNX Runtime Web (wasm execution provider) from dist/vendor/, single-threaded. */
+/** Loads ONNX Runtime Web (wasm execution provider) from dist/vendor/ (threaded when isolated). */
 async function loadOrt() {
   const ort = await import(new URL('vendor/ort.wasm.min.mjs', location.href).href);
   ort.env.wasm.wasmPaths = new URL('vendor/', location.href).href;
-  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.numThreads = ISOLATED ? THREADS : 1;
   return ort;
 }
 
@@ -241,7 +248,8 @@ async function main() {
    */
   const measure = async (name, macs, runs, ours, theirs, onnx = null) => {
     api.setThreads(1);
-    const engines = [['convlab cpu (1 thread)', ours], ['tfjs wasm (1 thread)', theirs], ['onnxruntime-web wasm (1 thread)', onnx]]
+    const engines = [['convlab cpu (1 thread)', ours], [`tfjs wasm (${OTHER_THREADS})`, theirs],
+      [`onnxruntime-web wasm (${OTHER_THREADS})`, onnx]]
       .filter(([, f]) => f);
     const times = await timeAll(engines.map(([, f]) => /** @type {() => Promise<unknown>} */ (f)), runs);
     const gf = (/** @type {number} */ ms) => (macs === null ? null : (2 * macs) / ms / 1e6);
