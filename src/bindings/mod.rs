@@ -291,6 +291,16 @@ fn conv_params(op: &str, options: &JsValue, groups: usize) -> Result<Conv2dParam
     })
 }
 
+/// conv2d's options object, checked, and its hyper-parameters.
+fn conv2d_options(options: &JsValue) -> Result<(JsValue, Conv2dParams), Error> {
+    const OP: &str = "conv2d";
+    let allowed = ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
+    let options = args::options(OP, options, &allowed)?;
+    let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
+    let params = conv_params(OP, &options, groups)?;
+    Ok((options, params))
+}
+
 /// `tf.nn.conv2d(x, filters, strides, padding, dilations)` on NHWC/HWIO tensors, with Keras's
 /// `groups`, an optional per-filter bias and an optional fused activation.
 #[wasm_bindgen(unchecked_return_type = "OpResult")]
@@ -304,10 +314,7 @@ pub async fn conv2d(
 
 async fn conv2d_op(x: JsValue, filters: JsValue, options: JsValue) -> Result<JsValue, Error> {
     const OP: &str = "conv2d";
-    let allowed = ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
-    let options = args::options(OP, &options, &allowed)?;
-    let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
-    let params = conv_params(OP, &options, groups)?;
+    let (options, params) = conv2d_options(&options)?;
     conv_family(OP, x, filters, options, |x, f| Conv2dGeometry::new(OP, x, f, &params)).await
 }
 

@@ -10,7 +10,7 @@
 //! - output: `[n, oh, ow, cout]`, sizes from [`crate::tensor::output_extent`].
 
 use crate::error::{Error, Result};
-use crate::tensor::{element_count, output_extent, AxisPadding, Padding, WindowName};
+use crate::tensor::{element_count, output_extent, Padding, WindowName};
 
 /// Hyper-parameters of a 2-D convolution, named like the `tf.nn.conv2d` arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,13 +129,7 @@ impl Conv2dGeometry {
                 return Err(Error::invalid(op, name, format!("{pair:?} must be at least 1")));
             }
         }
-        let (rows, cols) = match params.padding {
-            Padding::Same => (AxisPadding::Same, AxisPadding::Same),
-            Padding::Valid => (AxisPadding::Valid, AxisPadding::Valid),
-            Padding::Explicit { top, bottom, left, right } => {
-                (AxisPadding::Explicit(top, bottom), AxisPadding::Explicit(left, right))
-            }
-        };
+        let (rows, cols) = params.padding.per_axis();
         let [sh, sw] = params.strides;
         let [dh, dw] = params.dilations;
         let v = output_extent(op, WindowName::KERNEL, "height", x[1], filters[0], sh, dh, rows)?;

@@ -12,7 +12,7 @@
 //!   [`crate::tensor::output_extent`] (dilation 1).
 
 use crate::error::{Error, Result};
-use crate::tensor::{element_count, output_extent, AxisPadding, Padding, WindowName};
+use crate::tensor::{element_count, output_extent, Padding, WindowName};
 
 /// Hyper-parameters of a pooling layer, named like Keras's `MaxPool2D` config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,29 +68,25 @@ impl Pool2dGeometry {
                 return Err(Error::invalid(op, name, format!("{pair:?} must be at least 1")));
             }
         }
-        let (rows, cols) = match params.padding {
-            Padding::Same => (AxisPadding::Same, AxisPadding::Same),
-            Padding::Valid => (AxisPadding::Valid, AxisPadding::Valid),
-            Padding::Explicit { top, bottom, left, right } => {
-                if top >= params.pool_size[0]
-                    || bottom >= params.pool_size[0]
-                    || left >= params.pool_size[1]
-                    || right >= params.pool_size[1]
-                {
-                    // A window made only of padding would have no cells to pool.
-                    return Err(Error::invalid(
-                        op,
-                        "padding",
-                        format!(
-                            "explicit padding [[{top}, {bottom}], [{left}, {right}]] must be \
-                             smaller than the pool size {:?} on each side",
-                            params.pool_size
-                        ),
-                    ));
-                }
-                (AxisPadding::Explicit(top, bottom), AxisPadding::Explicit(left, right))
+        if let Padding::Explicit { top, bottom, left, right } = params.padding {
+            if top >= params.pool_size[0]
+                || bottom >= params.pool_size[0]
+                || left >= params.pool_size[1]
+                || right >= params.pool_size[1]
+            {
+                // A window made only of padding would have no cells to pool.
+                return Err(Error::invalid(
+                    op,
+                    "padding",
+                    format!(
+                        "explicit padding [[{top}, {bottom}], [{left}, {right}]] must be smaller \
+                         than the pool size {:?} on each side",
+                        params.pool_size
+                    ),
+                ));
             }
-        };
+        }
+        let (rows, cols) = params.padding.per_axis();
         let [ph, pw] = params.pool_size;
         let [sh, sw] = params.strides;
         let v = output_extent(op, WindowName::POOL, "height", x[1], ph, sh, 1, rows)?;

@@ -103,3 +103,16 @@ pub enum Padding {
         right: usize,
     },
 }
+
+impl Padding {
+    /// The padding of the rows and of the columns, each as one axis sees it.
+    pub fn per_axis(self) -> (AxisPadding, AxisPadding) {
+        match self {
+            Padding::Same => (AxisPadding::Same, AxisPadding::Same),
+            Padding::Valid => (AxisPadding::Valid, AxisPadding::Valid),
+            Padding::Explicit { top, bottom, left, right } => {
+                (AxisPadding::Explicit(top, bottom), AxisPadding::Explicit(left, right))
+            }
+        }
+    }
+}
