@@ -95,7 +95,7 @@ unsafe fn micro_kernel<V: Lanes>(a: *const f32, b: *const f32, k: usize) -> [[V;
                     let bv: [V; NV] = std::array::from_fn(|j| V::load(bp.add(4 * j)));
                     let ap = a.add(kk * MR);
                     $(
-                        let av = V::splat(*ap.add($r));
+                        let av = V::load_splat(ap.add($r));
                         let mut j = 0;
                         $( $c = $c.mul_add(av, bv[j]); j += 1; )+
                         let _ = j;

@@ -15,6 +15,12 @@ pub trait Lanes: Copy {
     /// # Safety
     /// `p` must be valid for reading four `f32`s (no alignment needed).
     unsafe fn load(p: *const f32) -> Self;
+    /// All lanes `*p`: one load-and-broadcast (wasm's `v128.load32_splat`, a single
+    /// `vbroadcastss` in V8) rather than a scalar load and a shuffle.
+    ///
+    /// # Safety
+    /// `p` must be valid for reading one `f32`.
+    unsafe fn load_splat(p: *const f32) -> Self;
     /// Stores four consecutive floats.
     ///
     /// # Safety
@@ -26,7 +32,9 @@ pub trait Lanes: Copy {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128 {
-    use core::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
+    use core::arch::wasm32::{
+        f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_load32_splat, v128_store,
+    };
 
     /// A SIMD128 vector of four f32.
     #[derive(Clone, Copy)]
@@ -45,6 +53,11 @@ mod simd128 {
         unsafe fn load(p: *const f32) -> Self {
             // SAFETY: the caller guarantees 16 readable bytes; v128_load has no alignment need.
             Self(unsafe { v128_load(p.cast()) })
+        }
+        #[inline(always)]
+        unsafe fn load_splat(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees 4 readable bytes.
+            Self(unsafe { v128_load32_splat(p.cast()) })
         }
         #[inline(always)]
         unsafe fn store(self, p: *mut f32) {
@@ -75,6 +88,11 @@ impl Lanes for Portable {
     unsafe fn load(p: *const f32) -> Self {
         // SAFETY: the caller guarantees four readable floats.
         Self(unsafe { p.cast::<[f32; 4]>().read_unaligned() })
+    }
+    #[inline(always)]
+    unsafe fn load_splat(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees one readable float.
+        Self([unsafe { *p }; 4])
     }
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
