@@ -105,6 +105,17 @@ pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f
     let typed: Float32Array = if data.is_instance_of::<Float32Array>() {
         data.unchecked_into()
     } else if Array::is_array(&data) {
+        let array: &Array = data.unchecked_ref();
+        // Checked before the length so that a huge array is not walked when it cannot fit.
+        if array.length() as usize == count {
+            if let Some((i, v)) = array.iter().enumerate().find(|(_, v)| v.as_f64().is_none()) {
+                return Err(Error::invalid(
+                    op,
+                    arg,
+                    format!("data[{i}] is {}, not a number", describe(&v)),
+                ));
+            }
+        }
         Float32Array::new(&data)
     } else {
         return Err(Error::invalid(

@@ -100,6 +100,7 @@ test('bad arguments reject with errors that name the argument and the value', as
       [t([1, 3, 3, 1]), t([5, 5, 1, 1]), { padding: 'valid' }],
       [x, f, { backend: 'webgpu' }],
       [x, f, 'same'],
+      [{ shape: [1, 2, 2, 1], data: [0, 1, 'two', 3] }, f, {}],
     ];
     const out = [];
     for (const [a, b, o] of cases) {
@@ -137,6 +138,7 @@ test('bad arguments reject with errors that name the argument and the value', as
     /^Error: conv2d: argument 'filters': the height of the dilated kernel \(5\) is larger than the input's height \(3\) with 'valid' padding/,
     /^Error: conv2d: argument 'backend': "webgpu" is not available here: no .*adapter/,
     /^Error: conv2d: argument 'options': expected an object, got "same"/,
+    /^Error: conv2d: argument 'x': data\[2\] is "two", not a number/,
   ];
   assert.equal(results.length, expected.length + 1);
   expected.forEach((re, i) => assert.match(results[i], re, `case ${i}`));
