@@ -1,5 +1,5 @@
-//! Native conv2d benchmark (a program that prints figures): the chapter's conv shapes on the CPU
-//! kernels (portable lanes natively, not SIMD128) and on WebGPU through wgpu (Vulkan: lavapipe
+//! Native conv2d benchmark (a program that prints figures): the chapter's conv shapes on each CPU
+//! kernel (tiled direct, GEMM, and the automatic choice; portable lanes natively, not SIMD128) and on WebGPU through wgpu (Vulkan: lavapipe
 //! here, a real GPU where there is one). GPU times are wall time around upload, dispatch and
 //! read-back, so they include the PCIe/copy cost a caller pays today (tensors do not stay on the
 //! device yet). Median of N runs after a warm-up.
@@ -68,37 +68,33 @@ mod native {
             Err(e) => println!("no GPU: {e}"),
         }
         println!(
-            "{:<40} {:>10} {:>10} {:>12} {:>12}",
-            "shape", "cpu ms", "cpu GF/s", "webgpu ms", "webgpu GF/s"
+            "{:<40} {:>10} {:>10} {:>10} {:>12} {:>12}",
+            "shape", "tiled ms", "gemm ms", "auto GF/s", "webgpu ms", "webgpu GF/s"
         );
         for (name, x, f) in shapes {
             let g = Conv2dGeometry::new("bench", &x, &f, &same).unwrap();
             let (xs, fs) = (data(x.iter().product(), 1), data(f.iter().product(), 2));
             let flops = 2.0 * g.multiply_adds() as f64;
-            let cpu_ms = time(runs, || {
-                cpu::conv2d(&g, &xs, &fs, CpuKernel::Auto).unwrap();
-            });
-            let gpu_ms = gpu.as_ref().ok().map(|gpu| {
-                time(runs, || {
-                    pollster::block_on(gpu.conv2d(&g, &xs, &fs)).unwrap();
-                })
-            });
+            let kernel_ms =
+                |kernel| time(runs, || drop(cpu::conv2d(&g, &xs, &fs, kernel).unwrap()));
+            let (tiled, gemm, auto) = (
+                kernel_ms(CpuKernel::Tiled),
+                kernel_ms(CpuKernel::Gemm),
+                kernel_ms(CpuKernel::Auto),
+            );
             let gf = |ms: f64| flops / ms / 1e6;
-            match gpu_ms {
-                Some(ms) => println!(
-                    "{name:<40} {cpu_ms:>10.2} {:>10.2} {ms:>12.2} {:>12.2}",
-                    gf(cpu_ms),
-                    gf(ms)
-                ),
-                None => {
-                    println!(
-                        "{name:<40} {cpu_ms:>10.2} {:>10.2} {:>12} {:>12}",
-                        gf(cpu_ms),
-                        "-",
-                        "-"
-                    )
+            let (gpu_ms, gpu_gf) = match gpu.as_ref() {
+                Ok(gpu) => {
+                    let ms =
+                        time(runs, || drop(pollster::block_on(gpu.conv2d(&g, &xs, &fs)).unwrap()));
+                    (format!("{ms:.2}"), format!("{:.2}", gf(ms)))
                 }
-            }
+                Err(_) => ("-".into(), "-".into()),
+            };
+            println!(
+                "{name:<40} {tiled:>10.2} {gemm:>10.2} {:>10.2} {gpu_ms:>12} {gpu_gf:>12}",
+                gf(auto)
+            );
         }
     }
 }

@@ -91,9 +91,12 @@ pub fn conv2d_rows(
         // output channels of one pixel, which a group structure would break.
         CpuKernel::Tiled if g.groups == 1 => tiled(),
         CpuKernel::Gemm if g.groups == 1 => gemm(),
-        // With few filters the GEMM's 8-column panels are mostly padding (the chapter's demo
-        // has 2: measured 36 ms tiled against 300 ms GEMM in Chromium); with many, the GEMM
-        // wins (the seed's 200-filter layer: about 35 ms against 70 ms).
+        // With few filters the GEMM's 8-column panels are mostly padding: on the chapter's demo
+        // (2 filters) the tiled kernel took 54 ms against the GEMM's 416 ms (native bench). With
+        // many, the GEMM wins where maps are small: in Chromium, tiled everywhere made the
+        // chapter's CNN 0.50x TF.js's speed against 0.73-0.89x with the GEMM; on the seed's and
+        // ResNet's layers the two were within the run-to-run noise (tiled 0.83 and 0.90x).
+        // The tiled kernel's 4-pixel tiles degrade to single pixels on 7- and 3-wide maps.
         CpuKernel::Auto if g.groups == 1 && g.out_c < 8 => tiled(),
         CpuKernel::Auto if g.groups == 1 => gemm(),
         _ => {
