@@ -3,12 +3,13 @@
 //! are already `[fh * fw * cin, cout]` row-major) and of dense layers (A = x, B = the kernel).
 //!
 //! Algorithm (the GotoBLAS/BLIS micro-kernel idea, without cache blocking over k, which the
-//! chapter's layers do not need): B is packed once into panels of `NR = 12` columns,
-//! `[panel][k][12]`; A is packed `MR = 4` rows at a time, interleaved `[k][4]`, by a caller
+//! chapter's layers do not need): B is packed once into panels of `NR = 8` columns,
+//! `[panel][k][8]`; A is packed `MR = 6` rows at a time, interleaved `[k][6]`, by a caller
 //! supplied closure (so a convolution can build its im2col rows on the fly). The micro-kernel
-//! keeps a 4 x 12 block of C in 12 vector accumulators; per step of k it loads 3 vectors of B
-//! and broadcasts 4 values of A, for 12 vector multiply-adds. Twelve independent accumulators
-//! hide the latency of wasm SIMD's separate multiply and add.
+//! keeps a 6 x 8 block of C in 12 vector accumulators; per step of k it loads 2 vectors of B
+//! and broadcasts 6 values of A (`v128.load32_splat`), for 12 vector multiply-adds. Twelve
+//! independent accumulators hide the latency of wasm SIMD's separate multiply and add, and with
+//! the operands they fit x86's 16 vector registers (a 4 x 12 block, 16 live vectors, did not).
 
 use super::lanes::Lanes;
 use super::zeroed;
@@ -75,7 +76,7 @@ pub fn gemm<V: Lanes>(
     }
 }
 
-/// The 4 x 12 block `A[4, k] B[k, 12]`.
+/// The `MR x NR` block `A[MR, k] B[k, NR]`.
 ///
 /// # Safety
 /// `a` must be readable for `k * MR` floats and `b` for `k * NR`.
