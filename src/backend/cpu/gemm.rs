@@ -9,7 +9,8 @@
 //! keeps a 6 x 8 block of C in 12 vector accumulators; per step of k it loads 2 vectors of B
 //! and broadcasts 6 values of A (`v128.load32_splat`), for 12 vector multiply-adds. Twelve
 //! independent accumulators hide the latency of wasm SIMD's separate multiply and add, and with
-//! the operands they fit x86's 16 vector registers (a 4 x 12 block, 16 live vectors, did not).
+//! the operands they need 15 of x86's 16 vector registers (a 4 x 12 block needs all 16 and
+//! measured no faster).
 
 use super::lanes::Lanes;
 use super::zeroed;
