@@ -66,17 +66,6 @@ impl PaddedImage {
     }
 }
 
-/// Filters `[fh, fw, cin, cout_padded]` with `cout` rounded up to `lanes` (zeros beyond).
-fn repack_filters(g: &Conv2dGeometry, w: &[f32], lanes: usize) -> Result<(Vec<f32>, usize)> {
-    let padded = g.out_c.div_ceil(lanes) * lanes;
-    let rows = g.fh * g.fw * g.in_c;
-    let mut out = zeroed("conv2d", "packed filters", rows * padded)?;
-    for r in 0..rows {
-        out[r * padded..r * padded + g.out_c].copy_from_slice(&w[r * g.out_c..(r + 1) * g.out_c]);
-    }
-    Ok((out, padded))
-}
-
 fn run<V: Lanes, const TX: usize, const CV: usize>(
     g: &Conv2dGeometry,
     x: &[f32],
@@ -85,7 +74,7 @@ fn run<V: Lanes, const TX: usize, const CV: usize>(
 ) -> Result<Vec<f32>> {
     let [_, oh, ow, oc] = g.output_shape();
     let mut out = zeroed("conv2d", "output", rows.len() * ow * oc)?;
-    let (packed, ocp) = repack_filters(g, w, 4 * CV)?;
+    let (packed, ocp) = super::filters_padded_to(g, w, 4 * CV)?;
     let mut image = PaddedImage::new(g)?;
     let mut filled = None;
     for row in rows.clone() {

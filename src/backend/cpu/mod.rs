@@ -165,6 +165,23 @@ pub(crate) fn check_len(op: &str, arg: &str, len: usize, shape: &[usize]) -> Res
     }
 }
 
+/// HWIO filters with the output channels padded with zeros to a multiple of `multiple`, so
+/// that every filter row is whole vectors: `([fh, fw, cin / groups, cout_padded], cout_padded)`.
+/// Shared by the tiled CPU kernel and the WebGPU launcher.
+pub(crate) fn filters_padded_to(
+    g: &Conv2dGeometry,
+    w: &[f32],
+    multiple: usize,
+) -> Result<(Vec<f32>, usize)> {
+    let padded = g.out_c.div_ceil(multiple) * multiple;
+    let rows = g.fh * g.fw * g.in_per_group();
+    let mut out = zeroed("conv2d", "packed filters", rows * padded)?;
+    for r in 0..rows {
+        out[r * padded..r * padded + g.out_c].copy_from_slice(&w[r * g.out_c..(r + 1) * g.out_c]);
+    }
+    Ok((out, padded))
+}
+
 /// A zeroed f32 buffer, or an error naming `op` if the allocator cannot give it (instead of the
 /// abort that `vec![0.0; len]` would cause in wasm32 when memory runs out).
 pub(crate) fn zeroed(op: &str, what: &str, len: usize) -> Result<Vec<f32>> {

@@ -118,7 +118,7 @@ pub(super) async fn run(
 ) -> Result<Vec<f32>> {
     let out_len = g.output_shape().iter().product::<usize>();
     let groups = g.out_c.div_ceil(4);
-    let packed = pack_filters(g, w, groups * 4);
+    let (packed, _) = crate::backend::cpu::filters_padded_to(g, w, 4)?;
     ctx.check_binding("conv2d", "x", (x.len() * 4) as u64)?;
     ctx.check_binding("conv2d", "filters", (packed.len() * 4) as u64)?;
     ctx.check_binding("conv2d", "output", (out_len * 4) as u64)?;
@@ -205,16 +205,6 @@ pub(super) async fn run(
         return Err(Error::backend(format!("webgpu: conv2d was rejected by the device: {e}")));
     }
     ctx.read_back(&staging).await
-}
-
-/// Filters with the output channels padded with zeros to `padded` (a multiple of 4).
-fn pack_filters(g: &Conv2dGeometry, w: &[f32], padded: usize) -> Vec<f32> {
-    let rows = g.fh * g.fw * g.in_c;
-    let mut out = vec![0.0; rows * padded];
-    for r in 0..rows {
-        out[r * padded..r * padded + g.out_c].copy_from_slice(&w[r * g.out_c..(r + 1) * g.out_c]);
-    }
-    out
 }
 
 #[cfg(test)]
