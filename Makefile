@@ -5,7 +5,7 @@ export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 export XDG_RUNTIME_DIR ?= /tmp
 PHASE := scripts/phase.sh
 
-.PHONY: bench serve build pkg test setup setup-test photos fmt lint test-native test-wasm test-browser typecheck clean
+.PHONY: bench bench-microkernel serve build pkg test setup setup-test photos fmt lint test-native test-wasm test-browser typecheck clean
 
 ## serve: install, build the site (release) and serve it on http://127.0.0.1:8080
 serve: build
@@ -80,3 +80,8 @@ bench: build setup-test
 	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm dist/vendor/
 	node bench/run.mjs
 	node bench/demo-conv2d.mjs 9
+
+## bench-microkernel: the GEMM register-block study behind src/backend/cpu/gemm.rs (Chromium)
+bench-microkernel: setup-test
+	cd bench/microkernel && cargo build --release --target wasm32-unknown-unknown
+	node bench/microkernel/run.mjs

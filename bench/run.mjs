@@ -4,7 +4,9 @@
 // shared-memory threads. bench/demo-conv2d.mjs then prints the demo's per-backend timings.
 import { serve, launch, open } from '../tests/browser/harness.mjs';
 
-for (const isolated of [false, true]) {
+// BENCH_MODES=plain (or isolated) runs one of the two passes, for quicker iteration.
+const modes = (process.env.BENCH_MODES ?? 'plain,isolated').split(',');
+for (const isolated of [false, true].filter((i) => modes.includes(i ? 'isolated' : 'plain'))) {
   console.log(isolated ? '\n== cross-origin isolated: the other engines with threads ==' : '== plain static hosting ==');
   await run(isolated);
 }

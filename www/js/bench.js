@@ -38,9 +38,13 @@ function tensor(shape, seed) {
  * @param {(() => Promise<unknown>)[]} fs @param {number} runs
  */
 async function timeAll(fs, runs) {
+  // Warm-up: V8 runs wasm in its baseline compiler (Liftoff) first and tiers hot functions up
+  // to TurboFan after enough calls, so a fast op needs more than two calls before it shows its
+  // steady speed (in a fresh page max pooling took 5.3 ms over its first two calls and
+  // 1.1-1.4 ms from then on). Every engine gets at least 5 calls and 400 ms.
   for (const f of fs) {
-    await f();
-    await f();
+    const t0 = performance.now();
+    for (let i = 0; i < 5 || performance.now() - t0 < 400; i++) await f();
   }
   const ms = fs.map(() => /** @type {number[]} */ ([]));
   for (let i = 0; i < runs; i++) {

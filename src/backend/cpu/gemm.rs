@@ -4,20 +4,26 @@
 //!
 //! Algorithm (the GotoBLAS/BLIS micro-kernel idea, without cache blocking over k, which the
 //! chapter's layers do not need): B is packed once into panels of `NR = 8` columns,
-//! `[panel][k][8]`; A is packed `MR = 6` rows at a time, interleaved `[k][6]`, by a caller
+//! `[panel][k][8]`; A is packed `MR = 4` rows at a time, interleaved `[k][4]`, by a caller
 //! supplied closure (so a convolution can build its im2col rows on the fly). The micro-kernel
-//! keeps a 6 x 8 block of C in 12 vector accumulators; per step of k it loads 2 vectors of B
-//! and broadcasts 6 values of A (`v128.load32_splat`), for 12 vector multiply-adds. Twelve
-//! independent accumulators hide the latency of wasm SIMD's separate multiply and add, and with
-//! the operands they need 15 of x86's 16 vector registers (a 4 x 12 block needs all 16 and
-//! measured no faster).
+//! keeps a 4 x 8 block of C in 8 vector accumulators, which start from the bias; per step of k
+//! it loads 2 vectors of B and broadcasts 4 values of A (`v128.load32_splat`), for 8 vector
+//! multiply-adds. Full blocks are stored as whole vectors.
+//!
+//! Why 4 x 8 and not a bigger block: V8 compiles wasm SIMD to x86's 16 xmm registers and keeps
+//! one as scratch, and SIMD128 has no fused multiply-add, so each multiply-add needs a temporary.
+//! A 6 x 8 block (12 accumulators + 2 B + 1 A + 1 temporary = 16) therefore spills 4
+//! accumulators to the stack on every step of k (seen in V8's `--print-wasm-code` output), and
+//! in headless Chromium 156 its isolated micro-kernel ran at 17-23 GFLOP/s against 25-39 for
+//! 4 x 8 (3 x 8 and 2 x 16 measured like 4 x 8; 5 x 8, 3 x 12 and 4 x 12 like 6 x 8). In the
+//! benchmark the switch took the ResNet layer from 0.90x to 1.09x TensorFlow.js's speed.
 
 use super::lanes::Lanes;
 use super::zeroed;
 use crate::error::Result;
 
 /// Rows of A (and C) per micro-kernel call.
-pub const MR: usize = 6;
+pub const MR: usize = 4;
 /// Four-lane vectors of B (and C) per panel.
 const NV: usize = 2;
 /// Columns of B (and C) per panel.
@@ -59,6 +65,13 @@ pub fn gemm<V: Lanes>(
 ) {
     let (k, n) = (b.k, b.n);
     debug_assert!(out.len() >= m * n);
+    let panels = n.div_ceil(NR);
+    // The accumulators start from the bias (zero-padded to whole panels), so adding it costs
+    // nothing per element.
+    let mut init = vec![0.0f32; panels * NR];
+    if let Some(bias) = bias {
+        init[..n].copy_from_slice(&bias[..n]);
+    }
     let mut a = vec![0.0f32; k * MR];
     let mut row0 = 0;
     while row0 < m {
@@ -67,11 +80,13 @@ pub fn gemm<V: Lanes>(
             a.fill(0.0);
         }
         pack_a(row0, rows, &mut a);
-        for p in 0..n.div_ceil(NR) {
+        for p in 0..panels {
             let panel = &b.data[p * k * NR..(p + 1) * k * NR];
-            // SAFETY: `a` holds k * MR floats and `panel` k * NR, as micro_kernel reads.
-            let acc = unsafe { micro_kernel::<V>(a.as_ptr(), panel.as_ptr(), k) };
-            store(&acc, out, row0, rows, p * NR, NR.min(n - p * NR), n, bias);
+            let bias = &init[p * NR..(p + 1) * NR];
+            // SAFETY: `a` holds k * MR floats, `panel` k * NR and `bias` NR, as micro_kernel
+            // reads.
+            let acc = unsafe { micro_kernel::<V>(a.as_ptr(), panel.as_ptr(), bias.as_ptr(), k) };
+            store(&acc, out, row0, rows, p * NR, NR.min(n - p * NR), n);
         }
         row0 += MR;
     }
@@ -80,16 +95,24 @@ pub fn gemm<V: Lanes>(
 /// The `MR x NR` block `A[MR, k] B[k, NR]`.
 ///
 /// # Safety
-/// `a` must be readable for `k * MR` floats and `b` for `k * NR`.
+/// `a` must be readable for `k * MR` floats, `b` for `k * NR` and `init` (the accumulators'
+/// starting values, one row of `NR`) for `NR`.
 #[inline(always)]
-unsafe fn micro_kernel<V: Lanes>(a: *const f32, b: *const f32, k: usize) -> [[V; NV]; MR] {
+unsafe fn micro_kernel<V: Lanes>(
+    a: *const f32,
+    b: *const f32,
+    init: *const f32,
+    k: usize,
+) -> [[V; NV]; MR] {
     let mut acc = [[V::zero(); NV]; MR];
     // The accumulators are locals that the loop names one by one (a macro writes it out), so
     // that nothing obliges the compilers to keep them in memory; in Chromium this and an
     // array-indexed loop measured alike (about 37 ms on the seed's layer).
     macro_rules! kernel {
         ($($r:literal: $($c:ident),+);+) => {{
-            $($(let mut $c = V::zero();)+)+
+            // SAFETY: init is readable for NR = 4 * NV floats.
+            let start: [V; NV] = std::array::from_fn(|j| unsafe { V::load(init.add(4 * j)) });
+            $(let mut j = 0; $(let mut $c = start[j]; j += 1;)+ let _ = j;)+
             for kk in 0..k {
                 // SAFETY: kk < k, so every offset is inside the ranges the caller guarantees.
                 unsafe {
@@ -109,11 +132,12 @@ unsafe fn micro_kernel<V: Lanes>(a: *const f32, b: *const f32, k: usize) -> [[V;
             let _ = r;
         }};
     }
-    kernel!(0: c00, c01; 1: c10, c11; 2: c20, c21; 3: c30, c31; 4: c40, c41; 5: c50, c51);
+    kernel!(0: c00, c01; 1: c10, c11; 2: c20, c21; 3: c30, c31);
     acc
 }
 
-/// Writes the valid `rows x cols` corner of the block at `(row0, col0)`, adding the bias.
+/// Writes the valid `rows x cols` corner of the block at `(row0, col0)`: whole vectors
+/// straight into `out` when the panel is full, through a small buffer at the ragged edge.
 #[inline(always)]
 fn store<V: Lanes>(
     acc: &[[V; NV]; MR],
@@ -123,22 +147,21 @@ fn store<V: Lanes>(
     col0: usize,
     cols: usize,
     n: usize,
-    bias: Option<&[f32]>,
 ) {
-    let mut lanes = [0.0f32; NR];
     for (r, row) in acc.iter().enumerate().take(rows) {
-        for (j, v) in row.iter().enumerate() {
-            // SAFETY: lanes holds NR = 4 * NV floats; j * 4 + 4 <= NR.
-            unsafe { v.store(lanes.as_mut_ptr().add(j * 4)) };
-        }
         let dst = &mut out[(row0 + r) * n + col0..(row0 + r) * n + col0 + cols];
-        match bias {
-            Some(bias) => {
-                for ((d, &l), &b) in dst.iter_mut().zip(&lanes).zip(&bias[col0..col0 + cols]) {
-                    *d = l + b;
-                }
+        if cols == NR {
+            for (j, v) in row.iter().enumerate() {
+                // SAFETY: dst holds NR = 4 * NV floats; j * 4 + 4 <= NR.
+                unsafe { v.store(dst.as_mut_ptr().add(j * 4)) };
             }
-            None => dst.copy_from_slice(&lanes[..cols]),
+        } else {
+            let mut lanes = [0.0f32; NR];
+            for (j, v) in row.iter().enumerate() {
+                // SAFETY: lanes holds NR = 4 * NV floats; j * 4 + 4 <= NR.
+                unsafe { v.store(lanes.as_mut_ptr().add(j * 4)) };
+            }
+            dst.copy_from_slice(&lanes[..cols]);
         }
     }
 }

@@ -46,7 +46,7 @@ pub enum CpuKernel {
     Scalar,
     /// The register-tiled direct convolution on four-lane vectors (SIMD128 on wasm32).
     Tiled,
-    /// im2col + a 6 x 8 register-blocked matrix multiply (SIMD128 on wasm32).
+    /// im2col + a 4 x 8 register-blocked matrix multiply (SIMD128 on wasm32).
     Gemm,
 }
 
