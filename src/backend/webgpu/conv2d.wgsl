@@ -3,9 +3,11 @@
 // Each invocation computes four consecutive output channels of one output pixel, so each input
 // value it reads feeds four multiply-adds and each filter read is one vec4. The filters arrive
 // with the output channels padded to a multiple of 4 (by the launcher), so rows are whole vec4s.
-// The dispatch is flattened to 2-D (workgroups_x * y) to stay inside the per-dimension limit.
+// The dispatch is flattened to 2-D (wg_x * y) to stay inside the per-dimension limit.
 
 struct Conv2dShape {
+    wg_x: u32,
+    count: u32,
     batch: u32,
     in_h: u32,
     in_w: u32,
@@ -22,10 +24,8 @@ struct Conv2dShape {
     stride_w: u32,
     dilation_h: u32,
     dilation_w: u32,
-    workgroups_x: u32,
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> shape: Conv2dShape;
@@ -37,9 +37,8 @@ const WORKGROUP: u32 = 64u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
-    let index = (wg.y * shape.workgroups_x + wg.x) * WORKGROUP + local;
-    let total = shape.batch * shape.out_h * shape.out_w * shape.out_c_vec4;
-    if (index >= total) {
+    let index = (wg.y * shape.wg_x + wg.x) * WORKGROUP + local;
+    if (index >= shape.count) {
         return;
     }
     let group = index % shape.out_c_vec4;

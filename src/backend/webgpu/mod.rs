@@ -9,9 +9,17 @@
 //! error scope and returned as an [`Error`]; a lost device marks the context lost so that the
 //! caller can fall back to the CPU path.
 
+mod activation;
 mod conv2d;
+mod matmul;
+mod pool;
+pub mod runtime;
 
 use std::sync::{Arc, Mutex};
+
+pub use pool::PoolKind;
+pub use runtime::{GpuTensor, PoolStats};
+use runtime::{KernelSpec, PipelineCache, PoolState};
 
 use crate::backend::cpu::{self, CpuKernel};
 use crate::error::{Error, Result};
@@ -50,7 +58,8 @@ pub struct GpuContext {
     queue: wgpu::Queue,
     adapter: AdapterSummary,
     limits: wgpu::Limits,
-    conv2d: conv2d::Conv2dKernel,
+    pipelines: Mutex<PipelineCache>,
+    pool: Arc<Mutex<PoolState>>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -107,8 +116,15 @@ impl GpuContext {
         device.on_uncaptured_error(Arc::new(|e| {
             log(&format!("convlab: uncaptured WebGPU error: {e}"));
         }));
-        let conv2d = conv2d::Conv2dKernel::new(&device);
-        Ok(Self { device, queue, adapter: summary, limits, conv2d, lost })
+        Ok(Self {
+            device,
+            queue,
+            adapter: summary,
+            limits,
+            pipelines: Mutex::new(PipelineCache::default()),
+            pool: Arc::new(Mutex::new(PoolState::default())),
+            lost,
+        })
     }
 
     /// What is known of the adapter.
@@ -146,11 +162,10 @@ impl GpuContext {
         g.groups == 1
     }
 
-    /// `tf.nn.conv2d` on the GPU. See [`crate::backend::cpu::conv2d`] for shapes.
+    /// `tf.nn.conv2d` on the GPU, from and to CPU memory. See [`crate::backend::cpu::conv2d`]
+    /// for shapes.
     pub async fn conv2d(&self, g: &Conv2dGeometry, x: &[f32], filters: &[f32]) -> Result<Vec<f32>> {
-        if let Some(reason) = self.lost_reason() {
-            return Err(Error::backend(format!("webgpu: {reason}")));
-        }
+        self.check_lost()?;
         if !self.supports_conv2d(g) {
             return Err(Error::invalid(
                 "conv2d",
@@ -158,7 +173,142 @@ impl GpuContext {
                 format!("{} groups have no WebGPU kernel yet; run it on \"cpu\"", g.groups),
             ));
         }
-        conv2d::run(self, g, x, filters).await
+        let xt = self.upload("conv2d", "x", &g.input_shape(), x)?;
+        let wt = self.upload_conv_filters(g, filters)?;
+        let y = self.conv2d_tensors(g, &xt, &wt).await?;
+        self.read(&y).await
+    }
+
+    fn check_lost(&self) -> Result<()> {
+        match self.lost_reason() {
+            Some(reason) => Err(Error::backend(format!("webgpu: {reason}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// A device tensor of `shape` (uninitialised: every kernel writes all of its output).
+    pub(crate) fn alloc(&self, op: &str, arg: &str, shape: &[usize]) -> Result<GpuTensor> {
+        let len: usize = shape.iter().product();
+        if len == 0 {
+            return Err(Error::invalid(op, arg, format!("shape {shape:?} has no elements")));
+        }
+        let bytes = len as u64 * 4;
+        self.check_binding(op, arg, bytes)?;
+        let buf = runtime::acquire(&self.device, &self.pool, bytes);
+        Ok(runtime::new_tensor(buf, shape))
+    }
+
+    /// Copies `data` (of `shape`) into a device tensor.
+    pub fn upload(&self, op: &str, arg: &str, shape: &[usize], data: &[f32]) -> Result<GpuTensor> {
+        self.check_lost()?;
+        let len: usize = shape.iter().product();
+        if data.len() != len {
+            return Err(Error::invalid(
+                op,
+                arg,
+                format!("data has {} elements but shape {shape:?} needs {len}", data.len()),
+            ));
+        }
+        let t = self.alloc(op, arg, shape)?;
+        self.queue.write_buffer(t.buf.buffer(), 0, bytemuck::cast_slice(data));
+        Ok(t)
+    }
+
+    /// Copies a device tensor back to the CPU.
+    pub async fn read(&self, t: &GpuTensor) -> Result<Vec<f32>> {
+        self.check_lost()?;
+        let bytes = t.len() as u64 * 4;
+        let staging = self
+            .submit("read", |enc| {
+                let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("convlab read-back"),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                enc.copy_buffer_to_buffer(t.buf.buffer(), 0, &staging, 0, bytes);
+                Ok(staging)
+            })
+            .await?;
+        self.read_back(&staging).await
+    }
+
+    /// Records commands with `record` into one encoder, submits them, and turns any validation
+    /// or out-of-memory error of the device into an [`Error`] naming `op`.
+    pub(crate) async fn submit<T>(
+        &self,
+        op: &str,
+        record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<T>,
+    ) -> Result<T> {
+        self.check_lost()?;
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let mut encoder =
+            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
+        let recorded = record(&mut encoder);
+        if recorded.is_ok() {
+            self.queue.submit([encoder.finish()]);
+        }
+        // The scopes are popped in every case (they are a stack).
+        let oom = oom.pop().await;
+        let validation = validation.pop().await;
+        let value = recorded?;
+        if let Some(e) = oom {
+            return Err(Error::backend(format!("webgpu: {op} ran out of GPU memory: {e}")));
+        }
+        if let Some(e) = validation {
+            return Err(Error::backend(format!("webgpu: {op} was rejected by the device: {e}")));
+        }
+        self.check_lost()?;
+        Ok(value)
+    }
+
+    /// Records one dispatch of `spec` covering `invocations` invocations (see [`runtime`]).
+    pub(crate) fn launch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        spec: &KernelSpec,
+        params: &[u32],
+        inputs: &[&GpuTensor],
+        outputs: &[&GpuTensor],
+        invocations: u64,
+    ) -> Result<()> {
+        let count = u32::try_from(invocations).map_err(|_| {
+            Error::limit(spec.entry, "x", format!("{invocations} invocations exceed 2^32"))
+        })?;
+        let grid = runtime::dispatch_size(
+            spec.entry,
+            invocations,
+            self.limits.max_compute_workgroups_per_dimension,
+        )?;
+        let compiled = self
+            .pipelines
+            .lock()
+            .map_err(|_| Error::backend("webgpu: the pipeline cache is poisoned"))?
+            .get(&self.device, spec);
+        runtime::record(
+            &self.device,
+            &self.queue,
+            &compiled,
+            spec,
+            encoder,
+            params,
+            inputs,
+            outputs,
+            count,
+            grid,
+        );
+        Ok(())
+    }
+
+    /// The buffer pool's counters: `(reused, created, idle bytes)`.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.lock().map(|p| p.stats()).unwrap_or_default()
+    }
+
+    /// How many pipelines have been compiled (each once).
+    pub fn pipelines_compiled(&self) -> usize {
+        self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
     }
 
     /// Runs a small convolution with padding, stride and several channels and compares it with

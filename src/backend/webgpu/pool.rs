@@ -1,0 +1,179 @@
+//! Launcher of `pool.wgsl`: max and average pooling, global pooling, forward and backward, on
+//! device-resident tensors. Shapes are checked here, before anything reaches the GPU.
+
+use super::runtime::{u32_of, GpuTensor, KernelSpec};
+use super::GpuContext;
+use crate::error::{Error, Result};
+use crate::ops::pool::Pool2dGeometry;
+
+const fn spec(entry: &'static str, inputs: usize) -> KernelSpec {
+    KernelSpec { file: "pool.wgsl", source: include_str!("pool.wgsl"), entry, inputs, outputs: 1 }
+}
+const MAX_FORWARD: KernelSpec = spec("max_forward", 1);
+const AVG_FORWARD: KernelSpec = spec("avg_forward", 1);
+const MAX_BACKWARD: KernelSpec = spec("max_backward", 2);
+const AVG_BACKWARD: KernelSpec = spec("avg_backward", 1);
+const GLOBAL_MAX: KernelSpec = spec("global_max", 1);
+const GLOBAL_AVG: KernelSpec = spec("global_avg", 1);
+const GLOBAL_MAX_BACKWARD: KernelSpec = spec("global_max_backward", 2);
+const GLOBAL_AVG_BACKWARD: KernelSpec = spec("global_avg_backward", 1);
+
+/// Which pooling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolKind {
+    /// The window's maximum.
+    Max,
+    /// The mean of the window's cells inside the input.
+    Avg,
+}
+
+fn params(op: &str, g: &Pool2dGeometry) -> Result<Vec<u32>> {
+    Ok(vec![
+        0,
+        0,
+        u32_of(op, "x", g.batch)?,
+        u32_of(op, "x", g.in_h)?,
+        u32_of(op, "x", g.in_w)?,
+        u32_of(op, "x", g.channels)?,
+        u32_of(op, "poolSize", g.ph)?,
+        u32_of(op, "poolSize", g.pw)?,
+        u32_of(op, "output", g.out_h)?,
+        u32_of(op, "output", g.out_w)?,
+        u32_of(op, "padding", g.pad_top)?,
+        u32_of(op, "padding", g.pad_left)?,
+        u32_of(op, "strides", g.strides[0])?,
+        u32_of(op, "strides", g.strides[1])?,
+    ])
+}
+
+fn expect(op: &str, arg: &str, t: &GpuTensor, shape: &[usize]) -> Result<()> {
+    if t.shape() == shape {
+        Ok(())
+    } else {
+        Err(Error::invalid(op, arg, format!("has shape {:?}, expected {shape:?}", t.shape())))
+    }
+}
+
+/// A global pool's input seen as a pooling geometry (one window the size of the map).
+fn global_geometry(op: &str, x: &GpuTensor) -> Result<Pool2dGeometry> {
+    let &[n, h, w, c] = x.shape() else {
+        return Err(Error::invalid(
+            op,
+            "x",
+            format!("expected rank 4 [batch, height, width, channels], got {:?}", x.shape()),
+        ));
+    };
+    Ok(Pool2dGeometry {
+        batch: n,
+        in_h: h,
+        in_w: w,
+        channels: c,
+        ph: h,
+        pw: w,
+        out_h: 1,
+        out_w: 1,
+        pad_top: 0,
+        pad_left: 0,
+        strides: [1, 1],
+    })
+}
+
+impl GpuContext {
+    /// Max or average pooling of `x` (`g.input_shape()`).
+    pub async fn pool2d(
+        &self,
+        kind: PoolKind,
+        g: &Pool2dGeometry,
+        x: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        let (op, spec) = match kind {
+            PoolKind::Max => ("maxPool", &MAX_FORWARD),
+            PoolKind::Avg => ("avgPool", &AVG_FORWARD),
+        };
+        expect(op, "x", x, &g.input_shape())?;
+        let p = params(op, g)?;
+        let out = g.output_shape();
+        self.submit(op, |enc| {
+            let y = self.alloc(op, "output", &out)?;
+            self.launch(enc, spec, &p, &[x], &[&y], y.len() as u64)?;
+            Ok(y)
+        })
+        .await
+    }
+
+    /// The gradient of [`Self::pool2d`] with respect to `x` (max pooling needs `x`).
+    pub async fn pool2d_backward(
+        &self,
+        kind: PoolKind,
+        g: &Pool2dGeometry,
+        x: &GpuTensor,
+        dy: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        let op = match kind {
+            PoolKind::Max => "maxPool backward",
+            PoolKind::Avg => "avgPool backward",
+        };
+        expect(op, "x", x, &g.input_shape())?;
+        expect(op, "dy", dy, &g.output_shape())?;
+        let p = params(op, g)?;
+        self.submit(op, |enc| {
+            let dx = self.alloc(op, "dx", &g.input_shape())?;
+            match kind {
+                PoolKind::Max => {
+                    self.launch(enc, &MAX_BACKWARD, &p, &[x, dy], &[&dx], dx.len() as u64)?
+                }
+                PoolKind::Avg => {
+                    self.launch(enc, &AVG_BACKWARD, &p, &[dy], &[&dx], dx.len() as u64)?
+                }
+            }
+            Ok(dx)
+        })
+        .await
+    }
+
+    /// Global max or average pooling `[n, h, w, c] -> [n, c]`.
+    pub async fn global_pool(&self, kind: PoolKind, x: &GpuTensor) -> Result<GpuTensor> {
+        let (op, spec) = match kind {
+            PoolKind::Max => ("globalMaxPool", &GLOBAL_MAX),
+            PoolKind::Avg => ("globalAvgPool", &GLOBAL_AVG),
+        };
+        let g = global_geometry(op, x)?;
+        let p = params(op, &g)?;
+        self.submit(op, |enc| {
+            let y = self.alloc(op, "output", &[g.batch, g.channels])?;
+            self.launch(enc, spec, &p, &[x], &[&y], y.len() as u64)?;
+            Ok(y)
+        })
+        .await
+    }
+
+    /// The gradient of [`Self::global_pool`] (max pooling's goes to each plane's first maximum).
+    pub async fn global_pool_backward(
+        &self,
+        kind: PoolKind,
+        x: &GpuTensor,
+        dy: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        let op = match kind {
+            PoolKind::Max => "globalMaxPool backward",
+            PoolKind::Avg => "globalAvgPool backward",
+        };
+        let g = global_geometry(op, x)?;
+        expect(op, "dy", dy, &[g.batch, g.channels])?;
+        let p = params(op, &g)?;
+        self.submit(op, |enc| {
+            let dx = self.alloc(op, "dx", x.shape())?;
+            match kind {
+                PoolKind::Max => {
+                    let planes = (g.batch * g.channels) as u64;
+                    self.launch(enc, &GLOBAL_MAX_BACKWARD, &p, &[x, dy], &[&dx], planes)?
+                }
+                PoolKind::Avg => {
+                    self.launch(enc, &GLOBAL_AVG_BACKWARD, &p, &[dy], &[&dx], dx.len() as u64)?
+                }
+            }
+            Ok(dx)
+        })
+        .await
+    }
+}

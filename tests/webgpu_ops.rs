@@ -1,0 +1,223 @@
+//! Every WebGPU op against the CPU path (itself checked against the f64 reference in
+//! tests/gradients.rs and tests/conv2d_cpu.rs), on random problems, natively through wgpu on
+//! Mesa's lavapipe. Tolerances are relative to the largest magnitude involved: the GPU's
+//! `exp` and summation order differ from the CPU's, so 1e-5 of the scale per accumulated term
+//! (a few float32 ulps per operation).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::Rng;
+use convlab::backend::cpu;
+use convlab::backend::webgpu::{GpuContext, GpuTensor};
+use convlab::ops::activation::Activation;
+use pollster::block_on;
+
+fn context() -> GpuContext {
+    block_on(GpuContext::new("")).unwrap_or_else(|e| {
+        panic!("{e}: install Mesa's Vulkan drivers (apt-get install mesa-vulkan-drivers)")
+    })
+}
+
+fn up(gpu: &GpuContext, shape: &[usize], data: &[f32]) -> GpuTensor {
+    gpu.upload("test", "x", shape, data).unwrap()
+}
+
+fn read(gpu: &GpuContext, t: &GpuTensor) -> Vec<f32> {
+    block_on(gpu.read(t)).unwrap()
+}
+
+/// Asserts `got` is within `rel` of `want`, relative to the largest |want| (at least 1).
+#[track_caller]
+fn close(what: &str, got: &[f32], want: &[f32], rel: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= rel * scale,
+            "{what}: element {i} is {g}, the CPU path gives {w} (tolerance {})",
+            rel * scale
+        );
+    }
+}
+
+const ACTIVATIONS: [Activation; 9] = [
+    Activation::Linear,
+    Activation::Relu,
+    Activation::Relu6,
+    Activation::LeakyRelu { alpha: 0.3 },
+    Activation::Elu { alpha: 1.0 },
+    Activation::Selu,
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Softmax,
+];
+
+#[test]
+fn activations_forward_backward_and_bias_match_the_cpu_path() {
+    let gpu = context();
+    let mut rng = Rng::new(11);
+    for a in ACTIVATIONS {
+        for _ in 0..4 {
+            let (rows, last) = (rng.range(1, 40), rng.range(1, 70));
+            let shape = [rows, last];
+            // Spread beyond [-6, 6] so that relu6, tanh and sigmoid saturate somewhere.
+            let x: Vec<f32> = rng.vec(rows * last).iter().map(|v| v * 9.0).collect();
+            let bias = rng.vec(last);
+            let xt = up(&gpu, &shape, &x);
+            let bt = up(&gpu, &[last], &bias);
+
+            let mut want = x.clone();
+            cpu::activation_in_place(a, &mut want, last).unwrap();
+            let yt = block_on(gpu.activation(a, &xt, None)).unwrap();
+            close(&format!("{} forward", a.name()), &read(&gpu, &yt), &want, 1e-5);
+
+            let mut biased: Vec<f32> =
+                x.iter().enumerate().map(|(i, v)| v + bias[i % last]).collect();
+            cpu::activation_in_place(a, &mut biased, last).unwrap();
+            let ybt = block_on(gpu.activation(a, &xt, Some(&bt))).unwrap();
+            close(&format!("{} with bias", a.name()), &read(&gpu, &ybt), &biased, 1e-5);
+
+            let dy = rng.vec(rows * last);
+            let dyt = up(&gpu, &shape, &dy);
+            let want_dx = cpu::activation_backward(a, &x, &want, &dy, last).unwrap();
+            let dxt = block_on(gpu.activation_backward(a, &xt, &yt, &dyt)).unwrap();
+            close(&format!("{} backward", a.name()), &read(&gpu, &dxt), &want_dx, 1e-5);
+        }
+    }
+    // Every kernel was compiled once, however often it ran.
+    assert!(gpu.pipelines_compiled() <= 5, "{} pipelines", gpu.pipelines_compiled());
+    let (reused, created, _) = gpu.pool_stats();
+    assert!(reused > created, "the pool reused {reused} buffers and created {created}");
+}
+
+#[test]
+fn mismatched_shapes_are_refused_before_the_gpu() {
+    let gpu = context();
+    let x = up(&gpu, &[2, 3], &[0.0; 6]);
+    let b = up(&gpu, &[4], &[0.0; 4]);
+    let e = block_on(gpu.activation(Activation::Relu, &x, Some(&b))).unwrap_err();
+    assert!(e.message().contains("'bias'") && e.message().contains("(3)"), "{e}");
+    let e = gpu.upload("relu", "x", &[2, 3], &[0.0; 5]).unwrap_err();
+    assert!(e.message().contains("5 elements"), "{e}");
+    let e = gpu.upload("relu", "x", &[2, 0], &[]).unwrap_err();
+    assert!(e.message().contains("no elements"), "{e}");
+}
+
+fn random_pool(rng: &mut Rng) -> convlab::ops::pool::Pool2dGeometry {
+    use convlab::ops::pool::{Pool2dGeometry, Pool2dParams};
+    use convlab::Padding;
+    loop {
+        let pool_size = [rng.range(1, 4), rng.range(1, 4)];
+        let padding = match rng.range(0, 3) {
+            0 => Padding::Same,
+            1 => Padding::Valid,
+            _ => Padding::Explicit {
+                top: rng.range(0, pool_size[0]),
+                bottom: rng.range(0, pool_size[0]),
+                left: rng.range(0, pool_size[1]),
+                right: rng.range(0, pool_size[1]),
+            },
+        };
+        let params =
+            Pool2dParams { pool_size, strides: [rng.range(1, 4), rng.range(1, 4)], padding };
+        let x = [rng.range(1, 3), rng.range(1, 12), rng.range(1, 12), rng.range(1, 9)];
+        if let Ok(g) = Pool2dGeometry::new("t", &x, &params) {
+            return g;
+        }
+    }
+}
+
+#[test]
+fn pooling_forward_and_backward_match_the_cpu_path() {
+    use convlab::backend::webgpu::PoolKind;
+    let gpu = context();
+    let mut rng = Rng::new(12);
+    for _ in 0..60 {
+        let g = random_pool(&mut rng);
+        let x = rng.vec(g.input_shape().iter().product());
+        let dy = rng.vec(g.output_shape().iter().product());
+        let (xt, dyt) = (up(&gpu, &g.input_shape(), &x), up(&gpu, &g.output_shape(), &dy));
+        for kind in [PoolKind::Max, PoolKind::Avg] {
+            let (want, want_dx) = match kind {
+                PoolKind::Max => (
+                    cpu::max_pool2d(&g, &x).unwrap(),
+                    cpu::max_pool2d_backward(&g, &x, &dy).unwrap(),
+                ),
+                PoolKind::Avg => {
+                    (cpu::avg_pool2d(&g, &x).unwrap(), cpu::avg_pool2d_backward(&g, &dy).unwrap())
+                }
+            };
+            let y = block_on(gpu.pool2d(kind, &g, &xt)).unwrap();
+            close(&format!("{kind:?} pool {g:?}"), &read(&gpu, &y), &want, 1e-6);
+            let dx = block_on(gpu.pool2d_backward(kind, &g, &xt, &dyt)).unwrap();
+            close(&format!("{kind:?} pool backward {g:?}"), &read(&gpu, &dx), &want_dx, 1e-5);
+        }
+        let shape = g.input_shape();
+        let dyg = rng.vec(shape[0] * shape[3]);
+        let dygt = up(&gpu, &[shape[0], shape[3]], &dyg);
+        for kind in [PoolKind::Max, PoolKind::Avg] {
+            let (want, want_dx) = match kind {
+                PoolKind::Max => (
+                    cpu::global_max_pool(shape, &x).unwrap(),
+                    cpu::global_max_pool_backward(shape, &x, &dyg).unwrap(),
+                ),
+                PoolKind::Avg => (
+                    cpu::global_avg_pool(shape, &x).unwrap(),
+                    cpu::global_avg_pool_backward(shape, &dyg).unwrap(),
+                ),
+            };
+            let y = block_on(gpu.global_pool(kind, &xt)).unwrap();
+            close(&format!("global {kind:?} {shape:?}"), &read(&gpu, &y), &want, 1e-5);
+            let dx = block_on(gpu.global_pool_backward(kind, &xt, &dygt)).unwrap();
+            close(&format!("global {kind:?} backward {shape:?}"), &read(&gpu, &dx), &want_dx, 1e-5);
+        }
+    }
+    // A dy of the wrong shape is refused naming the argument.
+    let params = convlab::ops::pool::Pool2dParams {
+        pool_size: [2, 2],
+        strides: [2, 2],
+        padding: convlab::Padding::Valid,
+    };
+    let g = convlab::ops::pool::Pool2dGeometry::new("t", &[1, 4, 4, 2], &params).unwrap();
+    let xt = up(&gpu, &g.input_shape(), &rng.vec(32));
+    let e = block_on(gpu.pool2d_backward(PoolKind::Max, &g, &xt, &xt)).unwrap_err();
+    assert!(e.message().contains("'dy'"), "{e}");
+}
+
+#[test]
+fn dense_forward_and_backward_match_the_cpu_path() {
+    use convlab::ops::dense::DenseGeometry;
+    let gpu = context();
+    let mut rng = Rng::new(13);
+    // Sizes around the 32 x 32 block edges, and the chapter's dense layers.
+    let mut cases: Vec<(usize, usize, usize)> =
+        vec![(1, 1, 1), (31, 33, 32), (64, 2304, 128), (64, 128, 64), (5, 64, 10)];
+    for _ in 0..12 {
+        cases.push((rng.range(1, 80), rng.range(1, 90), rng.range(1, 70)));
+    }
+    for (batch, inputs, units) in cases {
+        let g = DenseGeometry::new("dense", &[batch, inputs], &[inputs, units]).unwrap();
+        let (x, w, b) = (rng.vec(batch * inputs), rng.vec(inputs * units), rng.vec(units));
+        let dy = rng.vec(batch * units);
+        let (xt, wt, bt) = (
+            up(&gpu, &[batch, inputs], &x),
+            up(&gpu, &[inputs, units], &w),
+            up(&gpu, &[units], &b),
+        );
+        let dyt = up(&gpu, &[batch, units], &dy);
+        let tol = 1e-6 * inputs.max(batch) as f32;
+        let mut want = cpu::dense(&g, &x, &w, Some(&b)).unwrap();
+        cpu::activation_in_place(Activation::Relu, &mut want, units).unwrap();
+        let y = block_on(gpu.dense(&xt, &wt, Some(&bt), Activation::Relu)).unwrap();
+        close(&format!("dense {batch}x{inputs}x{units}"), &read(&gpu, &y), &want, tol);
+        let (dx, dw, db) = cpu::dense_backward(&g, &x, &w, &dy).unwrap();
+        let (gdx, gdw, gdb) = block_on(gpu.dense_backward(&xt, &wt, &dyt)).unwrap();
+        close("dense dx", &read(&gpu, &gdx), &dx, tol);
+        close("dense dw", &read(&gpu, &gdw), &dw, tol);
+        close("dense db", &read(&gpu, &gdb), &db, tol);
+    }
+    let a = up(&gpu, &[2, 3], &[0.0; 6]);
+    let e = block_on(gpu.matmul("dense", &a, false, &a, false)).unwrap_err();
+    assert!(e.message().contains("'b'") && e.message().contains("2 rows"), "{e}");
+}
