@@ -221,3 +221,102 @@ fn dense_forward_and_backward_match_the_cpu_path() {
     let e = block_on(gpu.matmul("dense", &a, false, &a, false)).unwrap_err();
     assert!(e.message().contains("'b'") && e.message().contains("2 rows"), "{e}");
 }
+
+#[test]
+fn combining_ops_match_the_cpu_path() {
+    let gpu = context();
+    let mut rng = Rng::new(14);
+    for _ in 0..10 {
+        let shape = [rng.range(1, 3), rng.range(1, 9), rng.range(1, 9), rng.range(1, 12)];
+        let [n, h, w, c] = shape;
+        let len = n * h * w * c;
+        let (x, x2, dy) = (rng.vec(len), rng.vec(len), rng.vec(len));
+        let (xt, x2t, dyt) = (up(&gpu, &shape, &x), up(&gpu, &shape, &x2), up(&gpu, &shape, &dy));
+
+        let y = block_on(gpu.add(&xt, &x2t)).unwrap();
+        close("add", &read(&gpu, &y), &cpu::add(&x, &x2, &shape, &shape).unwrap(), 1e-6);
+
+        // Concatenation of three parts and its split.
+        let cs = [c, rng.range(1, 5), rng.range(1, 5)];
+        let parts: Vec<Vec<f32>> = cs.iter().map(|&k| rng.vec(n * h * w * k)).collect();
+        let parts_t: Vec<GpuTensor> =
+            parts.iter().zip(&cs).map(|(p, &k)| up(&gpu, &[n, h, w, k], p)).collect();
+        let refs: Vec<&GpuTensor> = parts_t.iter().collect();
+        let cat = block_on(gpu.concat(&refs)).unwrap();
+        let slices: Vec<&[f32]> = parts.iter().map(|p| p.as_slice()).collect();
+        let want = cpu::concat(&slices, &cs).unwrap();
+        close("concat", &read(&gpu, &cat), &want, 0.0);
+        let back = block_on(gpu.concat_backward(&cat, &cs)).unwrap();
+        for (b, p) in back.iter().zip(&parts) {
+            close("concat backward", &read(&gpu, b), p, 0.0);
+        }
+
+        // Squeeze-and-excitation scaling.
+        let s = rng.vec(n * c);
+        let st = up(&gpu, &[n, c], &s);
+        let y = block_on(gpu.channel_scale(&xt, &st)).unwrap();
+        close("channel scale", &read(&gpu, &y), &cpu::channel_scale(&x, &s, n, c).unwrap(), 1e-6);
+        let (dx, ds) = block_on(gpu.channel_scale_backward(&xt, &st, &dyt)).unwrap();
+        let (wdx, wds) = cpu::channel_scale_backward(&x, &s, n, c, &dy).unwrap();
+        close("channel scale dx", &read(&gpu, &dx), &wdx, 1e-6);
+        close("channel scale ds", &read(&gpu, &ds), &wds, 1e-5 * (h * w) as f32);
+
+        // Zero padding and its crop.
+        let pads = [[rng.range(0, 3), rng.range(0, 3)], [rng.range(0, 3), rng.range(0, 3)]];
+        let y = block_on(gpu.zero_pad(&xt, pads)).unwrap();
+        let want = cpu::zero_pad(&x, shape, pads).unwrap();
+        close("zero pad", &read(&gpu, &y), &want, 0.0);
+        let dyp = rng.vec(want.len());
+        let dypt = up(&gpu, y.shape(), &dyp);
+        let dx = block_on(gpu.zero_pad_backward(&dypt, shape, pads)).unwrap();
+        close(
+            "zero pad backward",
+            &read(&gpu, &dx),
+            &cpu::zero_pad_backward(&dyp, shape, pads).unwrap(),
+            0.0,
+        );
+
+        // Depthwise max pooling over runs of k channels.
+        let k = *[1, 2, 3].iter().filter(|&&k| c % k == 0).last().unwrap_or(&1);
+        let y = block_on(gpu.depth_max_pool(&xt, k)).unwrap();
+        close("depth max pool", &read(&gpu, &y), &cpu::depth_max_pool(&x, c, k).unwrap(), 0.0);
+        let dyk = rng.vec(len / k);
+        let dykt = up(&gpu, y.shape(), &dyk);
+        let dx = block_on(gpu.depth_max_pool_backward(&xt, k, &dykt)).unwrap();
+        let want = cpu::depth_max_pool_backward(&x, c, k, &dyk).unwrap();
+        close("depth max pool backward", &read(&gpu, &dx), &want, 0.0);
+
+        // Dropout with the CPU's seeded mask.
+        let keep = cpu::dropout_mask(len, 0.4, 7).unwrap();
+        let mask: Vec<f32> = keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
+        let y = block_on(gpu.dropout(&xt, &up(&gpu, &shape, &mask), 0.4)).unwrap();
+        close("dropout", &read(&gpu, &y), &cpu::dropout(&x, &keep, 0.4).unwrap(), 1e-6);
+    }
+    // A pool size that does not divide the channels is refused, naming both.
+    let x = up(&gpu, &[1, 1, 1, 5], &[0.0; 5]);
+    let e = block_on(gpu.depth_max_pool(&x, 3)).unwrap_err();
+    assert!(e.message().contains("3 must divide the 5 channels"), "{e}");
+}
+
+#[test]
+fn lenet_subsampling_matches_the_cpu_path() {
+    use convlab::ops::pool::{Pool2dGeometry, Pool2dParams};
+    let gpu = context();
+    let mut rng = Rng::new(15);
+    let params =
+        Pool2dParams { pool_size: [2, 2], strides: [2, 2], padding: convlab::Padding::Valid };
+    let g = Pool2dGeometry::new("subsampling", &[2, 28, 28, 6], &params).unwrap();
+    let x = rng.vec(2 * 28 * 28 * 6);
+    let (coeff, bias) = (rng.vec(6), rng.vec(6));
+    let dy = rng.vec(2 * 14 * 14 * 6);
+    let xt = up(&gpu, &g.input_shape(), &x);
+    let (ct, bt) = (up(&gpu, &[6], &coeff), up(&gpu, &[6], &bias));
+    let y = block_on(gpu.subsample(&g, &xt, &ct, &bt)).unwrap();
+    close("subsample", &read(&gpu, &y), &cpu::subsample(&g, &x, &coeff, &bias).unwrap(), 1e-6);
+    let dyt = up(&gpu, &g.output_shape(), &dy);
+    let (dx, dc, db) = block_on(gpu.subsample_backward(&g, &xt, &ct, &dyt)).unwrap();
+    let (wdx, wdc, wdb) = cpu::subsample_backward(&g, &x, &coeff, &dy).unwrap();
+    close("subsample dx", &read(&gpu, &dx), &wdx, 1e-6);
+    close("subsample dcoeff", &read(&gpu, &dc), &wdc, 1e-5 * 392.0);
+    close("subsample dbias", &read(&gpu, &db), &wdb, 1e-5 * 392.0);
+}

@@ -10,6 +10,7 @@
 //! caller can fall back to the CPU path.
 
 mod activation;
+mod combine;
 mod conv2d;
 mod matmul;
 mod pool;

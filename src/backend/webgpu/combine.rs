@@ -1,0 +1,373 @@
+//! Launcher of `combine.wgsl`: residual add, depth concatenation and its split, per-channel
+//! scaling (squeeze-and-excitation) and affine maps (batch norm, LeNet-5's subsampling), zero
+//! padding and its crop, depthwise max pooling, and dropout's masked scale.
+
+use super::pool::PoolKind;
+use super::runtime::{u32_of, GpuTensor, KernelSpec};
+use super::GpuContext;
+use crate::error::{Error, Result};
+use crate::ops::pool::Pool2dGeometry;
+
+const fn spec(entry: &'static str, inputs: usize) -> KernelSpec {
+    KernelSpec {
+        file: "combine.wgsl",
+        source: include_str!("combine.wgsl"),
+        entry,
+        inputs,
+        outputs: 1,
+    }
+}
+const ADD: KernelSpec = spec("add", 2);
+const CHANNEL_SCALE: KernelSpec = spec("channel_scale", 2);
+const CHANNEL_SCALE_DS: KernelSpec = spec("channel_scale_ds", 2);
+const DEPTH_MAX_BACKWARD: KernelSpec = spec("depth_max_backward", 2);
+const MASKED_SCALE: KernelSpec = spec("masked_scale", 2);
+const CHANNEL_AFFINE: KernelSpec = spec("channel_affine", 3);
+const COPY_CHANNELS: KernelSpec = spec("copy_channels", 1);
+const SLICE_CHANNELS: KernelSpec = spec("slice_channels", 1);
+const ZERO_PAD: KernelSpec = spec("zero_pad", 1);
+const CROP: KernelSpec = spec("crop", 1);
+const DEPTH_MAX: KernelSpec = spec("depth_max", 1);
+
+/// The shader's generic words: `u0..u7` then `f0`.
+fn words(op: &str, u: &[usize], f0: f32) -> Result<Vec<u32>> {
+    let mut w = vec![0, 0];
+    for (i, &v) in u.iter().enumerate() {
+        w.push(u32_of(op, &format!("size {i}"), v)?);
+    }
+    w.resize(10, 0);
+    w.push(f0.to_bits());
+    Ok(w)
+}
+
+fn channels(op: &str, arg: &str, t: &GpuTensor) -> Result<usize> {
+    t.shape().last().copied().filter(|_| t.shape().len() >= 2).ok_or_else(|| {
+        Error::invalid(op, arg, format!("expected a rank >= 2 tensor, got {:?}", t.shape()))
+    })
+}
+
+fn same_shape(op: &str, arg: &str, t: &GpuTensor, want: &[usize]) -> Result<()> {
+    if t.shape() == want {
+        Ok(())
+    } else {
+        Err(Error::invalid(op, arg, format!("has shape {:?}, expected {want:?}", t.shape())))
+    }
+}
+
+fn rank4(op: &str, t: &GpuTensor) -> Result<[usize; 4]> {
+    match *t.shape() {
+        [n, h, w, c] => Ok([n, h, w, c]),
+        _ => Err(Error::invalid(
+            op,
+            "x",
+            format!("expected rank 4 [batch, height, width, channels], got {:?}", t.shape()),
+        )),
+    }
+}
+
+impl GpuContext {
+    /// `a + b` (same shapes: a residual connection).
+    pub async fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+        same_shape("add", "b", b, a.shape())?;
+        let p = words("add", &[], 0.0)?;
+        self.submit("add", |enc| {
+            let y = self.alloc("add", "output", a.shape())?;
+            self.launch(enc, &ADD, &p, &[a, b], &[&y], y.len() as u64)?;
+            Ok(y)
+        })
+        .await
+    }
+
+    /// Concatenation along the last axis; every part has the same leading dimensions.
+    pub async fn concat(&self, parts: &[&GpuTensor]) -> Result<GpuTensor> {
+        const OP: &str = "concatenate";
+        let first = parts.first().ok_or_else(|| Error::invalid(OP, "inputs", "none given"))?;
+        let lead = &first.shape()[..first.shape().len().saturating_sub(1)];
+        let mut total = 0;
+        for (i, t) in parts.iter().enumerate() {
+            let c = channels(OP, &format!("inputs[{i}]"), t)?;
+            if &t.shape()[..t.shape().len() - 1] != lead {
+                return Err(Error::invalid(
+                    OP,
+                    &format!("inputs[{i}]"),
+                    format!(
+                        "has shape {:?}, which differs from {:?} before the last axis",
+                        t.shape(),
+                        first.shape()
+                    ),
+                ));
+            }
+            total += c;
+        }
+        let rows: usize = lead.iter().product();
+        let mut shape = lead.to_vec();
+        shape.push(total);
+        let mut plans = Vec::new();
+        let mut offset = 0;
+        for t in parts {
+            let c = *t.shape().last().unwrap_or(&1);
+            plans.push((words(OP, &[c, total, offset], 0.0)?, (rows * c) as u64));
+            offset += c;
+        }
+        self.submit(OP, |enc| {
+            let y = self.alloc(OP, "output", &shape)?;
+            for (t, (p, count)) in parts.iter().zip(&plans) {
+                self.launch(enc, &COPY_CHANNELS, p, &[t], &[&y], *count)?;
+            }
+            Ok(y)
+        })
+        .await
+    }
+
+    /// The gradient of [`Self::concat`]: `dy` split into parts of `channels` each.
+    pub async fn concat_backward(
+        &self,
+        dy: &GpuTensor,
+        channels_of: &[usize],
+    ) -> Result<Vec<GpuTensor>> {
+        const OP: &str = "concatenate backward";
+        let total = channels(OP, "dy", dy)?;
+        if channels_of.iter().sum::<usize>() != total || channels_of.contains(&0) {
+            return Err(Error::invalid(
+                OP,
+                "channels",
+                format!("{channels_of:?} do not split dy's {total} channels"),
+            ));
+        }
+        let lead = &dy.shape()[..dy.shape().len() - 1];
+        let rows: usize = lead.iter().product();
+        self.submit(OP, |enc| {
+            let mut out = Vec::new();
+            let mut offset = 0;
+            for &c in channels_of {
+                let mut shape = lead.to_vec();
+                shape.push(c);
+                let part = self.alloc(OP, "dx", &shape)?;
+                let p = words(OP, &[total, c, offset], 0.0)?;
+                self.launch(enc, &SLICE_CHANNELS, &p, &[dy], &[&part], (rows * c) as u64)?;
+                out.push(part);
+                offset += c;
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// `y[n, ..., k] = x[n, ..., k] * s[n, k]` (squeeze-and-excitation's scaling).
+    pub async fn channel_scale(&self, x: &GpuTensor, s: &GpuTensor) -> Result<GpuTensor> {
+        const OP: &str = "channelScale";
+        let (n, c, pixels) = scale_dims(OP, x, s)?;
+        let p = words(OP, &[c, pixels], 0.0)?;
+        let _ = n;
+        self.submit(OP, |enc| {
+            let y = self.alloc(OP, "output", x.shape())?;
+            self.launch(enc, &CHANNEL_SCALE, &p, &[x, s], &[&y], y.len() as u64)?;
+            Ok(y)
+        })
+        .await
+    }
+
+    /// Gradients of [`Self::channel_scale`]: `(dx, ds)`.
+    pub async fn channel_scale_backward(
+        &self,
+        x: &GpuTensor,
+        s: &GpuTensor,
+        dy: &GpuTensor,
+    ) -> Result<(GpuTensor, GpuTensor)> {
+        const OP: &str = "channelScale backward";
+        let (n, c, pixels) = scale_dims(OP, x, s)?;
+        same_shape(OP, "dy", dy, x.shape())?;
+        let p = words(OP, &[c, pixels], 0.0)?;
+        self.submit(OP, |enc| {
+            let dx = self.alloc(OP, "dx", x.shape())?;
+            let ds = self.alloc(OP, "ds", &[n, c])?;
+            self.launch(enc, &CHANNEL_SCALE, &p, &[dy, s], &[&dx], dx.len() as u64)?;
+            self.launch(enc, &CHANNEL_SCALE_DS, &p, &[x, dy], &[&ds], (n * c) as u64)?;
+            Ok((dx, ds))
+        })
+        .await
+    }
+
+    /// `y = x * scale[k] + shift[k]` over the last axis.
+    pub async fn channel_affine(
+        &self,
+        op: &str,
+        x: &GpuTensor,
+        scale: &GpuTensor,
+        shift: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        let c = channels(op, "x", x)?;
+        same_shape(op, "scale", scale, &[c])?;
+        same_shape(op, "shift", shift, &[c])?;
+        let p = words(op, &[c], 0.0)?;
+        self.submit(op, |enc| {
+            let y = self.alloc(op, "output", x.shape())?;
+            self.launch(enc, &CHANNEL_AFFINE, &p, &[x, scale, shift], &[&y], y.len() as u64)?;
+            Ok(y)
+        })
+        .await
+    }
+
+    /// Zero padding of `[n, h, w, c]` by `[[top, bottom], [left, right]]`.
+    pub async fn zero_pad(&self, x: &GpuTensor, pads: [[usize; 2]; 2]) -> Result<GpuTensor> {
+        const OP: &str = "zeroPadding";
+        let [n, h, w, c] = rank4(OP, x)?;
+        let (oh, ow) = (h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]);
+        crate::tensor::element_count(OP, "output", &[n, oh, ow, c])?;
+        let p = words(OP, &[n, h, w, c, pads[0][0], pads[1][0], oh, ow], 0.0)?;
+        self.submit(OP, |enc| {
+            let y = self.alloc(OP, "output", &[n, oh, ow, c])?;
+            self.launch(enc, &ZERO_PAD, &p, &[x], &[&y], y.len() as u64)?;
+            Ok(y)
+        })
+        .await
+    }
+
+    /// The gradient of [`Self::zero_pad`]: `dy` cropped back to `shape`.
+    pub async fn zero_pad_backward(
+        &self,
+        dy: &GpuTensor,
+        shape: [usize; 4],
+        pads: [[usize; 2]; 2],
+    ) -> Result<GpuTensor> {
+        const OP: &str = "zeroPadding backward";
+        let [n, h, w, c] = shape;
+        let (oh, ow) = (h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]);
+        same_shape(OP, "dy", dy, &[n, oh, ow, c])?;
+        let p = words(OP, &[n, h, w, c, pads[0][0], pads[1][0], oh, ow], 0.0)?;
+        self.submit(OP, |enc| {
+            let dx = self.alloc(OP, "dx", &shape)?;
+            self.launch(enc, &CROP, &p, &[dy], &[&dx], dx.len() as u64)?;
+            Ok(dx)
+        })
+        .await
+    }
+
+    /// Depthwise max pooling: the maximum of each run of `k` channels (`k` divides them).
+    pub async fn depth_max_pool(&self, x: &GpuTensor, k: usize) -> Result<GpuTensor> {
+        const OP: &str = "depthMaxPool";
+        let c = depth_pool_check(OP, x, k)?;
+        let mut shape = x.shape().to_vec();
+        *shape.last_mut().unwrap_or(&mut 0) = c / k;
+        let p = words(OP, &[k], 0.0)?;
+        self.submit(OP, |enc| {
+            let y = self.alloc(OP, "output", &shape)?;
+            self.launch(enc, &DEPTH_MAX, &p, &[x], &[&y], y.len() as u64)?;
+            Ok(y)
+        })
+        .await
+    }
+
+    /// The gradient of [`Self::depth_max_pool`]: to the first maximum of each run.
+    pub async fn depth_max_pool_backward(
+        &self,
+        x: &GpuTensor,
+        k: usize,
+        dy: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        const OP: &str = "depthMaxPool backward";
+        let c = depth_pool_check(OP, x, k)?;
+        let mut shape = x.shape().to_vec();
+        *shape.last_mut().unwrap_or(&mut 0) = c / k;
+        same_shape(OP, "dy", dy, &shape)?;
+        let p = words(OP, &[k], 0.0)?;
+        self.submit(OP, |enc| {
+            let dx = self.alloc(OP, "dx", x.shape())?;
+            self.launch(enc, &DEPTH_MAX_BACKWARD, &p, &[x, dy], &[&dx], dy.len() as u64)?;
+            Ok(dx)
+        })
+        .await
+    }
+
+    /// Dropout with a keep-mask (1.0 kept, 0.0 dropped): kept values scaled by
+    /// `1 / (1 - rate)`. Applied to `dy` with the same mask it is its own gradient. The mask
+    /// comes from the CPU's seeded generator, so both backends drop the same units.
+    pub async fn dropout(&self, x: &GpuTensor, keep: &GpuTensor, rate: f32) -> Result<GpuTensor> {
+        const OP: &str = "dropout";
+        if !(0.0..1.0).contains(&rate) {
+            return Err(Error::invalid(OP, "rate", format!("must be in [0, 1), got {rate}")));
+        }
+        same_shape(OP, "mask", keep, x.shape())?;
+        let p = words(OP, &[], 1.0 / (1.0 - rate))?;
+        self.submit(OP, |enc| {
+            let y = self.alloc(OP, "output", x.shape())?;
+            self.launch(enc, &MASKED_SCALE, &p, &[x, keep], &[&y], y.len() as u64)?;
+            Ok(y)
+        })
+        .await
+    }
+
+    /// LeNet-5's subsampling: `coeff[k] * avg_pool(x) + bias[k]`.
+    pub async fn subsample(
+        &self,
+        g: &Pool2dGeometry,
+        x: &GpuTensor,
+        coeff: &GpuTensor,
+        bias: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        let avg = self.pool2d(PoolKind::Avg, g, x).await?;
+        self.channel_affine("subsampling", &avg, coeff, bias).await
+    }
+
+    /// Gradients of [`Self::subsample`]: `(dx, dcoeff, dbias)`.
+    pub async fn subsample_backward(
+        &self,
+        g: &Pool2dGeometry,
+        x: &GpuTensor,
+        coeff: &GpuTensor,
+        dy: &GpuTensor,
+    ) -> Result<(GpuTensor, GpuTensor, GpuTensor)> {
+        const OP: &str = "subsampling backward";
+        let c = g.channels;
+        same_shape(OP, "coefficient", coeff, &[c])?;
+        same_shape(OP, "dy", dy, &g.output_shape())?;
+        let avg = self.pool2d(PoolKind::Avg, g, x).await?;
+        let rows = dy.len() / c;
+        // Seen as one image of `rows` pixels, the per-channel sums are channel_scale's ds.
+        let flat_avg = avg.reshaped(&[1, rows, c])?;
+        let coeff_row = self.copy_as(OP, coeff, &[1, c]).await?;
+        let dy_flat = self.copy_as(OP, dy, &[1, rows, c]).await?;
+        let (scaled, dcoeff) = self.channel_scale_backward(&flat_avg, &coeff_row, &dy_flat).await?;
+        let dbias = self.column_sums(OP, &self.copy_as(OP, dy, &[rows, c]).await?).await?;
+        let dx =
+            self.pool2d_backward(PoolKind::Avg, g, x, &scaled.reshaped(&g.output_shape())?).await?;
+        Ok((dx, dcoeff.reshaped(&[c])?, dbias))
+    }
+
+    /// A copy of `t` with another shape of the same size.
+    pub async fn copy_as(&self, op: &str, t: &GpuTensor, shape: &[usize]) -> Result<GpuTensor> {
+        let len: usize = shape.iter().product();
+        if len != t.len() {
+            return Err(Error::invalid(
+                op,
+                "shape",
+                format!("{shape:?} does not hold {} elements", t.len()),
+            ));
+        }
+        self.submit(op, |enc| {
+            let y = self.alloc(op, "output", shape)?;
+            enc.copy_buffer_to_buffer(t.buf.buffer(), 0, y.buf.buffer(), 0, len as u64 * 4);
+            Ok(y)
+        })
+        .await
+    }
+}
+
+fn scale_dims(op: &str, x: &GpuTensor, s: &GpuTensor) -> Result<(usize, usize, usize)> {
+    let c = channels(op, "x", x)?;
+    let n = x.shape()[0];
+    same_shape(op, "scale", s, &[n, c])?;
+    Ok((n, c, x.len() / (n * c)))
+}
+
+fn depth_pool_check(op: &str, x: &GpuTensor, k: usize) -> Result<usize> {
+    let c = *x.shape().last().unwrap_or(&0);
+    if k == 0 || c == 0 || !c.is_multiple_of(k) {
+        return Err(Error::invalid(
+            op,
+            "poolSize",
+            format!("{k} must divide the {c} channels (the pool takes whole runs of channels)"),
+        ));
+    }
+    Ok(c)
+}
