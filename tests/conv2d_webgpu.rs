@@ -24,16 +24,9 @@ fn webgpu_matches_the_reference_and_the_cpu_path() {
     let mut rng = Rng::new(3);
     for _ in 0..120 {
         let p = Problem::random(&mut rng, 400_000);
-        let result = pollster::block_on(gpu.conv2d(&p.geometry, &p.x, &p.filters));
-        if p.geometry.groups > 1 {
-            // No grouped kernel on the GPU yet: refused with the argument named, never wrong.
-            let e = result.unwrap_err();
-            assert!(e.message().contains("'groups'"), "{e}");
-            continue;
-        }
-        let got = result.unwrap();
+        let got = pollster::block_on(gpu.conv2d(&p.geometry, &p.x, &p.filters)).unwrap();
         p.check("webgpu", &got);
-        let cpu = cpu::conv2d(&p.geometry, &p.x, &p.filters, CpuKernel::Tiled).unwrap();
+        let cpu = cpu::conv2d(&p.geometry, &p.x, &p.filters, CpuKernel::Auto).unwrap();
         let worst = got.iter().zip(&cpu).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         let scale = cpu.iter().fold(1.0f32, |m, v| m.max(v.abs()));
         assert!(
@@ -86,4 +79,59 @@ fn a_device_lost_underneath_is_an_error_not_a_panic() {
     gpu.destroy_underneath();
     let r = pollster::block_on(gpu.conv2d(&g, &[1.0; 16], &[1.0; 9]));
     assert!(r.is_err(), "a destroyed device must not return a result");
+}
+
+/// Every forward kernel (the 1x1 GEMM, direct and grouped) is exercised, and the backward
+/// kernels agree with the CPU path (itself checked against the f64 reference and finite
+/// differences in tests/gradients.rs) within the f32 summation bound of their longest sums.
+#[test]
+fn webgpu_kernels_and_gradients_match_the_cpu_path() {
+    use convlab::backend::webgpu::ConvKernel;
+    use std::collections::HashSet;
+    let gpu = context();
+    let mut rng = Rng::new(21);
+    let mut seen = HashSet::new();
+    let mut pointwise = 0;
+    for i in 0..80 {
+        let mut p = Problem::random(&mut rng, 200_000);
+        if i % 10 == 0 {
+            // Make sure 1x1 convolutions come up (the GEMM path).
+            let params = Conv2dParams::default();
+            let x = [rng.range(1, 3), rng.range(1, 20), rng.range(1, 20), rng.range(1, 40)];
+            let f = [1, 1, x[3], rng.range(1, 70)];
+            p.geometry = Conv2dGeometry::new("t", &x, &f, &params).unwrap();
+            p.params = params;
+            p.x = rng.vec(x.iter().product());
+            p.filters = rng.vec(f.iter().product());
+            pointwise += 1;
+        }
+        let g = &p.geometry;
+        seen.insert(ConvKernel::choose(g).0);
+        let xt = gpu.upload("t", "x", &g.input_shape(), &p.x).unwrap();
+        let wt = gpu.upload("t", "filters", &g.filter_shape(), &p.filters).unwrap();
+        let y = pollster::block_on(gpu.conv2d_tensors(g, &xt, &wt)).unwrap();
+        p.check("webgpu", &pollster::block_on(gpu.read(&y)).unwrap());
+
+        let dy = rng.vec(g.output_shape().iter().product());
+        let dyt = gpu.upload("t", "dy", &g.output_shape(), &dy).unwrap();
+        let (dx, dw) = cpu::conv2d_backward(g, &p.x, &p.filters, &dy).unwrap();
+        let db = cpu::conv2d_backward_bias(g, &dy).unwrap();
+        let (gdx, gdw) = pollster::block_on(gpu.conv2d_backward_tensors(g, &xt, &wt, &dyt)).unwrap();
+        let gdb = pollster::block_on(gpu.conv2d_backward_bias(g, &dyt)).unwrap();
+        // Longest sums: dx sums fh*fw*out_per_group terms, dw and db batch*oh*ow; inputs and
+        // gradients are in [-1, 1], so each term is at most 1 in magnitude.
+        let terms_dx = (g.fh * g.fw * g.out_per_group()) as f32;
+        let terms_dw = (g.batch * g.out_h * g.out_w) as f32;
+        for (what, got, want, terms) in [
+            ("dx", gdx, dx, terms_dx),
+            ("dw", gdw, dw, terms_dw),
+            ("db", gdb, db, terms_dw),
+        ] {
+            let got = pollster::block_on(gpu.read(&got)).unwrap();
+            let bound = 2.0 * terms * terms * f32::EPSILON + 1e-6;
+            let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst <= bound, "{what}: webgpu and cpu differ by {worst} > {bound} on {g:?}");
+        }
+    }
+    assert!(pointwise > 0 && seen.len() == 3, "kernels exercised: {seen:?}");
 }

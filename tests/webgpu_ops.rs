@@ -320,3 +320,65 @@ fn lenet_subsampling_matches_the_cpu_path() {
     close("subsample dcoeff", &read(&gpu, &dc), &wdc, 1e-5 * 392.0);
     close("subsample dbias", &read(&gpu, &db), &wdb, 1e-5 * 392.0);
 }
+
+#[test]
+fn normalizations_match_the_cpu_path() {
+    use convlab::ops::norm::{BatchNormParams, LrnParams};
+    let gpu = context();
+    let mut rng = Rng::new(16);
+    // Include a large batch (rows) to exercise the workgroup reductions.
+    let mut shapes = vec![[64, 14, 14, 8]];
+    for _ in 0..6 {
+        shapes.push([rng.range(1, 5), rng.range(1, 9), rng.range(1, 9), rng.range(1, 20)]);
+    }
+    for shape in shapes {
+        let c = shape[3];
+        let len: usize = shape.iter().product();
+        let rows = len / c;
+        let x: Vec<f32> = rng.vec(len).iter().map(|v| v * 3.0 + 0.5).collect();
+        let dy = rng.vec(len);
+        let (gamma, beta) = (rng.vec(c), rng.vec(c));
+        let mean = rng.vec(c);
+        let var: Vec<f32> = rng.vec(c).iter().map(|v| v.abs() + 0.1).collect();
+        let (xt, dyt) = (up(&gpu, &shape, &x), up(&gpu, &shape, &dy));
+        let (gt, bt) = (up(&gpu, &[c], &gamma), up(&gpu, &[c], &beta));
+        let (mt, vt) = (up(&gpu, &[c], &mean), up(&gpu, &[c], &var));
+        let tol_sum = 1e-5 * (rows as f32).sqrt().max(1.0);
+
+        let y = block_on(gpu.batch_norm(&xt, &gt, &bt, &mt, &vt, 1e-3)).unwrap();
+        let want = cpu::batch_norm(&x, c, &gamma, &beta, &mean, &var, 1e-3).unwrap();
+        close("batch norm", &read(&gpu, &y), &want, 1e-5);
+
+        let params = BatchNormParams { epsilon: 1e-3, momentum: 0.9 };
+        let (mut mm, mut mv) = (mean.clone(), var.clone());
+        let want = cpu::batch_norm_training(&x, c, &gamma, &beta, &params, &mut mm, &mut mv).unwrap();
+        let got = block_on(gpu.batch_norm_training(&xt, &gt, &bt, &params, &mt, &vt)).unwrap();
+        close("batch norm (training) y", &read(&gpu, &got.y), &want.y, 1e-4);
+        close("batch mean", &read(&gpu, &got.mean), &want.mean, tol_sum);
+        close("batch variance", &read(&gpu, &got.variance), &want.variance, tol_sum);
+        close("moving mean", &read(&gpu, &got.moving_mean), &mm, tol_sum);
+        close("moving variance", &read(&gpu, &got.moving_variance), &mv, tol_sum);
+
+        let (dx, dg, db) = cpu::batch_norm_training_backward(
+            &x, c, &gamma, &want.mean, &want.variance, 1e-3, &dy,
+        )
+        .unwrap();
+        let (wm, wv) = (up(&gpu, &[c], &want.mean), up(&gpu, &[c], &want.variance));
+        let (gdx, gdg, gdb) =
+            block_on(gpu.batch_norm_training_backward(&xt, &gt, &wm, &wv, 1e-3, &dyt)).unwrap();
+        close("batch norm dgamma", &read(&gpu, &gdg), &dg, tol_sum);
+        close("batch norm dbeta", &read(&gpu, &gdb), &db, tol_sum);
+        close("batch norm dx", &read(&gpu, &gdx), &dx, 1e-4);
+
+        for lrn in [LrnParams::ALEXNET, LrnParams { depth_radius: 2, bias: 2.0, alpha: 0.1, beta: 0.75 }] {
+            let y = block_on(gpu.lrn(&xt, &lrn)).unwrap();
+            close("lrn", &read(&gpu, &y), &cpu::lrn(&x, c, &lrn).unwrap(), 1e-5);
+            let dx = block_on(gpu.lrn_backward(&xt, &lrn, &dyt)).unwrap();
+            close("lrn backward", &read(&gpu, &dx), &cpu::lrn_backward(&x, c, &lrn, &dy).unwrap(), 1e-5);
+        }
+    }
+    let x = up(&gpu, &[2, 3], &[1.0; 6]);
+    let v = up(&gpu, &[2], &[1.0; 2]);
+    let e = block_on(gpu.batch_norm(&x, &v, &v, &v, &v, 1e-3)).unwrap_err();
+    assert!(e.message().contains("'gamma'") && e.message().contains("[3]"), "{e}");
+}

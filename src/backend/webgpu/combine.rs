@@ -210,8 +210,22 @@ impl GpuContext {
 
     /// Zero padding of `[n, h, w, c]` by `[[top, bottom], [left, right]]`.
     pub async fn zero_pad(&self, x: &GpuTensor, pads: [[usize; 2]; 2]) -> Result<GpuTensor> {
+        let shape = rank4("zeroPadding", x)?;
+        self.zero_pad_as(x, shape, pads).await
+    }
+
+    /// [`Self::zero_pad`] of `x` read as `shape` (same element count).
+    pub(crate) async fn zero_pad_as(
+        &self,
+        x: &GpuTensor,
+        shape: [usize; 4],
+        pads: [[usize; 2]; 2],
+    ) -> Result<GpuTensor> {
         const OP: &str = "zeroPadding";
-        let [n, h, w, c] = rank4(OP, x)?;
+        let [n, h, w, c] = shape;
+        if n * h * w * c != x.len() {
+            return Err(Error::invalid(OP, "x", format!("{} elements are not {shape:?}", x.len())));
+        }
         let (oh, ow) = (h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]);
         crate::tensor::element_count(OP, "output", &[n, oh, ow, c])?;
         let p = words(OP, &[n, h, w, c, pads[0][0], pads[1][0], oh, ow], 0.0)?;

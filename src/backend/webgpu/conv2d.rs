@@ -1,29 +1,94 @@
-//! Launcher of `conv2d.wgsl`: the direct convolution on device-resident tensors. The filters
-//! are uploaded once with their output channels padded to a multiple of 4 (whole `vec4`s).
+//! Launcher of `conv2d.wgsl`: convolution on device-resident tensors, forward and backward.
+//!
+//! Which kernel runs a forward convolution, and why ([`ConvKernel::choose`]):
+//! - a 1x1, stride-1, unpadded, ungrouped convolution is a plain matrix multiply of the
+//!   `[n * h * w, in]` input with the `[in, out]` filters: the tiled GEMM (`matmul.wgsl`), which
+//!   reuses each loaded value 4 x 4 times from workgroup memory;
+//! - other ungrouped convolutions run the direct kernel (four output channels per invocation;
+//!   the filters are zero-padded to whole `vec4`s on the device first);
+//! - grouped and depthwise convolutions run the grouped kernel (one output per invocation: a
+//!   `vec4` of outputs could straddle two groups).
 
 use super::runtime::{u32_of, GpuTensor, KernelSpec};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::ops::conv::Conv2dGeometry;
 
-const DIRECT: KernelSpec = KernelSpec {
-    file: "conv2d.wgsl",
-    source: include_str!("conv2d.wgsl"),
-    entry: "main",
-    inputs: 2,
-    outputs: 1,
-};
+const fn spec(entry: &'static str) -> KernelSpec {
+    KernelSpec { file: "conv2d.wgsl", source: include_str!("conv2d.wgsl"), entry, inputs: 2, outputs: 1 }
+}
+const DIRECT: KernelSpec = spec("main");
+const GROUPED: KernelSpec = spec("grouped");
+const BACKWARD_INPUT: KernelSpec = spec("backward_input");
+const BACKWARD_FILTER: KernelSpec = spec("backward_filter");
+
+/// The forward kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConvKernel {
+    /// 1x1 as a tiled matrix multiply.
+    Gemm,
+    /// Direct, four output channels per invocation.
+    Direct,
+    /// Direct, one output per invocation, any groups.
+    Grouped,
+}
+
+impl ConvKernel {
+    /// The kernel for `g`, and the reason in words (shown with per-op timings).
+    pub fn choose(g: &Conv2dGeometry) -> (Self, &'static str) {
+        let pointwise = g.fh == 1
+            && g.fw == 1
+            && g.strides == [1, 1]
+            && g.pad_top == 0
+            && g.pad_left == 0
+            && g.out_h == g.in_h
+            && g.out_w == g.in_w;
+        if g.groups != 1 {
+            (Self::Grouped, "grouped or depthwise: one output per invocation")
+        } else if pointwise {
+            (Self::Gemm, "1x1, stride 1: a plain matrix multiply (tiled GEMM)")
+        } else {
+            (Self::Direct, "direct: four output channels per invocation")
+        }
+    }
+}
+
+fn params(op: &str, g: &Conv2dGeometry) -> Result<Vec<u32>> {
+    Ok(vec![
+        0,
+        0,
+        u32_of(op, "x", g.batch)?,
+        u32_of(op, "x", g.in_h)?,
+        u32_of(op, "x", g.in_w)?,
+        u32_of(op, "x", g.in_c)?,
+        u32_of(op, "filters", g.fh)?,
+        u32_of(op, "filters", g.fw)?,
+        u32_of(op, "filters", g.out_c)?,
+        u32_of(op, "filters", g.out_c.div_ceil(4))?,
+        u32_of(op, "output", g.out_h)?,
+        u32_of(op, "output", g.out_w)?,
+        u32_of(op, "padding", g.pad_top)?,
+        u32_of(op, "padding", g.pad_left)?,
+        u32_of(op, "strides", g.strides[0])?,
+        u32_of(op, "strides", g.strides[1])?,
+        u32_of(op, "dilations", g.dilations[0])?,
+        u32_of(op, "dilations", g.dilations[1])?,
+        u32_of(op, "groups", g.in_per_group())?,
+        u32_of(op, "groups", g.out_per_group())?,
+    ])
+}
+
+fn expect(op: &str, arg: &str, t: &GpuTensor, shape: &[usize]) -> Result<()> {
+    if t.shape() == shape {
+        Ok(())
+    } else {
+        Err(Error::invalid(op, arg, format!("has shape {:?}, expected {shape:?}", t.shape())))
+    }
+}
 
 impl GpuContext {
-    /// Uploads HWIO filters in the layout [`Self::conv2d_tensors`] reads.
-    pub fn upload_conv_filters(&self, g: &Conv2dGeometry, filters: &[f32]) -> Result<GpuTensor> {
-        crate::backend::cpu::check_len("conv2d", "filters", filters.len(), &g.filter_shape())?;
-        let (packed, padded) = crate::backend::cpu::filters_padded_to(g, filters, 4)?;
-        self.upload("conv2d", "filters", &[g.fh, g.fw, g.in_per_group(), padded], &packed)
-    }
-
-    /// `tf.nn.conv2d` on device tensors: `x` of `g.input_shape()`, `filters` from
-    /// [`Self::upload_conv_filters`].
+    /// `tf.nn.conv2d` (grouped and depthwise included) on device tensors: `x` of
+    /// `g.input_shape()`, `filters` HWIO of `g.filter_shape()`.
     pub async fn conv2d_tensors(
         &self,
         g: &Conv2dGeometry,
@@ -31,57 +96,71 @@ impl GpuContext {
         filters: &GpuTensor,
     ) -> Result<GpuTensor> {
         const OP: &str = "conv2d";
-        if x.shape() != g.input_shape() {
-            return Err(Error::invalid(
-                OP,
-                "x",
-                format!("has shape {:?}, expected {:?}", x.shape(), g.input_shape()),
-            ));
+        expect(OP, "x", x, &g.input_shape())?;
+        expect(OP, "filters", filters, &g.filter_shape())?;
+        let p = params(OP, g)?;
+        match ConvKernel::choose(g).0 {
+            ConvKernel::Gemm => {
+                let rows = g.batch * g.in_h * g.in_w;
+                self.matmul_as(OP, (x, rows, g.in_c, false), (filters, g.in_c, g.out_c, false))
+                    .await?
+                    .reshaped(&g.output_shape())
+            }
+            ConvKernel::Direct => {
+                let vec4s = g.out_c.div_ceil(4);
+                let rows = g.fh * g.fw * g.in_c;
+                let padded = if vec4s * 4 == g.out_c {
+                    None
+                } else {
+                    let pad = [[0, 0], [0, vec4s * 4 - g.out_c]];
+                    Some(self.zero_pad_as(filters, [1, rows, g.out_c, 1], pad).await?)
+                };
+                let w = padded.as_ref().unwrap_or(filters);
+                let invocations = (g.batch * g.out_h * g.out_w) as u64 * vec4s as u64;
+                self.submit(OP, |enc| {
+                    let y = self.alloc(OP, "output", &g.output_shape())?;
+                    self.launch(enc, &DIRECT, &p, &[x, w], &[&y], invocations)?;
+                    Ok(y)
+                })
+                .await
+            }
+            ConvKernel::Grouped => {
+                self.submit(OP, |enc| {
+                    let y = self.alloc(OP, "output", &g.output_shape())?;
+                    self.launch(enc, &GROUPED, &p, &[x, filters], &[&y], y.len() as u64)?;
+                    Ok(y)
+                })
+                .await
+            }
         }
-        let vec4s = g.out_c.div_ceil(4);
-        if filters.shape() != [g.fh, g.fw, g.in_c, vec4s * 4] {
-            return Err(Error::invalid(
-                OP,
-                "filters",
-                format!(
-                    "has packed shape {:?}, expected [{}, {}, {}, {}]",
-                    filters.shape(),
-                    g.fh,
-                    g.fw,
-                    g.in_c,
-                    vec4s * 4
-                ),
-            ));
-        }
-        if g.groups != 1 {
-            return Err(Error::invalid(OP, "groups", "the direct kernel is ungrouped"));
-        }
-        let params = vec![
-            0,
-            0,
-            u32_of(OP, "x", g.batch)?,
-            u32_of(OP, "x", g.in_h)?,
-            u32_of(OP, "x", g.in_w)?,
-            u32_of(OP, "x", g.in_c)?,
-            u32_of(OP, "filters", g.fh)?,
-            u32_of(OP, "filters", g.fw)?,
-            u32_of(OP, "filters", g.out_c)?,
-            u32_of(OP, "filters", vec4s)?,
-            u32_of(OP, "output", g.out_h)?,
-            u32_of(OP, "output", g.out_w)?,
-            u32_of(OP, "padding", g.pad_top)?,
-            u32_of(OP, "padding", g.pad_left)?,
-            u32_of(OP, "strides", g.strides[0])?,
-            u32_of(OP, "strides", g.strides[1])?,
-            u32_of(OP, "dilations", g.dilations[0])?,
-            u32_of(OP, "dilations", g.dilations[1])?,
-        ];
-        let invocations = (g.batch * g.out_h * g.out_w) as u64 * vec4s as u64;
+    }
+
+    /// Gradients of [`Self::conv2d_tensors`]: `(dx, dw)`.
+    pub async fn conv2d_backward_tensors(
+        &self,
+        g: &Conv2dGeometry,
+        x: &GpuTensor,
+        filters: &GpuTensor,
+        dy: &GpuTensor,
+    ) -> Result<(GpuTensor, GpuTensor)> {
+        const OP: &str = "conv2d backward";
+        expect(OP, "x", x, &g.input_shape())?;
+        expect(OP, "filters", filters, &g.filter_shape())?;
+        expect(OP, "dy", dy, &g.output_shape())?;
+        let p = params(OP, g)?;
         self.submit(OP, |enc| {
-            let y = self.alloc(OP, "output", &g.output_shape())?;
-            self.launch(enc, &DIRECT, &params, &[x, filters], &[&y], invocations)?;
-            Ok(y)
+            let dx = self.alloc(OP, "dx", &g.input_shape())?;
+            self.launch(enc, &BACKWARD_INPUT, &p, &[dy, filters], &[&dx], dx.len() as u64)?;
+            let dw = self.alloc(OP, "dw", &g.filter_shape())?;
+            self.launch(enc, &BACKWARD_FILTER, &p, &[x, dy], &[&dw], dw.len() as u64 * 64)?;
+            Ok((dx, dw))
         })
         .await
+    }
+
+    /// The gradient of a convolution's bias: `dy` summed over every axis but the last.
+    pub async fn conv2d_backward_bias(&self, g: &Conv2dGeometry, dy: &GpuTensor) -> Result<GpuTensor> {
+        expect("conv2d backward", "dy", dy, &g.output_shape())?;
+        self.column_sums_as("conv2d backward", dy, dy.len() / g.out_c, g.out_c).await
     }
 }

@@ -1,4 +1,10 @@
-// Direct 2-D convolution, tf.nn.conv2d semantics (NHWC input, HWIO filters, zero padding).
+// 2-D convolution, tf.nn.conv2d semantics (NHWC input, HWIO filters, zero padding), forward
+// (`main`: ungrouped, four output channels per invocation; `grouped`: any groups, including
+// depthwise, one output per invocation) and backward (`backward_input`: one input value per
+// invocation, gathering the outputs that read it; `backward_filter`: one workgroup per filter
+// value, its 64 invocations summing strided output pixels, then a tree in workgroup memory).
+//
+// The ungrouped forward kernel:
 //
 // Each invocation computes four consecutive output channels of one output pixel, so each input
 // value it reads feeds four multiply-adds and each filter read is one vec4. The filters arrive
@@ -24,8 +30,9 @@ struct Conv2dShape {
     stride_w: u32,
     dilation_h: u32,
     dilation_w: u32,
-    _pad0: u32,
-    _pad1: u32,
+    // Input and output channels per group (groups = in_c / in_pg).
+    in_pg: u32,
+    out_pg: u32,
 }
 
 @group(0) @binding(0) var<uniform> shape: Conv2dShape;
@@ -70,5 +77,120 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let valid = min(4u, shape.out_c - group * 4u);
     for (var k = 0u; k < valid; k = k + 1u) {
         y[out_base + k] = acc[k];
+    }
+}
+
+// grouped: filters [fh, fw, in_pg, out_c] unpadded; one invocation per output value.
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> gw: array<f32>;
+@group(0) @binding(3) var<storage, read_write> gy: array<f32>;
+
+@compute @workgroup_size(64)
+fn grouped(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let index = (wg.y * shape.wg_x + wg.x) * WORKGROUP + local;
+    if (index >= shape.count) {
+        return;
+    }
+    let o = index % shape.out_c;
+    var rest = index / shape.out_c;
+    let ox = rest % shape.out_w;
+    rest = rest / shape.out_w;
+    let oy = rest % shape.out_h;
+    let n = rest / shape.out_h;
+    let c0 = (o / shape.out_pg) * shape.in_pg; // the group's first input channel
+    var acc = 0.0;
+    for (var u = 0u; u < shape.fh; u++) {
+        let iy = i32(oy * shape.stride_h + u * shape.dilation_h) - i32(shape.pad_top);
+        if (iy < 0 || iy >= i32(shape.in_h)) { continue; }
+        for (var v = 0u; v < shape.fw; v++) {
+            let ix = i32(ox * shape.stride_w + v * shape.dilation_w) - i32(shape.pad_left);
+            if (ix < 0 || ix >= i32(shape.in_w)) { continue; }
+            let x_base = ((n * shape.in_h + u32(iy)) * shape.in_w + u32(ix)) * shape.in_c + c0;
+            let w_base = (u * shape.fw + v) * shape.in_pg * shape.out_c + o;
+            for (var c = 0u; c < shape.in_pg; c++) {
+                acc += gx[x_base + c] * gw[w_base + c * shape.out_c];
+            }
+        }
+    }
+    gy[index] = acc;
+}
+
+// backward_input: dx from dy (binding 1) and the filters (binding 2, unpadded).
+@compute @workgroup_size(64)
+fn backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let index = (wg.y * shape.wg_x + wg.x) * WORKGROUP + local;
+    if (index >= shape.count) {
+        return;
+    }
+    let ci = index % shape.in_c;
+    var rest = index / shape.in_c;
+    let xx = rest % shape.in_w;
+    rest = rest / shape.in_w;
+    let yy = rest % shape.in_h;
+    let n = rest / shape.in_h;
+    let grp = ci / shape.in_pg;
+    let cl = ci % shape.in_pg;
+    var acc = 0.0;
+    for (var u = 0u; u < shape.fh; u++) {
+        // Output row oy reads input row oy * stride + u * dilation - pad_top = yy.
+        let t = i32(yy + shape.pad_top) - i32(u * shape.dilation_h);
+        if (t < 0 || u32(t) % shape.stride_h != 0u) { continue; }
+        let oy = u32(t) / shape.stride_h;
+        if (oy >= shape.out_h) { continue; }
+        for (var v = 0u; v < shape.fw; v++) {
+            let s = i32(xx + shape.pad_left) - i32(v * shape.dilation_w);
+            if (s < 0 || u32(s) % shape.stride_w != 0u) { continue; }
+            let ox = u32(s) / shape.stride_w;
+            if (ox >= shape.out_w) { continue; }
+            let d_base = ((n * shape.out_h + oy) * shape.out_w + ox) * shape.out_c + grp * shape.out_pg;
+            let w_base = ((u * shape.fw + v) * shape.in_pg + cl) * shape.out_c + grp * shape.out_pg;
+            for (var k = 0u; k < shape.out_pg; k++) {
+                acc += gx[d_base + k] * gw[w_base + k];
+            }
+        }
+    }
+    gy[index] = acc;
+}
+
+var<workgroup> partial: array<f32, 64>;
+
+// backward_filter: dw from x (binding 1) and dy (binding 2); one workgroup per filter value
+// (count = filter values * 64).
+@compute @workgroup_size(64)
+fn backward_filter(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let f = wg.y * shape.wg_x + wg.x;
+    if (f * WORKGROUP >= shape.count) {
+        return;
+    }
+    let o = f % shape.out_c;
+    var rest = f / shape.out_c;
+    let cl = rest % shape.in_pg;
+    rest = rest / shape.in_pg;
+    let v = rest % shape.fw;
+    let u = rest / shape.fw;
+    let ci = (o / shape.out_pg) * shape.in_pg + cl;
+    let pixels = shape.batch * shape.out_h * shape.out_w;
+    var acc = 0.0;
+    for (var q = local; q < pixels; q += WORKGROUP) {
+        let ox = q % shape.out_w;
+        let r = q / shape.out_w;
+        let oy = r % shape.out_h;
+        let n = r / shape.out_h;
+        let iy = i32(oy * shape.stride_h + u * shape.dilation_h) - i32(shape.pad_top);
+        let ix = i32(ox * shape.stride_w + v * shape.dilation_w) - i32(shape.pad_left);
+        if (iy >= 0 && iy < i32(shape.in_h) && ix >= 0 && ix < i32(shape.in_w)) {
+            acc += gx[((n * shape.in_h + u32(iy)) * shape.in_w + u32(ix)) * shape.in_c + ci]
+                * gw[q * shape.out_c + o];
+        }
+    }
+    partial[local] = acc;
+    for (var s = 32u; s > 0u; s = s >> 1u) {
+        workgroupBarrier();
+        if (local < s) {
+            partial[local] += partial[local + s];
+        }
+    }
+    if (local == 0u) {
+        gy[f] = partial[0];
     }
 }

@@ -36,12 +36,28 @@ impl GpuContext {
     ) -> Result<GpuTensor> {
         let (m, k) = dims(op, "a", a, trans_a)?;
         let (k2, n) = dims(op, "b", b, trans_b)?;
+        self.matmul_as(op, (a, m, k, trans_a), (b, k2, n, trans_b)).await
+    }
+
+    /// [`Self::matmul`] with each operand read as a `[rows, cols]` matrix (after its transpose)
+    /// of the same element count: `(tensor, rows, cols, transposed)`.
+    pub(crate) async fn matmul_as(
+        &self,
+        op: &str,
+        (a, m, k, trans_a): (&GpuTensor, usize, usize, bool),
+        (b, k2, n, trans_b): (&GpuTensor, usize, usize, bool),
+    ) -> Result<GpuTensor> {
         if k != k2 {
             return Err(Error::invalid(
                 op,
                 "b",
                 format!("has {k2} rows to multiply, the other operand {k} columns"),
             ));
+        }
+        for (arg, t, len) in [("a", a, m * k), ("b", b, k * n)] {
+            if t.len() != len {
+                return Err(Error::invalid(op, arg, format!("{} elements are not a {len}-element matrix", t.len())));
+            }
         }
         let blocks_n = n.div_ceil(BLOCK);
         let blocks = m.div_ceil(BLOCK) as u64 * blocks_n as u64;
@@ -95,7 +111,18 @@ impl GpuContext {
     /// product `1^T t` through the tiled kernel.
     pub async fn column_sums(&self, op: &str, t: &GpuTensor) -> Result<GpuTensor> {
         let (rows, cols) = dims(op, "dy", t, false)?;
+        self.column_sums_as(op, t, rows, cols).await
+    }
+
+    /// [`Self::column_sums`] of `t` read as `[rows, cols]`.
+    pub(crate) async fn column_sums_as(
+        &self,
+        op: &str,
+        t: &GpuTensor,
+        rows: usize,
+        cols: usize,
+    ) -> Result<GpuTensor> {
         let ones = self.upload(op, "dy", &[1, rows], &vec![1.0; rows])?;
-        self.matmul(op, &ones, false, t, false).await?.reshaped(&[cols])
+        self.matmul_as(op, (&ones, 1, rows, false), (t, rows, cols, false)).await?.reshaped(&[cols])
     }
 }

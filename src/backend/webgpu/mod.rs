@@ -13,11 +13,14 @@ mod activation;
 mod combine;
 mod conv2d;
 mod matmul;
+mod norm;
 mod pool;
 pub mod runtime;
 
 use std::sync::{Arc, Mutex};
 
+pub use norm::GpuBatchNormTraining;
+pub use conv2d::ConvKernel;
 pub use pool::PoolKind;
 pub use runtime::{GpuTensor, PoolStats};
 use runtime::{KernelSpec, PipelineCache, PoolState};
@@ -157,25 +160,18 @@ impl GpuContext {
         self.device.destroy();
     }
 
-    /// Whether the GPU kernel handles this convolution (grouped and depthwise convolutions do
-    /// not have a WebGPU kernel yet; callers run those on the CPU).
-    pub fn supports_conv2d(&self, g: &Conv2dGeometry) -> bool {
-        g.groups == 1
+    /// Whether the GPU kernels handle this convolution (all of them do, grouped and depthwise
+    /// included; kept so that callers can ask before uploading).
+    pub fn supports_conv2d(&self, _g: &Conv2dGeometry) -> bool {
+        true
     }
 
     /// `tf.nn.conv2d` on the GPU, from and to CPU memory. See [`crate::backend::cpu::conv2d`]
     /// for shapes.
     pub async fn conv2d(&self, g: &Conv2dGeometry, x: &[f32], filters: &[f32]) -> Result<Vec<f32>> {
         self.check_lost()?;
-        if !self.supports_conv2d(g) {
-            return Err(Error::invalid(
-                "conv2d",
-                "groups",
-                format!("{} groups have no WebGPU kernel yet; run it on \"cpu\"", g.groups),
-            ));
-        }
         let xt = self.upload("conv2d", "x", &g.input_shape(), x)?;
-        let wt = self.upload_conv_filters(g, filters)?;
+        let wt = self.upload("conv2d", "filters", &g.filter_shape(), filters)?;
         let y = self.conv2d_tensors(g, &xt, &wt).await?;
         self.read(&y).await
     }
