@@ -116,17 +116,16 @@ fn webgpu_kernels_and_gradients_match_the_cpu_path() {
         let dyt = gpu.upload("t", "dy", &g.output_shape(), &dy).unwrap();
         let (dx, dw) = cpu::conv2d_backward(g, &p.x, &p.filters, &dy).unwrap();
         let db = cpu::conv2d_backward_bias(g, &dy).unwrap();
-        let (gdx, gdw) = pollster::block_on(gpu.conv2d_backward_tensors(g, &xt, &wt, &dyt)).unwrap();
+        let (gdx, gdw) =
+            pollster::block_on(gpu.conv2d_backward_tensors(g, &xt, &wt, &dyt)).unwrap();
         let gdb = pollster::block_on(gpu.conv2d_backward_bias(g, &dyt)).unwrap();
         // Longest sums: dx sums fh*fw*out_per_group terms, dw and db batch*oh*ow; inputs and
         // gradients are in [-1, 1], so each term is at most 1 in magnitude.
         let terms_dx = (g.fh * g.fw * g.out_per_group()) as f32;
         let terms_dw = (g.batch * g.out_h * g.out_w) as f32;
-        for (what, got, want, terms) in [
-            ("dx", gdx, dx, terms_dx),
-            ("dw", gdw, dw, terms_dw),
-            ("db", gdb, db, terms_dw),
-        ] {
+        for (what, got, want, terms) in
+            [("dx", gdx, dx, terms_dx), ("dw", gdw, dw, terms_dw), ("db", gdb, db, terms_dw)]
+        {
             let got = pollster::block_on(gpu.read(&got)).unwrap();
             let bound = 2.0 * terms * terms * f32::EPSILON + 1e-6;
             let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);

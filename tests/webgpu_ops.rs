@@ -351,7 +351,8 @@ fn normalizations_match_the_cpu_path() {
 
         let params = BatchNormParams { epsilon: 1e-3, momentum: 0.9 };
         let (mut mm, mut mv) = (mean.clone(), var.clone());
-        let want = cpu::batch_norm_training(&x, c, &gamma, &beta, &params, &mut mm, &mut mv).unwrap();
+        let want =
+            cpu::batch_norm_training(&x, c, &gamma, &beta, &params, &mut mm, &mut mv).unwrap();
         let got = block_on(gpu.batch_norm_training(&xt, &gt, &bt, &params, &mt, &vt)).unwrap();
         close("batch norm (training) y", &read(&gpu, &got.y), &want.y, 1e-4);
         close("batch mean", &read(&gpu, &got.mean), &want.mean, tol_sum);
@@ -359,10 +360,9 @@ fn normalizations_match_the_cpu_path() {
         close("moving mean", &read(&gpu, &got.moving_mean), &mm, tol_sum);
         close("moving variance", &read(&gpu, &got.moving_variance), &mv, tol_sum);
 
-        let (dx, dg, db) = cpu::batch_norm_training_backward(
-            &x, c, &gamma, &want.mean, &want.variance, 1e-3, &dy,
-        )
-        .unwrap();
+        let (dx, dg, db) =
+            cpu::batch_norm_training_backward(&x, c, &gamma, &want.mean, &want.variance, 1e-3, &dy)
+                .unwrap();
         let (wm, wv) = (up(&gpu, &[c], &want.mean), up(&gpu, &[c], &want.variance));
         let (gdx, gdg, gdb) =
             block_on(gpu.batch_norm_training_backward(&xt, &gt, &wm, &wv, 1e-3, &dyt)).unwrap();
@@ -370,15 +370,50 @@ fn normalizations_match_the_cpu_path() {
         close("batch norm dbeta", &read(&gpu, &gdb), &db, tol_sum);
         close("batch norm dx", &read(&gpu, &gdx), &dx, 1e-4);
 
-        for lrn in [LrnParams::ALEXNET, LrnParams { depth_radius: 2, bias: 2.0, alpha: 0.1, beta: 0.75 }] {
+        for lrn in
+            [LrnParams::ALEXNET, LrnParams { depth_radius: 2, bias: 2.0, alpha: 0.1, beta: 0.75 }]
+        {
             let y = block_on(gpu.lrn(&xt, &lrn)).unwrap();
             close("lrn", &read(&gpu, &y), &cpu::lrn(&x, c, &lrn).unwrap(), 1e-5);
             let dx = block_on(gpu.lrn_backward(&xt, &lrn, &dyt)).unwrap();
-            close("lrn backward", &read(&gpu, &dx), &cpu::lrn_backward(&x, c, &lrn, &dy).unwrap(), 1e-5);
+            close(
+                "lrn backward",
+                &read(&gpu, &dx),
+                &cpu::lrn_backward(&x, c, &lrn, &dy).unwrap(),
+                1e-5,
+            );
         }
     }
     let x = up(&gpu, &[2, 3], &[1.0; 6]);
     let v = up(&gpu, &[2], &[1.0; 2]);
     let e = block_on(gpu.batch_norm(&x, &v, &v, &v, &v, 1e-3)).unwrap_err();
     assert!(e.message().contains("'gamma'") && e.message().contains("[3]"), "{e}");
+}
+
+#[test]
+fn losses_match_the_cpu_path() {
+    let gpu = context();
+    let mut rng = Rng::new(17);
+    for _ in 0..6 {
+        let (n, classes) = (rng.range(1, 70), rng.range(2, 12));
+        let logits: Vec<f32> = rng.vec(n * classes).iter().map(|v| v * 20.0).collect();
+        let labels: Vec<u32> = (0..n).map(|_| rng.range(0, classes - 1) as u32).collect();
+        let (loss, grad) = cpu::softmax_cross_entropy(&logits, &labels, classes).unwrap();
+        let lt = up(&gpu, &[n, classes], &logits);
+        let labt = gpu.upload_labels(&labels, classes).unwrap();
+        let (gl, gg) = block_on(gpu.softmax_cross_entropy(&lt, &labt)).unwrap();
+        close("cross-entropy", &read(&gpu, &gl), &[loss], 1e-5);
+        close("cross-entropy gradient", &read(&gpu, &gg), &grad, 1e-6);
+
+        let (y, t) = (rng.vec(n * classes), rng.vec(n * classes));
+        let (loss, grad) = cpu::mean_squared_error(&y, &t).unwrap();
+        let (gl, gg) = block_on(
+            gpu.mean_squared_error(&up(&gpu, &[n, classes], &y), &up(&gpu, &[n, classes], &t)),
+        )
+        .unwrap();
+        close("mse", &read(&gpu, &gl), &[loss], 1e-5);
+        close("mse gradient", &read(&gpu, &gg), &grad, 1e-6);
+    }
+    let e = gpu.upload_labels(&[0, 3], 3).unwrap_err();
+    assert!(e.message().contains("label 3 at index 1"), "{e}");
 }

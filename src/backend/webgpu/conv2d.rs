@@ -15,7 +15,13 @@ use crate::error::{Error, Result};
 use crate::ops::conv::Conv2dGeometry;
 
 const fn spec(entry: &'static str) -> KernelSpec {
-    KernelSpec { file: "conv2d.wgsl", source: include_str!("conv2d.wgsl"), entry, inputs: 2, outputs: 1 }
+    KernelSpec {
+        file: "conv2d.wgsl",
+        source: include_str!("conv2d.wgsl"),
+        entry,
+        inputs: 2,
+        outputs: 1,
+    }
 }
 const DIRECT: KernelSpec = spec("main");
 const GROUPED: KernelSpec = spec("grouped");
@@ -159,7 +165,11 @@ impl GpuContext {
     }
 
     /// The gradient of a convolution's bias: `dy` summed over every axis but the last.
-    pub async fn conv2d_backward_bias(&self, g: &Conv2dGeometry, dy: &GpuTensor) -> Result<GpuTensor> {
+    pub async fn conv2d_backward_bias(
+        &self,
+        g: &Conv2dGeometry,
+        dy: &GpuTensor,
+    ) -> Result<GpuTensor> {
         expect("conv2d backward", "dy", dy, &g.output_shape())?;
         self.column_sums_as("conv2d backward", dy, dy.len() / g.out_c, g.out_c).await
     }

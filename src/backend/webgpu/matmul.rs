@@ -56,7 +56,11 @@ impl GpuContext {
         }
         for (arg, t, len) in [("a", a, m * k), ("b", b, k * n)] {
             if t.len() != len {
-                return Err(Error::invalid(op, arg, format!("{} elements are not a {len}-element matrix", t.len())));
+                return Err(Error::invalid(
+                    op,
+                    arg,
+                    format!("{} elements are not a {len}-element matrix", t.len()),
+                ));
             }
         }
         let blocks_n = n.div_ceil(BLOCK);

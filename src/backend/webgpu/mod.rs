@@ -12,6 +12,7 @@
 mod activation;
 mod combine;
 mod conv2d;
+mod loss;
 mod matmul;
 mod norm;
 mod pool;
@@ -19,8 +20,8 @@ pub mod runtime;
 
 use std::sync::{Arc, Mutex};
 
-pub use norm::GpuBatchNormTraining;
 pub use conv2d::ConvKernel;
+pub use norm::GpuBatchNormTraining;
 pub use pool::PoolKind;
 pub use runtime::{GpuTensor, PoolStats};
 use runtime::{KernelSpec, PipelineCache, PoolState};

@@ -57,7 +57,11 @@ fn words(op: &str, w: Words) -> Result<Vec<u32>> {
 }
 
 /// `(rows, channels)` of `x`, with every per-channel vector checked.
-fn rows_channels(op: &str, x: &GpuTensor, vectors: &[(&str, &GpuTensor)]) -> Result<(usize, usize)> {
+fn rows_channels(
+    op: &str,
+    x: &GpuTensor,
+    vectors: &[(&str, &GpuTensor)],
+) -> Result<(usize, usize)> {
     let c = match x.shape() {
         [.., c] if x.shape().len() >= 2 => *c,
         _ => {
@@ -144,7 +148,10 @@ impl GpuContext {
         )?;
         let (mean, variance) = self.moments(x).await?;
         let y = self.batch_norm(x, gamma, beta, &mean, &variance, params.epsilon).await?;
-        let p = words(OP, Words { rows, c, eps: params.epsilon, momentum: params.momentum, lrn: None })?;
+        let p = words(
+            OP,
+            Words { rows, c, eps: params.epsilon, momentum: params.momentum, lrn: None },
+        )?;
         let (moving_mean, moving_variance) = self
             .submit(OP, |enc| {
                 let mm = self.alloc(OP, "movingMean", &[c])?;
@@ -173,13 +180,24 @@ impl GpuContext {
         let (rows, c) =
             rows_channels(OP, x, &[("gamma", gamma), ("mean", mean), ("variance", variance)])?;
         if dy.shape() != x.shape() {
-            return Err(Error::invalid(OP, "dy", format!("has shape {:?}, x has {:?}", dy.shape(), x.shape())));
+            return Err(Error::invalid(
+                OP,
+                "dy",
+                format!("has shape {:?}, x has {:?}", dy.shape(), x.shape()),
+            ));
         }
         let p = words(OP, Words { rows, c, eps, momentum: 0.0, lrn: None })?;
         self.submit(OP, |enc| {
             let dgamma = self.alloc(OP, "dgamma", &[c])?;
             let dbeta = self.alloc(OP, "dbeta", &[c])?;
-            self.launch(enc, &BN_REDUCE, &p, &[x, dy, mean, variance], &[&dgamma, &dbeta], c as u64 * 64)?;
+            self.launch(
+                enc,
+                &BN_REDUCE,
+                &p,
+                &[x, dy, mean, variance],
+                &[&dgamma, &dbeta],
+                c as u64 * 64,
+            )?;
             let dx = self.alloc(OP, "dx", x.shape())?;
             self.launch(
                 enc,
@@ -210,12 +228,21 @@ impl GpuContext {
     }
 
     /// The gradient of [`Self::lrn`] with respect to `x`.
-    pub async fn lrn_backward(&self, x: &GpuTensor, params: &LrnParams, dy: &GpuTensor) -> Result<GpuTensor> {
+    pub async fn lrn_backward(
+        &self,
+        x: &GpuTensor,
+        params: &LrnParams,
+        dy: &GpuTensor,
+    ) -> Result<GpuTensor> {
         const OP: &str = "localResponseNormalization backward";
         params.validate(OP)?;
         let (rows, c) = rows_channels(OP, x, &[])?;
         if dy.shape() != x.shape() {
-            return Err(Error::invalid(OP, "dy", format!("has shape {:?}, x has {:?}", dy.shape(), x.shape())));
+            return Err(Error::invalid(
+                OP,
+                "dy",
+                format!("has shape {:?}, x has {:?}", dy.shape(), x.shape()),
+            ));
         }
         let p = words(OP, Words { rows, c, eps: 0.0, momentum: 0.0, lrn: Some(*params) })?;
         self.submit(OP, |enc| {
