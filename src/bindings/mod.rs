@@ -227,29 +227,28 @@ pub fn set_backend(
     Ok(backends())
 }
 
-/// Runs a validated convolution on the requested (or active) backend. A GPU failure drops
-/// WebGPU and finishes on the CPU unless the caller insisted on WebGPU; a convolution the GPU
-/// has no kernel for runs on the CPU unless the caller insisted.
-async fn run_conv(
+/// Runs an op on the requested (or active) backend: `on_gpu` with the device when WebGPU is the
+/// one, else `on_cpu`. A device failure (lost, out of memory: a [`ErrorKind::Backend`] error)
+/// drops WebGPU for the page, records why, and finishes the call on the CPU with the same
+/// result, unless the caller insisted on `backend: "webgpu"`, which then rejects.
+pub(crate) async fn run_on<T>(
     op: &str,
-    g: &Conv2dGeometry,
-    x: &[f32],
-    filters: &[f32],
     requested: Option<BackendKind>,
-) -> Result<(Vec<f32>, BackendKind), Error> {
+    on_gpu: impl AsyncFnOnce(std::rc::Rc<GpuContext>) -> Result<T, Error>,
+    on_cpu: impl FnOnce() -> Result<T, Error>,
+) -> Result<(T, BackendKind), Error> {
     let gpu = match requested {
         Some(BackendKind::WebGpu) => Some(state::with(|s| s.require_gpu(op))?),
         Some(BackendKind::Cpu) => None,
         None => state::with(|s| match s.active().0 {
-            BackendKind::WebGpu => s.gpu.clone().filter(|gpu| gpu.supports_conv2d(g)),
+            BackendKind::WebGpu => s.gpu.clone(),
             BackendKind::Cpu => None,
         }),
     };
     if let Some(gpu) = gpu {
-        match gpu.conv2d(g, x, filters).await {
-            Ok(data) => return Ok((data, BackendKind::WebGpu)),
+        match on_gpu(gpu).await {
+            Ok(v) => return Ok((v, BackendKind::WebGpu)),
             Err(e) if e.kind() == ErrorKind::Backend => {
-                // The device failed underneath us: stop using it.
                 state::with(|s| s.drop_gpu(format!("dropped after a failure: {}", e.message())));
                 if requested == Some(BackendKind::WebGpu) {
                     return Err(e);
@@ -258,28 +257,74 @@ async fn run_conv(
             Err(e) => return Err(e),
         }
     }
-    Ok((cpu::conv2d(g, x, filters, CpuKernel::Auto)?, BackendKind::Cpu))
+    Ok((on_cpu()?, BackendKind::Cpu))
 }
 
-/// Adds the optional bias and applies the optional activation of a conv layer (on the CPU).
-fn conv_epilogue(op: &str, options: &JsValue, y: &mut [f32], channels: usize) -> Result<(), Error> {
-    if let Some(bias) = args::vector(op, options, "bias")? {
-        if bias.len() != channels {
+/// A validated convolution with its optional bias and activation, on the requested (or active)
+/// backend (see [`run_on`]). On the GPU the bias and activation run as one more kernel on the
+/// device; on the CPU as a pass over the output.
+async fn run_conv(
+    op: &str,
+    g: &Conv2dGeometry,
+    x: &[f32],
+    filters: &[f32],
+    epilogue: Option<&(Option<Vec<f32>>, Activation)>,
+    requested: Option<BackendKind>,
+) -> Result<(Vec<f32>, BackendKind), Error> {
+    run_on(
+        op,
+        requested,
+        async |gpu| {
+            let xt = gpu.upload(op, "x", &g.input_shape(), x)?;
+            let wt = gpu.upload(op, "filters", &g.filter_shape(), filters)?;
+            let mut y = gpu.conv2d_tensors(g, &xt, &wt).await?;
+            if let Some((bias, act)) = epilogue {
+                let bt = match bias {
+                    Some(b) => Some(gpu.upload(op, "bias", &[b.len()], b)?),
+                    None => None,
+                };
+                y = gpu.activation(*act, &y, bt.as_ref()).await?;
+            }
+            gpu.read(&y).await
+        },
+        || {
+            let mut y = cpu::conv2d(g, x, filters, CpuKernel::Auto)?;
+            if let Some((bias, act)) = epilogue {
+                if let Some(b) = bias {
+                    cpu::add_bias(&mut y, b)?;
+                }
+                cpu::activation_in_place(*act, &mut y, g.out_c)?;
+            }
+            Ok(y)
+        },
+    )
+    .await
+}
+
+/// The optional `bias` (one per output channel) and `activation` of a conv layer's options.
+fn conv_epilogue(
+    op: &str,
+    options: &JsValue,
+    channels: usize,
+) -> Result<Option<(Option<Vec<f32>>, Activation)>, Error> {
+    let bias = args::vector(op, options, "bias")?;
+    if let Some(b) = &bias {
+        if b.len() != channels {
             return Err(Error::invalid(
                 op,
                 "bias",
-                format!(
-                    "has {} elements, expected one per output channel ({channels})",
-                    bias.len()
-                ),
+                format!("has {} elements, expected one per output channel ({channels})", b.len()),
             ));
         }
-        cpu::add_bias(y, &bias)?;
     }
-    if let Some(name) = args::string(op, options, "activation")? {
-        cpu::activation_in_place(Activation::from_name(op, &name)?, y, channels)?;
-    }
-    Ok(())
+    let act = match args::string(op, options, "activation")? {
+        Some(name) => Some(Activation::from_name(op, &name)?),
+        None => None,
+    };
+    Ok(match (bias, act) {
+        (None, None) => None,
+        (bias, act) => Some((bias, act.unwrap_or(Activation::Linear))),
+    })
 }
 
 fn conv_params(op: &str, options: &JsValue, groups: usize) -> Result<Conv2dParams, Error> {
@@ -331,9 +376,9 @@ async fn conv_family(
     let (x_shape, x_data) = args::tensor(op, "x", &x)?;
     let (f_shape, f_data) = args::tensor(op, "filters", &filters)?;
     let g = geometry(&x_shape, &f_shape)?;
+    let epilogue = conv_epilogue(op, &options, g.out_c)?;
     let start = now_ms();
-    let (mut data, ran_on) = run_conv(op, &g, &x_data, &f_data, requested).await?;
-    conv_epilogue(op, &options, &mut data, g.out_c)?;
+    let (data, ran_on) = run_conv(op, &g, &x_data, &f_data, epilogue.as_ref(), requested).await?;
     Ok(op_result(&g.output_shape(), &data, ran_on, now_ms() - start))
 }
 
@@ -400,10 +445,11 @@ async fn separable_op(
     }
     let pointwise =
         Conv2dGeometry::new(OP, &depthwise.output_shape(), &p_shape, &Conv2dParams::default())?;
+    let epilogue = conv_epilogue(OP, &options, pointwise.out_c)?;
     let start = now_ms();
-    let (mid, first) = run_conv(OP, &depthwise, &x_data, &d_data, requested).await?;
-    let (mut data, second) = run_conv(OP, &pointwise, &mid, &p_data, requested).await?;
-    conv_epilogue(OP, &options, &mut data, pointwise.out_c)?;
+    let (mid, first) = run_conv(OP, &depthwise, &x_data, &d_data, None, requested).await?;
+    let (data, second) =
+        run_conv(OP, &pointwise, &mid, &p_data, epilogue.as_ref(), requested).await?;
     let ran_on = if first == second { second } else { BackendKind::Cpu };
     Ok(op_result(&pointwise.output_shape(), &data, ran_on, now_ms() - start))
 }
@@ -482,8 +528,14 @@ pub fn conv2d_rows(
         let g = Conv2dGeometry::new(OP, &x_shape, &f_shape, &params)?;
         let start = now_ms();
         let rows = first as usize..end as usize;
+        let epilogue = conv_epilogue(OP, &options, g.out_c)?;
         let mut data = cpu::conv2d_rows(&g, &x_data, &f_data, CpuKernel::Auto, rows.clone())?;
-        conv_epilogue(OP, &options, &mut data, g.out_c)?;
+        if let Some((bias, act)) = &epilogue {
+            if let Some(b) = bias {
+                cpu::add_bias(&mut data, b)?;
+            }
+            cpu::activation_in_place(*act, &mut data, g.out_c)?;
+        }
         Ok(op_result(&[rows.len(), g.out_w, g.out_c], &data, BackendKind::Cpu, now_ms() - start))
     };
     run().map_err(js_error)

@@ -1,38 +1,28 @@
-//! The functional ops beyond conv2d: pooling, activations and dense, in the same style
-//! (`{shape, data}` tensors, one options object, resolving to `{shape, data, backend, ms}`).
-//! They run on the CPU path; their WebGPU kernels are the WebGPU issue's work, so a call that
-//! insists on `backend: "webgpu"` is refused with that reason rather than silently moved.
+//! The functional ops beyond conv2d: pooling, activations, dense and the normalizations, in the
+//! same style (`{shape, data}` tensors, one options object, resolving to `{shape, data,
+//! backend, ms}`). Each runs on the requested or active backend through [`super::run_on`]: on
+//! WebGPU the inputs are uploaded, the op's kernels run on the device and the result is read
+//! back; a device failure finishes the call on the CPU.
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
-use super::{args, js_error, now_ms, op_result};
+use super::{args, js_error, now_ms, op_result, run_on};
 use crate::backend::cpu;
+use crate::backend::webgpu::PoolKind;
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::ops::activation::Activation;
 use crate::ops::dense::DenseGeometry;
 use crate::ops::pool::{Pool2dGeometry, Pool2dParams};
 
-/// Refuses `backend: "webgpu"` for an op that has no WebGPU kernel yet.
-fn cpu_only(op: &str, options: &JsValue) -> Result<()> {
-    if args::backend(op, options)? == Some(BackendKind::WebGpu) {
-        return Err(Error::invalid(
-            op,
-            "backend",
-            "\"webgpu\" has no kernel for this op yet; it runs on \"cpu\" (omit backend or pass \"cpu\")",
-        ));
-    }
-    Ok(())
+fn finish(shape: &[usize], data: Vec<f32>, backend: BackendKind, start: f64) -> JsValue {
+    op_result(shape, &data, backend, now_ms() - start)
 }
 
-fn finish(shape: &[usize], data: Vec<f32>, start: f64) -> JsValue {
-    op_result(shape, &data, BackendKind::Cpu, now_ms() - start)
-}
-
-fn pool(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> {
+async fn pool(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> {
     let options = args::options(op, &options, &["poolSize", "strides", "padding", "backend"])?;
-    cpu_only(op, &options)?;
+    let requested = args::backend(op, &options)?;
     let pool_size = args::required_pair(op, &options, "poolSize")?;
     let strides = if Reflect::has(&options, &"strides".into()).unwrap_or(false) {
         args::pair(op, &options, "strides")?
@@ -42,32 +32,42 @@ fn pool(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> {
     let params = Pool2dParams { pool_size, strides, padding: args::padding(op, &options)? };
     let (shape, data) = args::tensor(op, "x", &x)?;
     let g = Pool2dGeometry::new(op, &shape, &params)?;
+    let kind = if max { PoolKind::Max } else { PoolKind::Avg };
     let start = now_ms();
-    let y = if max { cpu::max_pool2d(&g, &data)? } else { cpu::avg_pool2d(&g, &data)? };
-    Ok(finish(&g.output_shape(), y, start))
+    let (y, ran) = run_on(
+        op,
+        requested,
+        async |gpu| {
+            let xt = gpu.upload(op, "x", &g.input_shape(), &data)?;
+            gpu.read(&gpu.pool2d(kind, &g, &xt).await?).await
+        },
+        || if max { cpu::max_pool2d(&g, &data) } else { cpu::avg_pool2d(&g, &data) },
+    )
+    .await?;
+    Ok(finish(&g.output_shape(), y, ran, start))
 }
 
 /// `tf.nn.max_pool2d`: `{poolSize, strides = poolSize, padding = "valid"}`.
-#[wasm_bindgen(js_name = maxPool, unchecked_return_type = "Promise<OpResult>")]
-pub fn max_pool(
+#[wasm_bindgen(js_name = maxPool, unchecked_return_type = "OpResult")]
+pub async fn max_pool(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PoolOptions")] options: JsValue,
-) -> js_sys::Promise {
-    resolve(pool("maxPool", x, options, true))
+) -> std::result::Result<JsValue, JsError> {
+    pool("maxPool", x, options, true).await.map_err(js_error)
 }
 
 /// `tf.nn.avg_pool2d` (padding cells excluded from each mean, as TensorFlow).
-#[wasm_bindgen(js_name = avgPool, unchecked_return_type = "Promise<OpResult>")]
-pub fn avg_pool(
+#[wasm_bindgen(js_name = avgPool, unchecked_return_type = "OpResult")]
+pub async fn avg_pool(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PoolOptions")] options: JsValue,
-) -> js_sys::Promise {
-    resolve(pool("avgPool", x, options, false))
+) -> std::result::Result<JsValue, JsError> {
+    pool("avgPool", x, options, false).await.map_err(js_error)
 }
 
-fn global(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> {
+async fn global(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> {
     let options = args::options(op, &options, &["backend"])?;
-    cpu_only(op, &options)?;
+    let requested = args::backend(op, &options)?;
     let (shape, data) = args::tensor(op, "x", &x)?;
     let [n, h, w, c] = <[usize; 4]>::try_from(shape.as_slice()).map_err(|_| {
         Error::invalid(
@@ -76,55 +76,80 @@ fn global(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> 
             format!("expected rank 4 [batch, height, width, channels] (NHWC), got shape {shape:?}"),
         )
     })?;
+    let kind = if max { PoolKind::Max } else { PoolKind::Avg };
     let start = now_ms();
-    let y = if max {
-        cpu::global_max_pool([n, h, w, c], &data)?
-    } else {
-        cpu::global_avg_pool([n, h, w, c], &data)?
-    };
-    Ok(finish(&[n, c], y, start))
+    let (y, ran) = run_on(
+        op,
+        requested,
+        async |gpu| {
+            let xt = gpu.upload(op, "x", &shape, &data)?;
+            gpu.read(&gpu.global_pool(kind, &xt).await?).await
+        },
+        || {
+            if max {
+                cpu::global_max_pool([n, h, w, c], &data)
+            } else {
+                cpu::global_avg_pool([n, h, w, c], &data)
+            }
+        },
+    )
+    .await?;
+    Ok(finish(&[n, c], y, ran, start))
 }
 
 /// Global average pooling `[n, h, w, c] -> [n, c]`.
-#[wasm_bindgen(js_name = globalAvgPool, unchecked_return_type = "Promise<OpResult>")]
-pub fn global_avg_pool(
+#[wasm_bindgen(js_name = globalAvgPool, unchecked_return_type = "OpResult")]
+pub async fn global_avg_pool(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(unchecked_param_type = "{backend?: BackendName | \"auto\"} | undefined")]
     options: JsValue,
-) -> js_sys::Promise {
-    resolve(global("globalAvgPool", x, options, false))
+) -> std::result::Result<JsValue, JsError> {
+    global("globalAvgPool", x, options, false).await.map_err(js_error)
 }
 
 /// Global max pooling `[n, h, w, c] -> [n, c]`.
-#[wasm_bindgen(js_name = globalMaxPool, unchecked_return_type = "Promise<OpResult>")]
-pub fn global_max_pool(
+#[wasm_bindgen(js_name = globalMaxPool, unchecked_return_type = "OpResult")]
+pub async fn global_max_pool(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(unchecked_param_type = "{backend?: BackendName | \"auto\"} | undefined")]
     options: JsValue,
-) -> js_sys::Promise {
-    resolve(global("globalMaxPool", x, options, true))
+) -> std::result::Result<JsValue, JsError> {
+    global("globalMaxPool", x, options, true).await.map_err(js_error)
 }
 
-fn activation(op: &str, a: Activation, x: JsValue, options: JsValue) -> Result<JsValue> {
+async fn activation(op: &str, a: Activation, x: JsValue, options: JsValue) -> Result<JsValue> {
     let options = args::options(op, &options, &["backend"])?;
-    cpu_only(op, &options)?;
-    let (shape, mut data) = args::tensor(op, "x", &x)?;
+    let requested = args::backend(op, &options)?;
+    let (shape, data) = args::tensor(op, "x", &x)?;
     let last =
         *shape.last().ok_or_else(|| Error::invalid(op, "x", "shape [] has no axis to work on"))?;
     let start = now_ms();
-    crate::backend::cpu::activation_in_place(a, &mut data, last)?;
-    Ok(finish(&shape, data, start))
+    let (y, ran) = run_on(
+        op,
+        requested,
+        async |gpu| {
+            let xt = gpu.upload(op, "x", &shape, &data)?;
+            gpu.read(&gpu.activation(a, &xt, None).await?).await
+        },
+        || {
+            let mut y = data.clone();
+            cpu::activation_in_place(a, &mut y, last)?;
+            Ok(y)
+        },
+    )
+    .await?;
+    Ok(finish(&shape, y, ran, start))
 }
 
 macro_rules! activation_fn {
     ($(#[$doc:meta])* $rust:ident, $js:literal, $act:expr) => {
         $(#[$doc])*
-        #[wasm_bindgen(js_name = $js, unchecked_return_type = "Promise<OpResult>")]
-        pub fn $rust(
+        #[wasm_bindgen(js_name = $js, unchecked_return_type = "OpResult")]
+        pub async fn $rust(
             #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
             #[wasm_bindgen(unchecked_param_type = "{backend?: BackendName | \"auto\"} | undefined")] options: JsValue,
-        ) -> js_sys::Promise {
-            resolve(activation($js, $act, x, options))
+        ) -> std::result::Result<JsValue, JsError> {
+            activation($js, $act, x, options).await.map_err(js_error)
         }
     };
 }
@@ -146,10 +171,10 @@ activation_fn!(
     softmax, "softmax", Activation::Softmax
 );
 
-fn dense_op(x: JsValue, weights: JsValue, options: JsValue) -> Result<JsValue> {
+async fn dense_op(x: JsValue, weights: JsValue, options: JsValue) -> Result<JsValue> {
     const OP: &str = "dense";
     let options = args::options(OP, &options, &["bias", "activation", "backend"])?;
-    cpu_only(OP, &options)?;
+    let requested = args::backend(OP, &options)?;
     let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
     let (w_shape, w_data) = args::tensor(OP, "weights", &weights)?;
     let g = DenseGeometry::new(OP, &x_shape, &w_shape)?;
@@ -158,35 +183,52 @@ fn dense_op(x: JsValue, weights: JsValue, options: JsValue) -> Result<JsValue> {
         Some(name) => Activation::from_name(OP, &name)?,
         None => Activation::Linear,
     };
+    if let Some(b) = &bias {
+        if b.len() != g.units {
+            return Err(Error::invalid(
+                OP,
+                "bias",
+                format!("has {} elements, expected {} (one per unit)", b.len(), g.units),
+            ));
+        }
+    }
     let start = now_ms();
-    let mut y = cpu::dense(&g, &x_data, &w_data, bias.as_deref())?;
-    cpu::activation_in_place(act, &mut y, g.units)?;
-    Ok(finish(&[g.batch, g.units], y, start))
+    let (y, ran) = run_on(
+        OP,
+        requested,
+        async |gpu| {
+            let xt = gpu.upload(OP, "x", &x_shape, &x_data)?;
+            let wt = gpu.upload(OP, "weights", &w_shape, &w_data)?;
+            let bt = match &bias {
+                Some(b) => Some(gpu.upload(OP, "bias", &[b.len()], b)?),
+                None => None,
+            };
+            gpu.read(&gpu.dense(&xt, &wt, bt.as_ref(), act).await?).await
+        },
+        || {
+            let mut y = cpu::dense(&g, &x_data, &w_data, bias.as_deref())?;
+            cpu::activation_in_place(act, &mut y, g.units)?;
+            Ok(y)
+        },
+    )
+    .await?;
+    Ok(finish(&[g.batch, g.units], y, ran, start))
 }
 
 /// `y = activation(x W + b)`: `x` `[n, in]`, `weights` `[in, units]` (Keras's kernel layout).
-#[wasm_bindgen(unchecked_return_type = "Promise<OpResult>")]
-pub fn dense(
+#[wasm_bindgen(unchecked_return_type = "OpResult")]
+pub async fn dense(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Tensor")] weights: JsValue,
     #[wasm_bindgen(unchecked_param_type = "DenseOptions | undefined")] options: JsValue,
-) -> js_sys::Promise {
-    resolve(dense_op(x, weights, options))
+) -> std::result::Result<JsValue, JsError> {
+    dense_op(x, weights, options).await.map_err(js_error)
 }
 
-/// A settled promise: the CPU ops are synchronous, but the API is asynchronous throughout so
-/// that ops can move to the GPU or a worker without changing callers.
-fn resolve(result: Result<JsValue>) -> js_sys::Promise {
-    match result {
-        Ok(v) => js_sys::Promise::resolve(&v),
-        Err(e) => js_sys::Promise::reject(&js_error(e).into()),
-    }
-}
-
-fn depth_max_pool_op(x: JsValue, options: JsValue) -> Result<JsValue> {
+async fn depth_max_pool_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     const OP: &str = "depthMaxPool";
     let options = args::options(OP, &options, &["poolSize", "strides", "backend"])?;
-    cpu_only(OP, &options)?;
+    let requested = args::backend(OP, &options)?;
     let k = args::optional_integer(OP, &options, "poolSize", 1)?
         .ok_or_else(|| Error::invalid(OP, "poolSize", "is required (channels per window)"))?;
     if let Some(s) = args::optional_integer(OP, &options, "strides", 1)? {
@@ -201,29 +243,38 @@ fn depth_max_pool_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     let (shape, data) = args::tensor(OP, "x", &x)?;
     let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
     let start = now_ms();
-    let y = cpu::depth_max_pool(&data, c, k)?;
+    let (y, ran) = run_on(
+        OP,
+        requested,
+        async |gpu| {
+            let xt = gpu.upload(OP, "x", &shape, &data)?;
+            gpu.read(&gpu.depth_max_pool(&xt, k).await?).await
+        },
+        || cpu::depth_max_pool(&data, c, k),
+    )
+    .await?;
     let mut out_shape = shape.clone();
     *out_shape.last_mut().unwrap_or(&mut 0) = c / k;
-    Ok(finish(&out_shape, y, start))
+    Ok(finish(&out_shape, y, ran, start))
 }
 
 /// Depthwise (channel) max pooling, the seed's `tf.nn.max_pool(ksize=(1,1,1,k), strides=(1,1,1,k))`.
-#[wasm_bindgen(js_name = depthMaxPool, unchecked_return_type = "Promise<OpResult>")]
-pub fn depth_max_pool(
+#[wasm_bindgen(js_name = depthMaxPool, unchecked_return_type = "OpResult")]
+pub async fn depth_max_pool(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(
         unchecked_param_type = "{poolSize: number, strides?: number, backend?: BackendName | \"auto\"}"
     )]
     options: JsValue,
-) -> js_sys::Promise {
-    resolve(depth_max_pool_op(x, options))
+) -> std::result::Result<JsValue, JsError> {
+    depth_max_pool_op(x, options).await.map_err(js_error)
 }
 
-fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
+async fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     const OP: &str = "batchNorm";
     let options =
         args::options(OP, &options, &["mean", "variance", "gamma", "beta", "epsilon", "backend"])?;
-    cpu_only(OP, &options)?;
+    let requested = args::backend(OP, &options)?;
     let (shape, data) = args::tensor(OP, "x", &x)?;
     let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
     let required = |key: &str| {
@@ -242,26 +293,49 @@ fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     let beta = args::vector(OP, &options, "beta")?.unwrap_or_else(|| vec![0.0; c]);
     let epsilon = args::optional_number(OP, &options, "epsilon")?.unwrap_or(1e-3);
     crate::ops::norm::BatchNormParams { epsilon, momentum: 0.99 }.validate(OP)?;
+    crate::ops::norm::check_channels(
+        OP,
+        data.len(),
+        c,
+        &[
+            ("gamma", gamma.len()),
+            ("beta", beta.len()),
+            ("mean", mean.len()),
+            ("variance", variance.len()),
+        ],
+    )?;
     let start = now_ms();
-    let y = cpu::batch_norm(&data, c, &gamma, &beta, &mean, &variance, epsilon)?;
-    Ok(finish(&shape, y, start))
+    let (y, ran) = run_on(
+        OP,
+        requested,
+        async |gpu| {
+            let xt = gpu.upload(OP, "x", &shape, &data)?;
+            let v = |arg: &str, d: &[f32]| gpu.upload(OP, arg, &[c], d);
+            let (g, b) = (v("gamma", &gamma)?, v("beta", &beta)?);
+            let (m, var) = (v("mean", &mean)?, v("variance", &variance)?);
+            gpu.read(&gpu.batch_norm(&xt, &g, &b, &m, &var, epsilon).await?).await
+        },
+        || cpu::batch_norm(&data, c, &gamma, &beta, &mean, &variance, epsilon),
+    )
+    .await?;
+    Ok(finish(&shape, y, ran, start))
 }
 
 /// Batch normalization at inference: `gamma * (x - mean) / sqrt(variance + epsilon) + beta`
 /// over the last axis (gamma defaults to 1, beta to 0, epsilon to Keras's 1e-3).
-#[wasm_bindgen(js_name = batchNorm, unchecked_return_type = "Promise<OpResult>")]
-pub fn batch_norm(
+#[wasm_bindgen(js_name = batchNorm, unchecked_return_type = "OpResult")]
+pub async fn batch_norm(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(unchecked_param_type = "BatchNormOptions")] options: JsValue,
-) -> js_sys::Promise {
-    resolve(batch_norm_op(x, options))
+) -> std::result::Result<JsValue, JsError> {
+    batch_norm_op(x, options).await.map_err(js_error)
 }
 
-fn lrn_op(x: JsValue, options: JsValue) -> Result<JsValue> {
+async fn lrn_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     const OP: &str = "localResponseNormalization";
     let options =
         args::options(OP, &options, &["depthRadius", "bias", "alpha", "beta", "backend"])?;
-    cpu_only(OP, &options)?;
+    let requested = args::backend(OP, &options)?;
     let (shape, data) = args::tensor(OP, "x", &x)?;
     let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
     let depth_radius = args::optional_integer(OP, &options, "depthRadius", 0)?.unwrap_or(5);
@@ -272,16 +346,26 @@ fn lrn_op(x: JsValue, options: JsValue) -> Result<JsValue> {
         alpha: args::optional_number(OP, &options, "alpha")?.unwrap_or(1.0),
         beta: args::optional_number(OP, &options, "beta")?.unwrap_or(0.5),
     };
+    p.validate(OP)?;
     let start = now_ms();
-    let y = cpu::lrn(&data, c, &p)?;
-    Ok(finish(&shape, y, start))
+    let (y, ran) = run_on(
+        OP,
+        requested,
+        async |gpu| {
+            let xt = gpu.upload(OP, "x", &shape, &data)?;
+            gpu.read(&gpu.lrn(&xt, &p).await?).await
+        },
+        || cpu::lrn(&data, c, &p),
+    )
+    .await?;
+    Ok(finish(&shape, y, ran, start))
 }
 
 /// `tf.nn.local_response_normalization` over the last axis (the chapter's equation 14-2).
-#[wasm_bindgen(js_name = localResponseNormalization, unchecked_return_type = "Promise<OpResult>")]
-pub fn local_response_normalization(
+#[wasm_bindgen(js_name = localResponseNormalization, unchecked_return_type = "OpResult")]
+pub async fn local_response_normalization(
     #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
     #[wasm_bindgen(unchecked_param_type = "LrnOptions | undefined")] options: JsValue,
-) -> js_sys::Promise {
-    resolve(lrn_op(x, options))
+) -> std::result::Result<JsValue, JsError> {
+    lrn_op(x, options).await.map_err(js_error)
 }

@@ -92,3 +92,65 @@ test('convlab.conv2d with backend "webgpu" matches the reference', async () => {
   }
   await page.close();
 });
+
+test('every op runs on WebGPU in the browser and agrees with the CPU path', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await page.evaluate(() => globalThis.convlab.ready);
+  const results = await page.evaluate(async () => {
+    const api = globalThis.convlab;
+    let seed = 5;
+    const t = (shape, scale = 1) => {
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < data.length; i++) {
+        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+        data[i] = ((seed / 2 ** 32) * 2 - 1) * scale;
+      }
+      return { shape, data };
+    };
+    const x = t([2, 9, 7, 6], 3);
+    const positive = Array.from({ length: 6 }, (_, i) => 0.5 + i / 10);
+    const calls = [
+      ['conv2d', x, t([3, 3, 6, 5]), { padding: 'same', bias: t([5]).data, activation: 'relu' }],
+      ['conv2d', x, t([3, 3, 3, 4]), { groups: 2, strides: 2 }],
+      ['conv2d', x, t([1, 1, 6, 9]), {}],
+      ['depthwiseConv2d', x, t([3, 3, 6, 2]), { padding: 'same', dilations: 2 }],
+      ['separableConv2d', x, t([3, 3, 6, 1]), t([1, 1, 6, 4]), { activation: 'elu' }],
+      ['maxPool', x, { poolSize: 3, strides: 2, padding: 'same' }],
+      ['avgPool', x, { poolSize: [2, 3], padding: 'same' }],
+      ['globalAvgPool', x],
+      ['globalMaxPool', x],
+      ['depthMaxPool', x, { poolSize: 3 }],
+      ['batchNorm', x, { mean: t([6]).data, variance: positive, gamma: t([6]).data, beta: t([6]).data }],
+      ['localResponseNormalization', x, { depthRadius: 2, bias: 1, alpha: 0.01, beta: 0.75 }],
+      ['relu', x], ['sigmoid', x], ['tanh', x], ['softmax', x],
+      ['dense', t([5, 17]), t([17, 40]), { bias: t([40]).data, activation: 'softmax' }],
+    ];
+    const out = [];
+    for (const [op, ...args] of calls) {
+      const last = args.length - 1;
+      const opts = typeof args[last] === 'object' && !('shape' in args[last]) ? args[last] : null;
+      const base = opts ? args.slice(0, last) : args;
+      const gpu = await api[op](...base, { ...(opts ?? {}), backend: 'webgpu' });
+      const cpu = await api[op](...base, { ...(opts ?? {}), backend: 'cpu' });
+      let worst = 0;
+      let scale = 1;
+      for (let i = 0; i < cpu.data.length; i++) {
+        worst = Math.max(worst, Math.abs(gpu.data[i] - cpu.data[i]));
+        scale = Math.max(scale, Math.abs(cpu.data[i]));
+      }
+      out.push({ op, backend: gpu.backend, same: JSON.stringify(gpu.shape) === JSON.stringify(cpu.shape), rel: worst / scale, ms: gpu.ms });
+    }
+    return { out, report: api.backends() };
+  });
+  for (const r of results.out) {
+    assert.equal(r.backend, 'webgpu', `${r.op} ran on ${r.backend}`);
+    assert.ok(r.same, `${r.op}: shapes differ`);
+    // Sums of up to 54 terms of magnitude <= 3 (f32 both sides) and SwiftShader's exp/pow:
+    // 1e-5 of the largest value.
+    assert.ok(r.rel <= 1e-5, `${r.op}: WebGPU and CPU differ by ${r.rel} of the scale`);
+    assert.ok(r.ms >= 0);
+  }
+  assert.ok(results.report.available.includes('webgpu'), 'no op made convlab drop WebGPU');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

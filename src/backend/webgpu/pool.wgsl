@@ -71,7 +71,7 @@ fn max_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     let q = out_coords(o);
     let wy = window(0u, q.y);
     let wx = window(1u, q.z);
-    var m = -3.40282347e38;
+    var m = 0.0; // replaced by the first cell (windows are never empty)
     var any = false;
     for (var yy = wy.x; yy < wy.y; yy++) {
         for (var xx = wx.x; xx < wx.y; xx++) {
