@@ -268,7 +268,7 @@ async fn run_conv(
     g: &Conv2dGeometry,
     x: &[f32],
     filters: &[f32],
-    epilogue: Option<&(Option<Vec<f32>>, Activation)>,
+    epilogue: Option<&Epilogue>,
     requested: Option<BackendKind>,
 ) -> Result<(Vec<f32>, BackendKind), Error> {
     run_on(
@@ -301,12 +301,11 @@ async fn run_conv(
     .await
 }
 
+/// A conv layer's optional bias (one value per output channel) and activation.
+type Epilogue = (Option<Vec<f32>>, Activation);
+
 /// The optional `bias` (one per output channel) and `activation` of a conv layer's options.
-fn conv_epilogue(
-    op: &str,
-    options: &JsValue,
-    channels: usize,
-) -> Result<Option<(Option<Vec<f32>>, Activation)>, Error> {
+fn conv_epilogue(op: &str, options: &JsValue, channels: usize) -> Result<Option<Epilogue>, Error> {
     let bias = args::vector(op, options, "bias")?;
     if let Some(b) = &bias {
         if b.len() != channels {

@@ -18,6 +18,8 @@ mod norm;
 mod pool;
 pub mod runtime;
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 pub use conv2d::ConvKernel;
@@ -63,8 +65,8 @@ pub struct GpuContext {
     queue: wgpu::Queue,
     adapter: AdapterSummary,
     limits: wgpu::Limits,
-    pipelines: Mutex<PipelineCache>,
-    pool: Arc<Mutex<PoolState>>,
+    pipelines: RefCell<PipelineCache>,
+    pool: Rc<RefCell<PoolState>>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -126,8 +128,8 @@ impl GpuContext {
             queue,
             adapter: summary,
             limits,
-            pipelines: Mutex::new(PipelineCache::default()),
-            pool: Arc::new(Mutex::new(PoolState::default())),
+            pipelines: RefCell::new(PipelineCache::default()),
+            pool: Rc::new(RefCell::new(PoolState::default())),
             lost,
         })
     }
@@ -281,8 +283,8 @@ impl GpuContext {
         )?;
         let compiled = self
             .pipelines
-            .lock()
-            .map_err(|_| Error::backend("webgpu: the pipeline cache is poisoned"))?
+            .try_borrow_mut()
+            .map_err(|_| Error::backend("webgpu: the pipeline cache is busy"))?
             .get(&self.device, spec);
         runtime::record(
             &self.device,
@@ -301,12 +303,12 @@ impl GpuContext {
 
     /// The buffer pool's counters: `(reused, created, idle bytes)`.
     pub fn pool_stats(&self) -> PoolStats {
-        self.pool.lock().map(|p| p.stats()).unwrap_or_default()
+        self.pool.try_borrow().map(|p| p.stats()).unwrap_or_default()
     }
 
     /// How many pipelines have been compiled (each once).
     pub fn pipelines_compiled(&self) -> usize {
-        self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
+        self.pipelines.try_borrow().map(|p| p.len()).unwrap_or(0)
     }
 
     /// Runs a small convolution with padding, stride and several channels and compares it with

@@ -12,9 +12,11 @@
 //!   invocations wanted; the extra ones of the last workgroup return at once). Shapes never
 //!   become shader text.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::num::NonZeroU64;
-use std::sync::{Arc, Mutex};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -147,7 +149,7 @@ pub fn size_class(bytes: u64) -> u64 {
 pub(super) struct PooledBuffer {
     buffer: Option<wgpu::Buffer>,
     class: u64,
-    pool: Arc<Mutex<PoolState>>,
+    pool: Rc<RefCell<PoolState>>,
 }
 
 impl PooledBuffer {
@@ -160,7 +162,7 @@ impl PooledBuffer {
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
         let Some(buffer) = self.buffer.take() else { return };
-        let Ok(mut pool) = self.pool.lock() else { return };
+        let Ok(mut pool) = self.pool.try_borrow_mut() else { return };
         if pool.idle_bytes + self.class <= POOL_BYTES {
             pool.idle_bytes += self.class;
             pool.free.entry(self.class).or_default().push(buffer);
@@ -225,11 +227,11 @@ impl std::fmt::Debug for GpuTensor {
 /// Takes a buffer of at least `bytes` bytes from the pool, or creates one.
 pub(super) fn acquire(
     device: &wgpu::Device,
-    pool: &Arc<Mutex<PoolState>>,
+    pool: &Rc<RefCell<PoolState>>,
     bytes: u64,
 ) -> PooledBuffer {
     let class = size_class(bytes);
-    let reused = pool.lock().ok().and_then(|mut p| {
+    let reused = pool.try_borrow_mut().ok().and_then(|mut p| {
         let b = p.free.get_mut(&class).and_then(Vec::pop);
         if b.is_some() {
             p.idle_bytes -= class;
@@ -249,7 +251,7 @@ pub(super) fn acquire(
             mapped_at_creation: false,
         })
     });
-    PooledBuffer { buffer: Some(buffer), class, pool: Arc::clone(pool) }
+    PooledBuffer { buffer: Some(buffer), class, pool: Rc::clone(pool) }
 }
 
 pub(super) fn new_tensor(buf: PooledBuffer, shape: &[usize]) -> GpuTensor {
