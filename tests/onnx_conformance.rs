@@ -1,6 +1,7 @@
 //! The ONNX operator conformance tests (onnx==1.22.0's `backend/test/data/node` and
 //! `pytorch-converted`, extracted to .cache/onnx by scripts/fetch-onnx.sh, which `make test`
-//! runs) against convlab's CPU kernels. Every 2-D float case of the ops the chapter needs runs;
+//! runs) against convlab's kernels, on both backends: the CPU path, then WebGPU (natively
+//! through wgpu on Mesa's lavapipe). Every 2-D float case of the ops the chapter needs runs;
 //! each case convlab's ops cannot express is listed with the reason, and the counts are printed.
 //!
 //! Tolerance: the ONNX backend test runner's own, `|got - want| <= 1e-7 + 1e-3 |want|`
@@ -15,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use convlab::backend::cpu::{self, CpuKernel};
+use convlab::backend::webgpu::{GpuContext, PoolKind};
 use convlab::ops::activation::Activation;
 use convlab::ops::dense::DenseGeometry;
 use convlab::ops::norm::{BatchNormParams, LrnParams};
@@ -39,6 +41,180 @@ fn skip(reason: impl Into<String>) -> Run {
 
 fn err(e: convlab::Error) -> String {
     e.message().to_string()
+}
+
+/// The backend a pass runs on: each method is the CPU function of the same name, or the same op
+/// on the GPU (inputs uploaded, result read back).
+struct Exec<'a> {
+    gpu: Option<&'a GpuContext>,
+}
+
+type Out = Result<Vec<f32>, convlab::Error>;
+
+impl Exec<'_> {
+    fn gpu_run(
+        &self,
+        gpu: &GpuContext,
+        f: impl AsyncFnOnce(&GpuContext) -> Result<convlab::backend::webgpu::GpuTensor, convlab::Error>,
+    ) -> Out {
+        pollster::block_on(async { gpu.read(&f(gpu).await?).await })
+    }
+
+    fn conv2d(&self, g: &Conv2dGeometry, x: &[f32], w: &[f32]) -> Out {
+        match self.gpu {
+            None => cpu::conv2d(g, x, w, CpuKernel::Auto),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let xt = gpu.upload("conv2d", "x", &g.input_shape(), x)?;
+                let wt = gpu.upload("conv2d", "filters", &g.filter_shape(), w)?;
+                gpu.conv2d_tensors(g, &xt, &wt).await
+            }),
+        }
+    }
+
+    fn pool(&self, g: &Pool2dGeometry, x: &[f32], max: bool) -> Out {
+        match self.gpu {
+            None if max => cpu::max_pool2d(g, x),
+            None => cpu::avg_pool2d(g, x),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let xt = gpu.upload("pool", "x", &g.input_shape(), x)?;
+                gpu.pool2d(if max { PoolKind::Max } else { PoolKind::Avg }, g, &xt).await
+            }),
+        }
+    }
+
+    fn global_pool(&self, shape: [usize; 4], x: &[f32], max: bool) -> Out {
+        match self.gpu {
+            None if max => cpu::global_max_pool(shape, x),
+            None => cpu::global_avg_pool(shape, x),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let xt = gpu.upload("pool", "x", &shape, x)?;
+                gpu.global_pool(if max { PoolKind::Max } else { PoolKind::Avg }, &xt).await
+            }),
+        }
+    }
+
+    fn lrn(&self, x: &[f32], c: usize, p: &LrnParams) -> Out {
+        match self.gpu {
+            None => cpu::lrn(x, c, p),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let xt = gpu.upload("lrn", "x", &[x.len() / c, c], x)?;
+                gpu.lrn(&xt, p).await
+            }),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm(&self, x: &[f32], c: usize, v: [&[f32]; 4], eps: f32) -> Out {
+        let [gamma, beta, mean, var] = v;
+        match self.gpu {
+            None => cpu::batch_norm(x, c, gamma, beta, mean, var, eps),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let up = |d: &[f32], shape: &[usize]| gpu.upload("batchNorm", "x", shape, d);
+                let xt = up(x, &[x.len() / c, c])?;
+                let (g, b, m, s) =
+                    (up(gamma, &[c])?, up(beta, &[c])?, up(mean, &[c])?, up(var, &[c])?);
+                gpu.batch_norm(&xt, &g, &b, &m, &s, eps).await
+            }),
+        }
+    }
+
+    /// Training-mode batch norm: `(y, moving mean, moving variance)`.
+    fn batch_norm_training(
+        &self,
+        x: &[f32],
+        c: usize,
+        v: [&[f32]; 4],
+        params: &BatchNormParams,
+    ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>), convlab::Error> {
+        let [gamma, beta, mean, var] = v;
+        match self.gpu {
+            None => {
+                let (mut mm, mut mv) = (mean.to_vec(), var.to_vec());
+                let out = cpu::batch_norm_training(x, c, gamma, beta, params, &mut mm, &mut mv)?;
+                Ok((out.y, mm, mv))
+            }
+            Some(gpu) => pollster::block_on(async {
+                let up = |d: &[f32], shape: &[usize]| gpu.upload("batchNorm", "x", shape, d);
+                let xt = up(x, &[x.len() / c, c])?;
+                let (g, b, m, s) =
+                    (up(gamma, &[c])?, up(beta, &[c])?, up(mean, &[c])?, up(var, &[c])?);
+                let out = gpu.batch_norm_training(&xt, &g, &b, params, &m, &s).await?;
+                Ok((
+                    gpu.read(&out.y).await?,
+                    gpu.read(&out.moving_mean).await?,
+                    gpu.read(&out.moving_variance).await?,
+                ))
+            }),
+        }
+    }
+
+    fn activation(&self, a: Activation, x: &[f32], last: usize) -> Out {
+        match self.gpu {
+            None => {
+                let mut y = x.to_vec();
+                cpu::activation_in_place(a, &mut y, last)?;
+                Ok(y)
+            }
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let xt = gpu.upload(a.name(), "x", &[x.len() / last, last], x)?;
+                gpu.activation(a, &xt, None).await
+            }),
+        }
+    }
+
+    fn zero_pad(&self, x: &[f32], shape: [usize; 4], pads: [[usize; 2]; 2]) -> Out {
+        match self.gpu {
+            None => cpu::zero_pad(x, shape, pads),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let xt = gpu.upload("zeroPadding", "x", &shape, x)?;
+                gpu.zero_pad(&xt, pads).await
+            }),
+        }
+    }
+
+    fn dense(&self, g: &DenseGeometry, x: &[f32], w: &[f32]) -> Out {
+        match self.gpu {
+            None => cpu::dense(g, x, w, None),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let xt = gpu.upload("dense", "x", &[g.batch, g.inputs], x)?;
+                let wt = gpu.upload("dense", "weights", &[g.inputs, g.units], w)?;
+                gpu.dense(&xt, &wt, None, Activation::Linear).await
+            }),
+        }
+    }
+
+    fn concat(&self, parts: &[&[f32]], channels: &[usize]) -> Out {
+        match self.gpu {
+            None => cpu::concat(parts, channels),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let rows = parts[0].len() / channels[0];
+                let ts = parts
+                    .iter()
+                    .zip(channels)
+                    .map(|(p, &c)| gpu.upload("concatenate", "x", &[rows, c], p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                gpu.concat(&ts.iter().collect::<Vec<_>>()).await
+            }),
+        }
+    }
+
+    /// `a + b` or `a * b`, element-wise (same lengths).
+    fn elementwise(&self, a: &[f32], b: &[f32], add: bool) -> Out {
+        let n = a.len();
+        match self.gpu {
+            None if add => cpu::add(a, b, &[n], &[n]),
+            None => cpu::channel_scale(a, b, n, 1),
+            Some(gpu) => self.gpu_run(gpu, async |gpu| {
+                let (at, bt) =
+                    (gpu.upload("add", "a", &[n, 1], a)?, gpu.upload("add", "b", &[n, 1], b)?);
+                if add {
+                    gpu.add(&at, &bt).await
+                } else {
+                    gpu.channel_scale(&at, &bt).await
+                }
+            }),
+        }
+    }
 }
 
 fn data_root() -> PathBuf {
@@ -83,7 +259,7 @@ fn float_input(inputs: &[Tensor], i: usize) -> Result<&Tensor, String> {
     Ok(t)
 }
 
-fn conv(node: &Node, inputs: &[Tensor]) -> Run {
+fn conv(ex: &Exec, node: &Node, inputs: &[Tensor]) -> Run {
     let (x, w) = (float_input(inputs, 0)?, float_input(inputs, 1)?);
     if x.dims.len() != 4 {
         return skip(format!("{}-D convolution (convlab's conv is 2-D)", x.dims.len() - 2));
@@ -103,7 +279,7 @@ fn conv(node: &Node, inputs: &[Tensor]) -> Run {
     let g = Conv2dGeometry::new("conv2d", &[n, h, wd, c], &hwio, &params).map_err(err)?;
     let xs = channels_last(&x.f32s()?, &x.dims);
     let ws = oihw_to_hwio(&w.f32s()?, &w.dims);
-    let mut y = cpu::conv2d(&g, &xs, &ws, CpuKernel::Auto).map_err(err)?;
+    let mut y = ex.conv2d(&g, &xs, &ws).map_err(err)?;
     // The scalar contract must agree too.
     let scalar = cpu::conv2d(&g, &xs, &ws, CpuKernel::Scalar).map_err(err)?;
     if let Some(b) = inputs.get(2) {
@@ -119,7 +295,7 @@ fn conv(node: &Node, inputs: &[Tensor]) -> Run {
     Ok(Outcome::Ran(vec![(out.to_vec(), channels_first(&y, &out))]))
 }
 
-fn pool(node: &Node, inputs: &[Tensor], max: bool) -> Run {
+fn pool(ex: &Exec, node: &Node, inputs: &[Tensor], max: bool) -> Run {
     let x = match float_input(inputs, 0) {
         Ok(x) => x,
         Err(why) => return skip(why),
@@ -157,28 +333,23 @@ fn pool(node: &Node, inputs: &[Tensor], max: bool) -> Run {
         Err(e) => return Err(err(e)),
     };
     let xs = channels_last(&x.f32s()?, &x.dims);
-    let y = if max { cpu::max_pool2d(&g, &xs) } else { cpu::avg_pool2d(&g, &xs) }.map_err(err)?;
+    let y = ex.pool(&g, &xs, max).map_err(err)?;
     let out = [n, c, g.out_h, g.out_w];
     Ok(Outcome::Ran(vec![(out.to_vec(), channels_first(&y, &out))]))
 }
 
-fn global_pool(inputs: &[Tensor], max: bool) -> Run {
+fn global_pool(ex: &Exec, inputs: &[Tensor], max: bool) -> Run {
     let x = float_input(inputs, 0)?;
     if x.dims.len() != 4 {
         return skip(format!("{}-D global pooling", x.dims.len() - 2));
     }
     let [n, c, h, w] = [x.dims[0], x.dims[1], x.dims[2], x.dims[3]];
     let xs = channels_last(&x.f32s()?, &x.dims);
-    let y = if max {
-        cpu::global_max_pool([n, h, w, c], &xs)
-    } else {
-        cpu::global_avg_pool([n, h, w, c], &xs)
-    }
-    .map_err(err)?;
+    let y = ex.global_pool([n, h, w, c], &xs, max).map_err(err)?;
     Ok(Outcome::Ran(vec![(vec![n, c, 1, 1], y)]))
 }
 
-fn lrn(node: &Node, inputs: &[Tensor]) -> Run {
+fn lrn(ex: &Exec, node: &Node, inputs: &[Tensor]) -> Run {
     let x = float_input(inputs, 0)?;
     let size = node.int("size", 1) as usize;
     if size.is_multiple_of(2) {
@@ -192,11 +363,11 @@ fn lrn(node: &Node, inputs: &[Tensor]) -> Run {
         beta: node.float("beta", 0.75),
     };
     let xs = channels_last(&x.f32s()?, &x.dims);
-    let y = cpu::lrn(&xs, x.dims[1], &p).map_err(err)?;
+    let y = ex.lrn(&xs, x.dims[1], &p).map_err(err)?;
     Ok(Outcome::Ran(vec![(x.dims.clone(), channels_first(&y, &x.dims))]))
 }
 
-fn batch_norm(node: &Node, inputs: &[Tensor]) -> Run {
+fn batch_norm(ex: &Exec, node: &Node, inputs: &[Tensor]) -> Run {
     let x = float_input(inputs, 0)?;
     let v = |i| float_input(inputs, i).and_then(|t| t.f32s());
     let (gamma, beta, mean, var) = (v(1)?, v(2)?, v(3)?, v(4)?);
@@ -204,28 +375,27 @@ fn batch_norm(node: &Node, inputs: &[Tensor]) -> Run {
     let eps = node.float("epsilon", 1e-5);
     let xs = channels_last(&x.f32s()?, &x.dims);
     if node.int("training_mode", 0) == 0 {
-        let y = cpu::batch_norm(&xs, c, &gamma, &beta, &mean, &var, eps).map_err(err)?;
+        let y = ex.batch_norm(&xs, c, [&gamma, &beta, &mean, &var], eps).map_err(err)?;
         return Ok(Outcome::Ran(vec![(x.dims.clone(), channels_first(&y, &x.dims))]));
     }
     let params = BatchNormParams { epsilon: eps, momentum: node.float("momentum", 0.9) };
-    let (mut mm, mut mv) = (mean, var);
-    let out =
-        cpu::batch_norm_training(&xs, c, &gamma, &beta, &params, &mut mm, &mut mv).map_err(err)?;
+    let (y, mm, mv) =
+        ex.batch_norm_training(&xs, c, [&gamma, &beta, &mean, &var], &params).map_err(err)?;
     Ok(Outcome::Ran(vec![
-        (x.dims.clone(), channels_first(&out.y, &x.dims)),
+        (x.dims.clone(), channels_first(&y, &x.dims)),
         (vec![c], mm),
         (vec![c], mv),
     ]))
 }
 
-fn activation(node: &Node, inputs: &[Tensor], a: Activation, opset: i64) -> Run {
+fn activation(ex: &Exec, node: &Node, inputs: &[Tensor], a: Activation, opset: i64) -> Run {
     let x = float_input(inputs, 0)?;
     let mut data = x.f32s()?;
     let rank = x.dims.len() as i64;
     if a != Activation::Softmax {
         let len = data.len();
-        cpu::activation_in_place(a, &mut data, len).map_err(err)?;
-        return Ok(Outcome::Ran(vec![(x.dims.clone(), data)]));
+        let y = ex.activation(a, &data, len).map_err(err)?;
+        return Ok(Outcome::Ran(vec![(x.dims.clone(), y)]));
     }
     let default_axis = if opset >= 13 { -1 } else { 1 };
     let axis = node.int("axis", default_axis);
@@ -234,12 +404,13 @@ fn activation(node: &Node, inputs: &[Tensor], a: Activation, opset: i64) -> Run 
     if opset < 13 || axis + 1 == x.dims.len() {
         // Before opset 13 softmax ran over everything from `axis` on, as rows; since, over one
         // axis, which is the last here: rows either way.
-        cpu::activation_in_place(a, &mut data, inner).map_err(err)?;
-        return Ok(Outcome::Ran(vec![(x.dims.clone(), data)]));
+        let y = ex.activation(a, &data, inner).map_err(err)?;
+        return Ok(Outcome::Ran(vec![(x.dims.clone(), y)]));
     }
     // Softmax over an inner axis: move it last, normalise, move it back.
     let (outer, len, after) = (data.len() / inner, x.dims[axis], inner / x.dims[axis]);
     let mut moved = vec![0.0; data.len()];
+    #[allow(clippy::needless_range_loop)]
     for o in 0..outer {
         for k in 0..len {
             for p in 0..after {
@@ -247,7 +418,7 @@ fn activation(node: &Node, inputs: &[Tensor], a: Activation, opset: i64) -> Run 
             }
         }
     }
-    cpu::activation_in_place(a, &mut moved, len).map_err(err)?;
+    let moved = ex.activation(a, &moved, len).map_err(err)?;
     for o in 0..outer {
         for k in 0..len {
             for p in 0..after {
@@ -258,16 +429,16 @@ fn activation(node: &Node, inputs: &[Tensor], a: Activation, opset: i64) -> Run 
     Ok(Outcome::Ran(vec![(x.dims.clone(), data)]))
 }
 
-fn selu(node: &Node, inputs: &[Tensor], opset: i64) -> Run {
+fn selu(ex: &Exec, node: &Node, inputs: &[Tensor], opset: i64) -> Run {
     // convlab's SELU has Klambauer et al.'s fixed constants (as Keras); ONNX's are attributes.
     let (alpha, gamma) = (node.float("alpha", 1.673_263_2), node.float("gamma", 1.050_701));
     if (alpha - 1.673_263_2).abs() > 1e-6 || (gamma - 1.050_701).abs() > 1e-6 {
         return skip(format!("SELU with other constants (alpha {alpha}, gamma {gamma})"));
     }
-    activation(node, inputs, Activation::Selu, opset)
+    activation(ex, node, inputs, Activation::Selu, opset)
 }
 
-fn pad(node: &Node, inputs: &[Tensor]) -> Run {
+fn pad(ex: &Exec, node: &Node, inputs: &[Tensor]) -> Run {
     let x = float_input(inputs, 0)?;
     let mode = node.string("mode").unwrap_or_else(|| "constant".into());
     if mode != "constant" {
@@ -287,12 +458,12 @@ fn pad(node: &Node, inputs: &[Tensor]) -> Run {
     }
     let [n, c, h, w] = [x.dims[0], x.dims[1], x.dims[2], x.dims[3]];
     let p = [[pads[2] as usize, pads[6] as usize], [pads[3] as usize, pads[7] as usize]];
-    let y = cpu::zero_pad(&channels_last(&x.f32s()?, &x.dims), [n, h, w, c], p).map_err(err)?;
+    let y = ex.zero_pad(&channels_last(&x.f32s()?, &x.dims), [n, h, w, c], p).map_err(err)?;
     let out = [n, c, h + p[0][0] + p[0][1], w + p[1][0] + p[1][1]];
     Ok(Outcome::Ran(vec![(out.to_vec(), channels_first(&y, &out))]))
 }
 
-fn gemm(node: &Node, inputs: &[Tensor]) -> Run {
+fn gemm(ex: &Exec, node: &Node, inputs: &[Tensor]) -> Run {
     let (a, b) = (float_input(inputs, 0)?, float_input(inputs, 1)?);
     if a.dims.len() != 2 || b.dims.len() != 2 {
         return skip(format!(
@@ -312,7 +483,7 @@ fn gemm(node: &Node, inputs: &[Tensor]) -> Run {
         bm.reverse();
     }
     let g = DenseGeometry::new("dense", &am, &bm).map_err(err)?;
-    let mut y = cpu::dense(&g, &ad, &bd, None).map_err(err)?;
+    let mut y = ex.dense(&g, &ad, &bd).map_err(err)?;
     let (alpha, beta) = (node.float("alpha", 1.0), node.float("beta", 1.0));
     let target = [g.batch, g.units];
     let c = match inputs.get(2) {
@@ -323,7 +494,7 @@ fn gemm(node: &Node, inputs: &[Tensor]) -> Run {
     Ok(Outcome::Ran(vec![(target.to_vec(), y)]))
 }
 
-fn concat(node: &Node, inputs: &[Tensor]) -> Run {
+fn concat(ex: &Exec, node: &Node, inputs: &[Tensor]) -> Run {
     let rank = inputs[0].dims.len() as i64;
     let axis = node.int("axis", 0);
     let axis = if axis < 0 { axis + rank } else { axis } as usize;
@@ -333,13 +504,13 @@ fn concat(node: &Node, inputs: &[Tensor]) -> Run {
     let data: Vec<Vec<f32>> = inputs.iter().map(|t| t.f32s()).collect::<Result<_, _>>()?;
     let channels: Vec<usize> = inputs.iter().map(|t| t.dims[axis] * inner).collect();
     let parts: Vec<&[f32]> = data.iter().map(|d| d.as_slice()).collect();
-    let y = cpu::concat(&parts, &channels).map_err(err)?;
+    let y = ex.concat(&parts, &channels).map_err(err)?;
     let mut dims = inputs[0].dims.clone();
     dims[axis] = inputs.iter().map(|t| t.dims[axis]).sum();
     Ok(Outcome::Ran(vec![(dims, y)]))
 }
 
-fn elementwise(inputs: &[Tensor], add: bool) -> Run {
+fn elementwise(ex: &Exec, inputs: &[Tensor], add: bool) -> Run {
     let (a, b) = (&inputs[0], &inputs[1]);
     if a.data_type != FLOAT || b.data_type != FLOAT {
         return skip(format!("integer tensors (data type {})", a.data_type));
@@ -347,13 +518,8 @@ fn elementwise(inputs: &[Tensor], add: bool) -> Run {
     let target = if a.dims.len() >= b.dims.len() { a.dims.clone() } else { b.dims.clone() };
     let ad = broadcast(&a.f32s()?, &a.dims, &target).ok_or("a does not broadcast")?;
     let bd = broadcast(&b.f32s()?, &b.dims, &target).ok_or("b does not broadcast")?;
-    let y = if add {
-        cpu::add(&ad, &bd, &target, &target)
-    } else {
-        // Multiplication as the per-channel scale with one channel per element.
-        cpu::channel_scale(&ad, &bd, ad.len(), 1)
-    }
-    .map_err(err)?;
+    // Multiplication is the per-channel scale with one channel per element.
+    let y = ex.elementwise(&ad, &bd, add).map_err(err)?;
     Ok(Outcome::Ran(vec![(target, y)]))
 }
 
@@ -382,34 +548,35 @@ fn dropout(node: &Node, inputs: &[Tensor]) -> Run {
     Ok(Outcome::Ran(outs))
 }
 
-fn run_node(node: &Node, inputs: &[Tensor], opset: i64) -> Run {
+fn run_node(ex: &Exec, node: &Node, inputs: &[Tensor], opset: i64) -> Run {
     match node.op_type.as_str() {
-        "Conv" => conv(node, inputs),
-        "MaxPool" => pool(node, inputs, true),
-        "AveragePool" => pool(node, inputs, false),
-        "GlobalAveragePool" => global_pool(inputs, false),
-        "GlobalMaxPool" => global_pool(inputs, true),
-        "LRN" => lrn(node, inputs),
-        "BatchNormalization" => batch_norm(node, inputs),
-        "Relu" => activation(node, inputs, Activation::Relu, opset),
-        "Sigmoid" => activation(node, inputs, Activation::Sigmoid, opset),
-        "Softmax" => activation(node, inputs, Activation::Softmax, opset),
-        "Tanh" => activation(node, inputs, Activation::Tanh, opset),
+        "Conv" => conv(ex, node, inputs),
+        "MaxPool" => pool(ex, node, inputs, true),
+        "AveragePool" => pool(ex, node, inputs, false),
+        "GlobalAveragePool" => global_pool(ex, inputs, false),
+        "GlobalMaxPool" => global_pool(ex, inputs, true),
+        "LRN" => lrn(ex, node, inputs),
+        "BatchNormalization" => batch_norm(ex, node, inputs),
+        "Relu" => activation(ex, node, inputs, Activation::Relu, opset),
+        "Sigmoid" => activation(ex, node, inputs, Activation::Sigmoid, opset),
+        "Softmax" => activation(ex, node, inputs, Activation::Softmax, opset),
+        "Tanh" => activation(ex, node, inputs, Activation::Tanh, opset),
         "Elu" => {
-            activation(node, inputs, Activation::Elu { alpha: node.float("alpha", 1.0) }, opset)
+            activation(ex, node, inputs, Activation::Elu { alpha: node.float("alpha", 1.0) }, opset)
         }
         "LeakyRelu" => activation(
+            ex,
             node,
             inputs,
             Activation::LeakyRelu { alpha: node.float("alpha", 0.01) },
             opset,
         ),
-        "Selu" => selu(node, inputs, opset),
-        "Pad" => pad(node, inputs),
-        "Gemm" | "MatMul" => gemm(node, inputs),
-        "Concat" => concat(node, inputs),
-        "Add" => elementwise(inputs, true),
-        "Mul" => elementwise(inputs, false),
+        "Selu" => selu(ex, node, inputs, opset),
+        "Pad" => pad(ex, node, inputs),
+        "Gemm" | "MatMul" => gemm(ex, node, inputs),
+        "Concat" => concat(ex, node, inputs),
+        "Add" => elementwise(ex, inputs, true),
+        "Mul" => elementwise(ex, inputs, false),
         "Flatten" => flatten(node, inputs),
         "Dropout" => dropout(node, inputs),
         other => skip(format!("op {other} is not among the chapter's ops")),
@@ -432,7 +599,7 @@ fn compare(what: &str, got: &[f32], want: &[f32]) -> Result<(), String> {
 }
 
 /// Runs one test directory: Ok(None) when it passed, Ok(Some(reason)) when skipped.
-fn run_case(dir: &Path) -> Result<Option<String>, String> {
+fn run_case(ex: &Exec, dir: &Path) -> Result<Option<String>, String> {
     let model = Model::parse(&std::fs::read(dir.join("model.onnx")).map_err(|e| e.to_string())?)?;
     if model.nodes.len() != 1 {
         let ops: Vec<&str> = model.nodes.iter().map(|n| n.op_type.as_str()).collect();
@@ -469,7 +636,7 @@ fn run_case(dir: &Path) -> Result<Option<String>, String> {
         .filter(|n| !n.is_empty())
         .map(|n| values.get(n).cloned().ok_or(format!("input {n} not found")))
         .collect::<Result<_, _>>()?;
-    let outputs = match run_node(node, &inputs, model.opset)? {
+    let outputs = match run_node(ex, node, &inputs, model.opset)? {
         Outcome::Skip(why) => return Ok(Some(why)),
         Outcome::Ran(outputs) => outputs,
     };
@@ -488,8 +655,8 @@ fn run_case(dir: &Path) -> Result<Option<String>, String> {
     Ok(None)
 }
 
-#[test]
-fn onnx_operator_conformance() {
+/// Runs every case on one backend and prints the counts; returns the number passed.
+fn conformance(ex: &Exec, name: &str) -> usize {
     let root = data_root();
     let mut dirs: Vec<PathBuf> = Vec::new();
     for sub in ["node", "pytorch-converted"] {
@@ -505,35 +672,48 @@ fn onnx_operator_conformance() {
     let mut skipped = Vec::new();
     let mut failed = Vec::new();
     for dir in &dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let case = dir.file_name().unwrap().to_string_lossy().into_owned();
         let op = Model::parse(&std::fs::read(dir.join("model.onnx")).unwrap())
             .map(|m| m.nodes.first().map(|n| n.op_type.clone()).unwrap_or_default())
             .unwrap_or_default();
         let entry = per_op.entry(op).or_default();
-        match run_case(dir) {
+        match run_case(ex, dir) {
             Ok(None) => entry.0 += 1,
             Ok(Some(why)) => {
                 entry.1 += 1;
-                skipped.push(format!("{name}: {why}"));
+                skipped.push(format!("{case}: {why}"));
             }
-            Err(why) => failed.push(format!("{name}: {why}")),
+            Err(why) => failed.push(format!("{case}: {why}")),
         }
     }
-    println!("ONNX conformance (onnx 1.22.0): per first op, passed / skipped");
+    println!("ONNX conformance (onnx 1.22.0) on {name}: per first op, passed / skipped");
     for (op, (pass, skip)) in &per_op {
         println!("  {op:<20} {pass:>3} passed {skip:>3} skipped");
     }
-    println!("skipped, with the reason:");
+    println!("skipped on {name}, with the reason:");
     for s in &skipped {
         println!("  {s}");
     }
     let passed: usize = per_op.values().map(|v| v.0).sum();
     println!(
-        "ONNX conformance: {passed} passed, {} failed, {} skipped",
+        "ONNX conformance on {name}: {passed} passed, {} failed, {} skipped",
         failed.len(),
         skipped.len()
     );
-    assert!(failed.is_empty(), "failed cases:\n{}", failed.join("\n"));
+    assert!(failed.is_empty(), "failed cases on {name}:\n{}", failed.join("\n"));
     // The suite must really run: the chapter's 2-D float cases are well over a hundred.
-    assert!(passed >= 100, "only {passed} cases ran; is the data complete?");
+    assert!(passed >= 100, "only {passed} cases ran on {name}; is the data complete?");
+    passed
+}
+
+#[test]
+fn onnx_operator_conformance() {
+    let on_cpu = conformance(&Exec { gpu: None }, "the CPU path");
+    let gpu = pollster::block_on(GpuContext::new("")).unwrap_or_else(|e| {
+        panic!("{e}: install Mesa's Vulkan drivers (apt-get install mesa-vulkan-drivers)")
+    });
+    let on_gpu =
+        conformance(&Exec { gpu: Some(&gpu) }, &format!("WebGPU ({})", gpu.adapter().name));
+    // The same cases run on both: each backend has every kernel the runner calls.
+    assert_eq!(on_cpu, on_gpu, "the two backends passed different numbers of cases");
 }
