@@ -50,6 +50,8 @@ struct Exec<'a> {
 }
 
 type Out = Result<Vec<f32>, convlab::Error>;
+/// Training-mode batch norm's outputs: `(y, moving mean, moving variance)`.
+type TrainingOut = Result<(Vec<f32>, Vec<f32>, Vec<f32>), convlab::Error>;
 
 impl Exec<'_> {
     fn gpu_run(
@@ -103,7 +105,6 @@ impl Exec<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn batch_norm(&self, x: &[f32], c: usize, v: [&[f32]; 4], eps: f32) -> Out {
         let [gamma, beta, mean, var] = v;
         match self.gpu {
@@ -125,7 +126,7 @@ impl Exec<'_> {
         c: usize,
         v: [&[f32]; 4],
         params: &BatchNormParams,
-    ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>), convlab::Error> {
+    ) -> TrainingOut {
         let [gamma, beta, mean, var] = v;
         match self.gpu {
             None => {
