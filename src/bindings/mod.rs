@@ -207,6 +207,14 @@ pub fn backends() -> JsValue {
     })
 }
 
+/// Destroys the WebGPU device underneath convlab, as a driver reset or a lost GPU would, without
+/// telling it: the next op must notice, fall back to the CPU and say why. For tests.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __destroyWebGpuDevice)]
+pub fn destroy_webgpu_device() -> bool {
+    state::with(|s| s.gpu.as_ref().map(|g| g.destroy_underneath()).is_some())
+}
+
 /// Sets the standing choice: "auto", "webgpu" or "cpu". Choosing "webgpu" where it is
 /// unavailable is an error that says why.
 #[wasm_bindgen(js_name = setBackend, unchecked_return_type = "BackendsReport")]

@@ -154,3 +154,40 @@ test('every op runs on WebGPU in the browser and agrees with the CPU path', asyn
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a device lost mid-work: the next ops finish on the CPU with the same results, and the page says why', async () => {
+  const { page, errors } = await open(browser.context, `${server.url}?backend=webgpu`);
+  const first = await demoDone(page);
+  assert.equal(first.backend, 'webgpu', first.text);
+  const out = await page.evaluate(async () => {
+    const api = globalThis.convlab;
+    const x = { shape: [1, 6, 6, 3], data: Float32Array.from({ length: 108 }, (_, i) => Math.sin(i)) };
+    const before = await api.maxPool(x, { poolSize: 2 });
+    const destroyed = await api.__destroyWebGpuDevice();
+    const after = await api.maxPool(x, { poolSize: 2 });
+    const dense = await api.dense({ shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, { shape: [3, 1], data: [1, 1, 1] });
+    let refused = null;
+    try {
+      await api.relu(x, { backend: 'webgpu' });
+    } catch (e) {
+      refused = e.message;
+    }
+    return { destroyed, before: [before.backend, Array.from(before.data)], after: [after.backend, Array.from(after.data)],
+      dense: [dense.backend, Array.from(dense.data)], refused, report: api.backends() };
+  });
+  assert.equal(out.destroyed, true);
+  assert.equal(out.before[0], 'webgpu');
+  assert.equal(out.after[0], 'cpu', 'the op after the loss finished on the CPU');
+  assert.deepEqual(out.after[1], out.before[1], 'with the same result');
+  assert.deepEqual(out.dense, ['cpu', [6, 15]]);
+  assert.match(out.refused, /^relu: argument 'backend': "webgpu" is not available here: dropped after a failure/);
+  assert.deepEqual(out.report.available, ['cpu']);
+  assert.match(out.report.webgpuProblem, /^dropped after a failure: /);
+  // The demo reruns on the CPU and the header names the problem.
+  await page.selectOption('#stride', '2');
+  const again = await demoDone(page, 2);
+  assert.equal(again.backend, 'cpu');
+  assert.match(await page.getAttribute('#backend-status', 'title'), /WebGPU: dropped after a failure/);
+  assert.deepEqual(errors.filter((e) => !/device|destroyed|lost/i.test(e)), []);
+  await page.close();
+});

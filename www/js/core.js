@@ -146,6 +146,7 @@ const api = {
   tanh: op('tanh'),
   softmax: op('softmax'),
   dense: op('dense'),
+  __destroyWebGpuDevice: op('__destroyWebGpuDevice'),
 };
 
 /** @type {any} */

@@ -58,6 +58,8 @@ export interface Convlab {
   softmax(x: Tensor, options?: BackendOption): Promise<OpResult>;
   /** activation(x W + b): x [n, in], weights [in, units]. */
   dense(x: Tensor, weights: Tensor, options?: DenseOptions): Promise<OpResult>;
+  /** Test hook: destroys the WebGPU device underneath convlab, as a lost GPU would. */
+  __destroyWebGpuDevice(): Promise<boolean>;
 }
 
 declare global {
