@@ -151,14 +151,55 @@ pub async fn init_backends(
     } else {
         open_gpu(&hint).await
     };
+    let calibration = match &outcome {
+        // On a hardware adapter WebGPU is the choice; on a software one it is unclear, so a
+        // short calibration measures both and the faster wins.
+        Ok(gpu) if gpu.adapter().software => calibrate(gpu).await,
+        _ => None,
+    };
     state::with(|s| {
         match outcome {
             Ok(gpu) => s.gpu = Some(std::rc::Rc::new(gpu)),
             Err(why) => s.drop_gpu(why),
         }
+        s.calibration = calibration;
         s.ready = true;
     });
     Ok(backends())
+}
+
+/// The calibration workload: a 3x3 convolution of a 32x32x16 map to 16 channels, "same", with
+/// its upload and read-back (what a single op costs from JS).
+const CALIBRATION: ([usize; 4], [usize; 4]) = ([1, 32, 32, 16], [3, 3, 16, 16]);
+
+/// Median times (ms) of the calibration convolution on each backend, after one warm-up run
+/// each; `None` if either failed (then the software-adapter rule decides).
+async fn calibrate(gpu: &GpuContext) -> Option<state::Calibration> {
+    let params = Conv2dParams { padding: crate::tensor::Padding::Same, ..Default::default() };
+    let g = Conv2dGeometry::new("calibration", &CALIBRATION.0, &CALIBRATION.1, &params).ok()?;
+    let x: Vec<f32> =
+        (0..g.input_shape().iter().product::<usize>()).map(|i| (i % 7) as f32).collect();
+    let w: Vec<f32> =
+        (0..g.filter_shape().iter().product::<usize>()).map(|i| (i % 5) as f32).collect();
+    let mut cpu_ms = Vec::new();
+    let mut gpu_ms = Vec::new();
+    for run in 0..4 {
+        let t = now_ms();
+        cpu::conv2d(&g, &x, &w, CpuKernel::Auto).ok()?;
+        let c = now_ms() - t;
+        let t = now_ms();
+        gpu.conv2d(&g, &x, &w).await.ok()?;
+        let d = now_ms() - t;
+        if run > 0 {
+            cpu_ms.push(c);
+            gpu_ms.push(d);
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Some(state::Calibration { cpu_ms: median(cpu_ms), gpu_ms: median(gpu_ms) })
 }
 
 async fn open_gpu(hint: &str) -> Result<GpuContext, String> {
