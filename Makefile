@@ -75,9 +75,15 @@ bench: build setup-test
 	cp node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js \
 	   node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js \
 	   node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm \
+	   node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js \
 	   node_modules/onnxruntime-web/dist/ort.wasm.min.mjs \
+	   node_modules/onnxruntime-web/dist/ort.min.mjs \
 	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs \
-	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm dist/vendor/
+	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm \
+	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.mjs \
+	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm \
+	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.mjs \
+	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm dist/vendor/
 	node bench/run.mjs
 	node bench/demo-conv2d.mjs 9
 

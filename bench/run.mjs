@@ -4,19 +4,23 @@
 // shared-memory threads. bench/demo-conv2d.mjs then prints the demo's per-backend timings.
 import { serve, launch, open } from '../tests/browser/harness.mjs';
 
-// BENCH_MODES=plain (or isolated) runs one of the two passes, for quicker iteration.
-const modes = (process.env.BENCH_MODES ?? 'plain,isolated').split(',');
+// BENCH_MODES=plain,isolated,webgpu (the default) or any of them, for quicker iteration.
+const modes = (process.env.BENCH_MODES ?? 'plain,isolated,webgpu').split(',');
 for (const isolated of [false, true].filter((i) => modes.includes(i ? 'isolated' : 'plain'))) {
   console.log(isolated ? '\n== cross-origin isolated: the other engines with threads ==' : '== plain static hosting ==');
-  await run(isolated);
+  await run(isolated, false);
+}
+if (modes.includes('webgpu')) {
+  console.log('\n== WebGPU (this machine: SwiftShader, a CPU emulation): each engine on its WebGPU backend ==');
+  await run(false, true);
 }
 
-async function run(isolated) {
+async function run(isolated, webgpu) {
 const server = await serve(undefined, '/', { isolated });
-const browser = await launch({ webgpu: false });
+const browser = await launch({ webgpu });
 try {
-  const { page } = await open(browser.context, `${server.url}bench.html`);
-  await page.waitForFunction(() => globalThis.benchResults?.done, null, { timeout: 600_000 });
+  const { page } = await open(browser.context, `${server.url}bench.html${webgpu ? '?webgpu' : ''}`);
+  await page.waitForFunction(() => globalThis.benchResults?.done, null, { timeout: 1_800_000 });
   const results = await page.evaluate(() => globalThis.benchResults);
   if (results.error) throw new Error(results.error);
   console.log(`${'workload'.padEnd(42)} ${'engine'.padEnd(32)} median ms   GFLOP/s`);
@@ -31,11 +35,15 @@ try {
     const entry = byWorkload.get(r.workload) ?? {};
     const key = r.engine.startsWith('tfjs') ? 'theirs' : r.engine.startsWith('onnx') ? 'ort'
       : r.engine.includes('workers') ? 'pooled' : 'ours';
+    if (webgpu && key === 'pooled') continue;
     entry[key] = r.ms;
     byWorkload.set(r.workload, entry);
   }
-  console.log('\nspeed ratios: the other engine\'s time / convlab\'s time, with convlab on 1 thread (1t) or');
-  console.log('its worker pool (pool); > 1 means convlab is faster:');
+  if (webgpu) console.log('\nspeed ratios on WebGPU: the other engine\'s time / convlab\'s time (column 1t: tfjs webgpu, ort/1t: onnxruntime-web webgpu); > 1 means convlab is faster:');
+  else {
+    console.log('\nspeed ratios: the other engine\'s time / convlab\'s time, with convlab on 1 thread (1t) or');
+    console.log('its worker pool (pool); > 1 means convlab is faster:');
+  }
   const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
   console.log(`  ${'workload'.padEnd(42)} ${'tfjs/1t'.padStart(9)} ${'tfjs/pool'.padStart(9)} ${'ort/1t'.padStart(9)} ${'ort/pool'.padStart(9)}`);
   for (const [w, { ours, theirs, pooled, ort }] of byWorkload) {

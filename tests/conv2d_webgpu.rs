@@ -47,13 +47,16 @@ fn too_large_for_a_binding_is_refused_with_the_limit_named() {
     // An output one float over the largest binding: rejected before anything reaches the GPU.
     let side = ((max / 4) as f64).sqrt() as usize + 2;
     let params = Conv2dParams::default();
-    let g = Conv2dGeometry::new("conv2d", &[1, side, side, 1], &[1, 1, 1, 4], &params);
+    // A 3x3 convolution (the direct kernel, which does not split its output).
+    let params = Conv2dParams { padding: convlab::Padding::Same, ..params };
+    let g = Conv2dGeometry::new("conv2d", &[1, side, side, 1], &[3, 3, 1, 4], &params);
     if let Ok(g) = g {
         let x = vec![0.0; side * side];
-        let e = pollster::block_on(gpu.conv2d(&g, &x, &[0.0; 4])).unwrap_err();
+        let e = pollster::block_on(gpu.conv2d(&g, &x, &[0.0; 36])).unwrap_err();
         assert!(
-            e.message().contains("maxStorageBufferBindingSize")
-                || e.message().contains("maxBufferSize"),
+            e.message().starts_with("conv2d: argument 'output'")
+                && (e.message().contains("maxStorageBufferBindingSize")
+                    || e.message().contains("maxBufferSize")),
             "{e}"
         );
     }

@@ -417,3 +417,38 @@ fn losses_match_the_cpu_path() {
     let e = gpu.upload_labels(&[0, 3], 3).unwrap_err();
     assert!(e.message().contains("label 3 at index 1"), "{e}");
 }
+
+/// A device whose storage bindings hold only 64 KiB: dense layers whose weights, input gradient
+/// or weight gradient exceed that are split across launches (as VGG-16's 392 MiB first dense
+/// layer is on a device with 128 MiB bindings) and still equal the CPU path; what cannot be
+/// split is refused naming the limit, never a GPU validation error.
+#[test]
+fn tensors_larger_than_a_binding_are_split() {
+    use convlab::ops::dense::DenseGeometry;
+    let small = 64 << 10;
+    let gpu = block_on(GpuContext::with_limits("", |l| l.max_storage_buffer_binding_size = small))
+        .unwrap();
+    assert_eq!(gpu.max_binding_bytes(), small);
+    let mut rng = Rng::new(18);
+    // Weights 300 x 200 = 240 KB, four bindings' worth.
+    let (batch, inputs, units) = (7, 300, 200);
+    let g = DenseGeometry::new("dense", &[batch, inputs], &[inputs, units]).unwrap();
+    let (x, w, dy) = (rng.vec(batch * inputs), rng.vec(inputs * units), rng.vec(batch * units));
+    let (xt, wt) = (up(&gpu, &[batch, inputs], &x), up(&gpu, &[inputs, units], &w));
+    let dyt = up(&gpu, &[batch, units], &dy);
+    let y = block_on(gpu.dense(&xt, &wt, None, Activation::Linear)).unwrap();
+    close("split dense", &read(&gpu, &y), &cpu::dense(&g, &x, &w, None).unwrap(), 1e-6 * 300.0);
+    let (dx, dw, _) = cpu::dense_backward(&g, &x, &w, &dy).unwrap();
+    let (gdx, gdw, _) = block_on(gpu.dense_backward(&xt, &wt, &dyt)).unwrap();
+    close("split dense dx", &read(&gpu, &gdx), &dx, 1e-6 * 300.0);
+    close("split dense dw", &read(&gpu, &gdw), &dw, 1e-6 * 300.0);
+    // An op without a split refuses a tensor over the binding, naming the op and the limit.
+    let big = up(&gpu, &[inputs * units], &w);
+    let e =
+        block_on(gpu.activation(Activation::Relu, &big.reshaped(&[inputs, units]).unwrap(), None))
+            .unwrap_err();
+    assert!(
+        e.message().starts_with("relu: ") && e.message().contains("maxStorageBufferBindingSize"),
+        "{e}"
+    );
+}

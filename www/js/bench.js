@@ -37,14 +37,15 @@ function tensor(shape, seed) {
  * so that a slow spell of this shared machine hits every engine alike.
  * @param {(() => Promise<unknown>)[]} fs @param {number} runs
  */
-async function timeAll(fs, runs) {
+async function timeAll(fs, runs, warmMs = 400) {
   // Warm-up: V8 runs wasm in its baseline compiler (Liftoff) first and tiers hot functions up
   // to TurboFan after enough calls, so a fast op needs more than two calls before it shows its
   // steady speed (in a fresh page max pooling took 5.3 ms over its first two calls and
-  // 1.1-1.4 ms from then on). Every engine gets at least 5 calls and 400 ms.
+  // 1.1-1.4 ms from then on). Every engine gets at least 5 calls and 400 ms (2 calls on the
+  // WebGPU page, where one call can take seconds on a software adapter).
   for (const f of fs) {
     const t0 = performance.now();
-    for (let i = 0; i < 5 || performance.now() - t0 < 400; i++) await f();
+    for (let i = 0; i < (warmMs ? 5 : 2) || performance.now() - t0 < warmMs; i++) await f();
   }
   const ms = fs.map(() => /** @type {number[]} */ ([]));
   for (let i = 0; i < runs; i++) {
@@ -100,21 +101,24 @@ function cnnWeights() {
   return { convs, dense };
 }
 
-/** @param {{shape: number[], data: Float32Array}} x @param {ReturnType<typeof cnnWeights>} W */
-async function cnnConvlab(x, W) {
+/**
+ * @param {{shape: number[], data: Float32Array}} x @param {ReturnType<typeof cnnWeights>} W
+ * @param {'cpu' | 'webgpu' | undefined} [backend]
+ */
+async function cnnConvlab(x, W, backend) {
   let t = x;
   let c = 0;
   for (const layer of CNN) {
-    if (layer[0] === 'pool') t = await api.maxPool(t, { poolSize: 2 });
+    if (layer[0] === 'pool') t = await api.maxPool(t, { poolSize: 2, backend });
     else {
       const { w, b } = W.convs[c++];
-      t = await api.conv2d(t, w, { padding: 'same', bias: b.data, activation: 'relu' });
+      t = await api.conv2d(t, w, { padding: 'same', bias: b.data, activation: 'relu', backend });
     }
   }
   t = { shape: [t.shape[0], 2304], data: t.data };
   const acts = ['relu', 'relu', 'softmax'];
   for (const [i, { w, b }] of W.dense.entries()) {
-    t = await api.dense(t, w, { bias: b.data, activation: /** @type {any} */ (acts[i]) });
+    t = await api.dense(t, w, { bias: b.data, activation: /** @type {any} */ (acts[i]), backend });
   }
   return t;
 }
@@ -140,16 +144,17 @@ function cnnTf(tf, x, W) {
   });
 }
 
+/** @param {string} src */
+const script = (src) => new Promise((resolve, reject) => {
+  const s = document.createElement('script');
+  s.src = src;
+  s.onload = resolve;
+  s.onerror = () => reject(new Error(`${src} is missing: run make bench, which copies TensorFlow.js into dist/vendor/`));
+  document.head.append(s);
+});
+
 /** Loads TensorFlow.js (core + wasm backend) from dist/vendor/ (threaded only when isolated). */
 async function loadTf() {
-  /** @param {string} src */
-  const script = (src) => new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.onload = resolve;
-    s.onerror = () => reject(new Error(`${src} is missing: run make bench, which copies TensorFlow.js into dist/vendor/`));
-    document.head.append(s);
-  });
   await script('vendor/tf-core.min.js');
   await script('vendor/tf-backend-wasm.min.js');
   const tf = /** @type {any} */ (globalThis).tf;
@@ -171,10 +176,10 @@ async function loadOrt() {
 
 /**
  * An ONNX Runtime session for a graph, and a function that runs it on `x` (NCHW dims).
- * @param {any} ort @param {Parameters<typeof model>[0]} graph
+ * @param {any} ort @param {Parameters<typeof model>[0]} graph @param {string} [ep]
  */
-async function ortRunner(ort, graph) {
-  const session = await ort.InferenceSession.create(model(graph), { executionProviders: ['wasm'] });
+async function ortRunner(ort, graph, ep = 'wasm') {
+  const session = await ort.InferenceSession.create(model(graph), { executionProviders: [ep] });
   const input = graph.inputs[0];
   return async (/** @type {Float32Array} */ data) => {
     const out = await session.run({ [input.name]: new ort.Tensor('float32', data, input.dims) });
@@ -201,7 +206,8 @@ function cnnOnnx(/** @type {ReturnType<typeof cnnWeights>} */ W, /** @type {numb
       const { w, b } = W.convs[c];
       const p = (/** @type {number} */ (layer[1]) - 1) / 2;
       initializers.push({ name: `w${c}`, dims: oihw(w.shape), data: w.data }, { name: `b${c}`, dims: b.shape, data: b.data });
-      nodes.push({ op: 'Conv', inputs: [t, `w${c}`, `b${c}`], outputs: [`${out}c`], attrs: { pads: [p, p, p, p] } });
+      // Explicit strides and dilations: ONNX Runtime's webgpu Conv insists on them.
+      nodes.push({ op: 'Conv', inputs: [t, `w${c}`, `b${c}`], outputs: [`${out}c`], attrs: { pads: [p, p, p, p], strides: [1, 1], dilations: [1, 1] } });
       nodes.push({ op: 'Relu', inputs: [`${out}c`], outputs: [out] });
       c++;
     }
@@ -271,7 +277,7 @@ async function main() {
     const f = tensor(w.f, 2);
     const p = (w.f[0] - 1) / 2;
     const onnx = ort && await ortRunner(ort, {
-      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { pads: [p, p, p, p] } }],
+      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { pads: [p, p, p, p], strides: [1, 1], dilations: [1, 1] } }],
       initializers: [{ name: 'w', dims: oihw(w.f), data: f.data }],
       inputs: [{ name: 'x', dims: nchw(w.x) }],
       outputs: [{ name: 'y', dims: [w.x[0], w.f[3], w.x[1], w.x[2]] }],
@@ -304,7 +310,102 @@ async function main() {
   status.textContent = 'done';
 }
 
-main().catch((e) => {
+/**
+ * The WebGPU rows: the same workloads on convlab's WebGPU backend, TensorFlow.js's webgpu
+ * backend and ONNX Runtime Web's webgpu execution provider, in this page (bench.html?webgpu).
+ * convlab's ops are called one at a time from JS, so each uploads its inputs and reads its
+ * result back; the other engines keep tensors on the GPU between the layers of (d).
+ */
+async function mainWebGpu() {
+  await api.ready;
+  api.setBackend('webgpu');
+  status.textContent = 'convlab ready (webgpu); measuring the WebGPU rows...';
+  let tf = null;
+  try {
+    await script('vendor/tf-core.min.js');
+    await script('vendor/tf-backend-webgpu.min.js');
+    tf = /** @type {any} */ (globalThis).tf;
+    if (!(await tf.setBackend('webgpu'))) throw new Error('TensorFlow.js found no WebGPU adapter');
+    await tf.ready();
+  } catch (e) {
+    tf = null;
+    status.textContent = `TensorFlow.js webgpu unavailable: ${/** @type {Error} */ (e).message}`;
+  }
+  let ort = null;
+  try {
+    ort = await import(new URL('vendor/ort.min.mjs', location.href).href);
+    ort.env.wasm.wasmPaths = new URL('vendor/', location.href).href;
+    ort.env.wasm.numThreads = 1;
+  } catch (e) {
+    status.textContent += ` ONNX Runtime Web unavailable: ${/** @type {Error} */ (e).message}`;
+  }
+  /** @type {Map<object, any>} */
+  const tfTensors = new Map();
+  const tfTensor = (/** @type {{shape: number[], data: Float32Array}} */ t) => {
+    if (!tfTensors.has(t)) tfTensors.set(t, tf.tensor(t.data, t.shape));
+    return tfTensors.get(t);
+  };
+  /**
+   * @param {string} name @param {number | null} macs @param {number} runs
+   * @param {() => Promise<unknown>} ours @param {(() => Promise<unknown>) | null} theirs
+   * @param {(() => Promise<unknown>) | null} onnx
+   */
+  const measure = async (name, macs, runs, ours, theirs, onnx) => {
+    const engines = [['convlab webgpu', ours], ['tfjs webgpu', theirs], ['onnxruntime-web webgpu', onnx]]
+      .filter(([, f]) => f);
+    const times = await timeAll(engines.map(([, f]) => /** @type {() => Promise<unknown>} */ (f)), runs, 0);
+    const gf = (/** @type {number} */ ms) => (macs === null ? null : (2 * macs) / ms / 1e6);
+    engines.forEach(([engine], i) => report({ workload: name, engine: /** @type {string} */ (engine), ms: times[i], gflops: gf(times[i]), runs }));
+  };
+  /** @param {Parameters<typeof model>[0]} graph */
+  const ortGpu = async (graph) => {
+    if (!ort) return null;
+    try {
+      return await ortRunner(ort, graph, 'webgpu');
+    } catch (e) {
+      status.textContent += ` ONNX Runtime Web webgpu failed: ${/** @type {Error} */ (e).message}`;
+      return null;
+    }
+  };
+  for (const w of WORKLOADS) {
+    const x = tensor(w.x, 1);
+    const f = tensor(w.f, 2);
+    const p = (w.f[0] - 1) / 2;
+    const onnx = await ortGpu({
+      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { pads: [p, p, p, p], strides: [1, 1], dilations: [1, 1] } }],
+      initializers: [{ name: 'w', dims: oihw(w.f), data: f.data }],
+      inputs: [{ name: 'x', dims: nchw(w.x) }],
+      outputs: [{ name: 'y', dims: [w.x[0], w.f[3], w.x[1], w.x[2]] }],
+    });
+    await measure(w.name, w.macs, 5, () => api.conv2d(x, f, { padding: 'same', backend: 'webgpu' }),
+      tf && (async () => { const y = tf.conv2d(tfTensor(x), tfTensor(f), 1, 'same'); await y.data(); y.dispose(); }),
+      onnx && (() => onnx(x.data)));
+  }
+  const pool = tensor([1, 112, 112, 64], 3);
+  const onnxPool = await ortGpu({
+    nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+    initializers: [], inputs: [{ name: 'x', dims: [1, 64, 112, 112] }], outputs: [{ name: 'y', dims: [1, 64, 56, 56] }],
+  });
+  await measure('(c) max pool 2x2/2 on 112x112x64', null, 5, () => api.maxPool(pool, { poolSize: 2, strides: 2, backend: 'webgpu' }),
+    tf && (async () => { const y = tf.maxPool(tfTensor(pool), 2, 2, 'valid'); await y.data(); y.dispose(); }),
+    onnxPool && (() => onnxPool(pool.data)));
+  const batch = tensor([64, 28, 28, 1], 4);
+  const W = cnnWeights();
+  const tW = tf && {
+    convs: W.convs.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
+    dense: W.dense.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
+  };
+  const onnxCnn = await ortGpu(cnnOnnx(W, 64));
+  await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 2, () => cnnConvlab(batch, W, 'webgpu'),
+    tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }),
+    onnxCnn && (() => onnxCnn(batch.data)));
+  report({ workload: '(e) CNN training step, batch 64', engine: 'convlab webgpu', ms: null, gflops: null, runs: 0,
+    note: 'not measurable yet: training runs through the model graph and training loop of later issues' });
+  /** @type {any} */ (globalThis).benchResults.done = true;
+  status.textContent = 'done';
+}
+
+(new URLSearchParams(location.search).has('webgpu') ? mainWebGpu() : main()).catch((e) => {
   status.textContent = `benchmark failed: ${e.message}`;
   /** @type {any} */ (globalThis).benchResults = { done: true, rows, error: e.message };
 });

@@ -1,8 +1,13 @@
-// C[m, n] = op(A)[m, k] * op(B)[k, n], op = optional transpose (dense forward: x W; its
+// C[m, n] (+)= op(A)[m, k] * op(B)[k, n], op = optional transpose (dense forward: x W; its
 // backward: dy W^T and x^T dy). Tiled in workgroup memory: each workgroup of 64 invocations
 // computes a 32 x 32 block of C, each invocation a 4 x 4 sub-block (16 accumulators), reading
 // A and B in 32 x 32 tiles that every invocation helps load. One workgroup per block, counted
 // along the flattened grid: count = blocks * 64.
+//
+// Offsets and leading dimensions let the launcher split an operand larger than one binding
+// across launches: A is indexed from row a_r0 and column a_k0 of its stored matrix (row length
+// lda), B from the start of its binding (row length ldb), C at column c_col of rows of length
+// ldc, and `accumulate` adds to C instead of writing it (a split along k).
 
 struct Params {
     wg_x: u32,
@@ -14,6 +19,14 @@ struct Params {
     trans_b: u32,
     // Blocks of C per row of blocks: ceil(n / 32).
     blocks_n: u32,
+    lda: u32,
+    a_r0: u32,
+    a_k0: u32,
+    ldb: u32,
+    ldc: u32,
+    c_col: u32,
+    accumulate: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -27,14 +40,14 @@ var<workgroup> tb: array<array<f32, 32>, 32>; // tb[kk][col]
 
 fn load_a(row: u32, kk: u32) -> f32 {
     if (row >= p.m || kk >= p.k) { return 0.0; }
-    if (p.trans_a != 0u) { return a[kk * p.m + row]; }
-    return a[row * p.k + kk];
+    if (p.trans_a != 0u) { return a[(kk + p.a_k0) * p.lda + row + p.a_r0]; }
+    return a[(row + p.a_r0) * p.lda + kk + p.a_k0];
 }
 
 fn load_b(kk: u32, col: u32) -> f32 {
     if (kk >= p.k || col >= p.n) { return 0.0; }
-    if (p.trans_b != 0u) { return b[col * p.k + kk]; }
-    return b[kk * p.n + col];
+    if (p.trans_b != 0u) { return b[col * p.ldb + kk]; }
+    return b[kk * p.ldb + col];
 }
 
 @compute @workgroup_size(64)
@@ -73,7 +86,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         for (var q = 0u; q < 4u; q++) {
             let col = col0 + tc + q;
             if (col < p.n) {
-                c[row * p.n + col] = acc[r][q];
+                let at = row * p.ldc + p.c_col + col;
+                if (p.accumulate != 0u) {
+                    c[at] += acc[r][q];
+                } else {
+                    c[at] = acc[r][q];
+                }
             }
         }
     }

@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex};
 pub use conv2d::ConvKernel;
 pub use norm::GpuBatchNormTraining;
 pub use pool::PoolKind;
+use runtime::{Binding, KernelSpec, PipelineCache, PoolState};
 pub use runtime::{GpuTensor, PoolStats};
-use runtime::{KernelSpec, PipelineCache, PoolState};
 
 use crate::backend::cpu::{self, CpuKernel};
 use crate::error::{Error, Result};
@@ -67,6 +67,8 @@ pub struct GpuContext {
     limits: wgpu::Limits,
     pipelines: RefCell<PipelineCache>,
     pool: Rc<RefCell<PoolState>>,
+    /// The op being recorded (named in launch-time limit errors).
+    current_op: RefCell<String>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -77,6 +79,16 @@ impl GpuContext {
     /// expose (in the browser: `GPUAdapterInfo`'s vendor and architecture); it only feeds the
     /// software-adapter test. Errors say why no device could be had.
     pub async fn new(adapter_hint: &str) -> Result<Self> {
+        Self::with_limits(adapter_hint, |_| {}).await
+    }
+
+    /// [`Self::new`], with the requested limits adjusted by `adjust` (starting from the
+    /// adapter's maxima). Tests lower `max_storage_buffer_binding_size` with it to exercise the
+    /// splitting of large tensors on a small device.
+    pub async fn with_limits(
+        adapter_hint: &str,
+        adjust: impl FnOnce(&mut wgpu::Limits),
+    ) -> Result<Self> {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::VULKAN;
         let instance = wgpu::Instance::new(desc);
@@ -101,7 +113,8 @@ impl GpuContext {
                 }
             })?;
         let summary = AdapterSummary::from_info(&adapter.get_info(), adapter_hint);
-        let limits = adapter.limits();
+        let mut limits = adapter.limits();
+        adjust(&mut limits);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("convlab"),
@@ -130,6 +143,7 @@ impl GpuContext {
             limits,
             pipelines: RefCell::new(PipelineCache::default()),
             pool: Rc::new(RefCell::new(PoolState::default())),
+            current_op: RefCell::new(String::new()),
             lost,
         })
     }
@@ -186,14 +200,16 @@ impl GpuContext {
         }
     }
 
-    /// A device tensor of `shape` (uninitialised: every kernel writes all of its output).
+    /// A device tensor of `shape` (uninitialised: every kernel writes all of its output). It
+    /// may be larger than one binding (up to `maxBufferSize`): the ops that can split such a
+    /// tensor across launches do (matmul); the others refuse it at launch, naming the limit.
     pub(crate) fn alloc(&self, op: &str, arg: &str, shape: &[usize]) -> Result<GpuTensor> {
         let len: usize = shape.iter().product();
         if len == 0 {
             return Err(Error::invalid(op, arg, format!("shape {shape:?} has no elements")));
         }
         let bytes = len as u64 * 4;
-        self.check_binding(op, arg, bytes)?;
+        self.check_buffer(op, arg, bytes)?;
         let buf = runtime::acquire(&self.device, &self.pool, bytes);
         Ok(runtime::new_tensor(buf, shape))
     }
@@ -245,6 +261,9 @@ impl GpuContext {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut encoder =
             self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
+        if let Ok(mut current) = self.current_op.try_borrow_mut() {
+            op.clone_into(&mut current);
+        }
         let recorded = record(&mut encoder);
         if recorded.is_ok() {
             self.queue.submit([encoder.finish()]);
@@ -263,7 +282,8 @@ impl GpuContext {
         Ok(value)
     }
 
-    /// Records one dispatch of `spec` covering `invocations` invocations (see [`runtime`]).
+    /// Records one dispatch of `spec` covering `invocations` invocations (see [`runtime`]),
+    /// each tensor bound whole.
     pub(crate) fn launch(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -273,6 +293,34 @@ impl GpuContext {
         outputs: &[&GpuTensor],
         invocations: u64,
     ) -> Result<()> {
+        let inputs: Vec<Binding> = inputs.iter().map(|t| t.whole()).collect();
+        let outputs: Vec<Binding> = outputs.iter().map(|t| t.whole()).collect();
+        self.launch_bound(encoder, spec, params, &inputs, &outputs, invocations)
+    }
+
+    /// [`Self::launch`] with explicit bindings (ranges of tensors). Each is checked against
+    /// `maxStorageBufferBindingSize` and the offset alignment before anything is recorded.
+    pub(crate) fn launch_bound(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        spec: &KernelSpec,
+        params: &[u32],
+        inputs: &[Binding],
+        outputs: &[Binding],
+        invocations: u64,
+    ) -> Result<()> {
+        let op = self.current_op.try_borrow().map(|s| s.clone()).unwrap_or_default();
+        for (i, b) in inputs.iter().chain(outputs).enumerate() {
+            let arg = if i < inputs.len() { "input" } else { "output" };
+            self.check_binding(&op, arg, b.bytes)?;
+            let align = u64::from(self.limits.min_storage_buffer_offset_alignment.max(1));
+            if b.offset % align != 0 {
+                return Err(Error::backend(format!(
+                    "webgpu: {}: a binding offset of {} bytes is not a multiple of {align}",
+                    spec.entry, b.offset
+                )));
+            }
+        }
         let count = u32::try_from(invocations).map_err(|_| {
             Error::limit(spec.entry, "x", format!("{invocations} invocations exceed 2^32"))
         })?;
@@ -354,7 +402,29 @@ impl GpuContext {
         Ok(data)
     }
 
-    /// Checks that a storage buffer of `bytes` bytes fits the device's limits.
+    /// Checks that a buffer of `bytes` bytes fits the device's `maxBufferSize`.
+    fn check_buffer(&self, op: &str, arg: &str, bytes: u64) -> Result<()> {
+        let limit = self.limits.max_buffer_size;
+        if bytes > limit {
+            return Err(Error::limit(
+                op,
+                arg,
+                format!(
+                    "needs a {bytes}-byte GPU buffer, {} bytes over this device's maxBufferSize \
+                     of {limit}",
+                    bytes - limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The largest storage binding, in bytes.
+    pub fn max_binding_bytes(&self) -> u64 {
+        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+    }
+
+    /// Checks that a storage binding of `bytes` bytes fits the device's limits.
     fn check_binding(&self, op: &str, arg: &str, bytes: u64) -> Result<()> {
         let max_binding = self.limits.max_storage_buffer_binding_size;
         let max_buffer = self.limits.max_buffer_size;

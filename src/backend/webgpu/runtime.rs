@@ -209,11 +209,33 @@ impl GpuTensor {
         Ok(Self { shape: shape.to_vec(), ..self })
     }
 
-    pub(super) fn binding(&self) -> wgpu::BindingResource<'_> {
+    /// The whole tensor as a binding.
+    pub(super) fn whole(&self) -> Binding<'_> {
+        Binding { tensor: self, offset: 0, bytes: self.len as u64 * 4 }
+    }
+
+    /// Elements `start..start + len` as a binding (`start * 4` must be a multiple of the
+    /// device's `minStorageBufferOffsetAlignment`; the launcher checks).
+    pub(super) fn range(&self, start: usize, len: usize) -> Binding<'_> {
+        Binding { tensor: self, offset: start as u64 * 4, bytes: len as u64 * 4 }
+    }
+}
+
+/// A storage binding: a tensor, or a range of one (how a tensor larger than one binding is
+/// split across launches).
+#[derive(Clone, Copy)]
+pub struct Binding<'a> {
+    pub(super) tensor: &'a GpuTensor,
+    pub(super) offset: u64,
+    pub(super) bytes: u64,
+}
+
+impl Binding<'_> {
+    fn resource(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: self.buf.buffer(),
-            offset: 0,
-            size: NonZeroU64::new(self.len as u64 * 4),
+            buffer: self.tensor.buf.buffer(),
+            offset: self.offset,
+            size: NonZeroU64::new(self.bytes),
         })
     }
 }
@@ -294,8 +316,8 @@ pub(super) fn record(
     spec: &KernelSpec,
     encoder: &mut wgpu::CommandEncoder,
     params: &[u32],
-    inputs: &[&GpuTensor],
-    outputs: &[&GpuTensor],
+    inputs: &[Binding],
+    outputs: &[Binding],
     count: u32,
     grid: (u32, u32),
 ) {
@@ -315,7 +337,7 @@ pub(super) fn record(
     let mut entries =
         vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
     for (i, t) in inputs.iter().chain(outputs).enumerate() {
-        entries.push(wgpu::BindGroupEntry { binding: 1 + i as u32, resource: t.binding() });
+        entries.push(wgpu::BindGroupEntry { binding: 1 + i as u32, resource: t.resource() });
     }
     let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(spec.entry),
