@@ -84,7 +84,7 @@ fn a_device_lost_underneath_is_an_error_not_a_panic() {
     assert!(r.is_err(), "a destroyed device must not return a result");
 }
 
-/// Every forward kernel (the 1x1 GEMM, direct and grouped) is exercised, and the backward
+/// Every forward kernel (the 1x1 GEMM, implicit GEMM, direct and grouped) is exercised, and the backward
 /// kernels agree with the CPU path (itself checked against the f64 reference and finite
 /// differences in tests/gradients.rs) within the f32 summation bound of their longest sums.
 #[test]
@@ -135,5 +135,5 @@ fn webgpu_kernels_and_gradients_match_the_cpu_path() {
             assert!(worst <= bound, "{what}: webgpu and cpu differ by {worst} > {bound} on {g:?}");
         }
     }
-    assert!(pointwise > 0 && seen.len() == 3, "kernels exercised: {seen:?}");
+    assert!(pointwise > 0 && seen.len() == 4, "kernels exercised: {seen:?}");
 }

@@ -194,3 +194,72 @@ fn backward_filter(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
         gy[f] = partial[0];
     }
 }
+
+// implicit_gemm: the convolution as the matrix product y[pixels, out_c] = P[pixels, K] W[K, out_c]
+// (K = fh * fw * in_c, W the HWIO filters as they are), tiled exactly like matmul.wgsl: each
+// workgroup computes a 32 x 32 block of outputs (32 pixels x 32 channels), each invocation 4 x 4,
+// from 32 x 32 tiles of P and W staged in workgroup memory. P is never built: the tile loader
+// reads each patch value straight from x (zero where the window hangs over the padding).
+// Ungrouped only; count = blocks * 64.
+var<workgroup> tp: array<array<f32, 32>, 32>; // tp[kk][pixel]
+var<workgroup> tw: array<array<f32, 32>, 32>; // tw[kk][channel]
+
+fn patch_value(pixel: u32, kk: u32, pixels: u32, k: u32) -> f32 {
+    if (pixel >= pixels || kk >= k) { return 0.0; }
+    let c = kk % shape.in_c;
+    let t = kk / shape.in_c;
+    let v = t % shape.fw;
+    let u = t / shape.fw;
+    let ox = pixel % shape.out_w;
+    let r = pixel / shape.out_w;
+    let oy = r % shape.out_h;
+    let n = r / shape.out_h;
+    let iy = i32(oy * shape.stride_h + u * shape.dilation_h) - i32(shape.pad_top);
+    let ix = i32(ox * shape.stride_w + v * shape.dilation_w) - i32(shape.pad_left);
+    if (iy < 0 || iy >= i32(shape.in_h) || ix < 0 || ix >= i32(shape.in_w)) { return 0.0; }
+    return gx[((n * shape.in_h + u32(iy)) * shape.in_w + u32(ix)) * shape.in_c + c];
+}
+
+@compute @workgroup_size(64)
+fn implicit_gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let block = wg.y * shape.wg_x + wg.x;
+    if (block * WORKGROUP >= shape.count) { return; }
+    let pixels = shape.batch * shape.out_h * shape.out_w;
+    let k = shape.fh * shape.fw * shape.in_c;
+    let blocks_n = (shape.out_c + 31u) / 32u;
+    let row0 = (block / blocks_n) * 32u;
+    let col0 = (block % blocks_n) * 32u;
+    let tr = (local / 8u) * 4u;
+    let tc = (local % 8u) * 4u;
+    var acc: array<vec4<f32>, 4>;
+    for (var k0 = 0u; k0 < k; k0 += 32u) {
+        for (var e = local; e < 1024u; e += 64u) {
+            let i = e / 32u;
+            let j = e % 32u;
+            tp[j][i] = patch_value(row0 + i, k0 + j, pixels, k);
+            let kk = k0 + i;
+            let col = col0 + j;
+            tw[i][j] = select(0.0, gw[kk * shape.out_c + col], kk < k && col < shape.out_c);
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < 32u; kk++) {
+            let pv = vec4<f32>(tp[kk][tr], tp[kk][tr + 1u], tp[kk][tr + 2u], tp[kk][tr + 3u]);
+            let wv = vec4<f32>(tw[kk][tc], tw[kk][tc + 1u], tw[kk][tc + 2u], tw[kk][tc + 3u]);
+            acc[0] += pv.x * wv;
+            acc[1] += pv.y * wv;
+            acc[2] += pv.z * wv;
+            acc[3] += pv.w * wv;
+        }
+        workgroupBarrier();
+    }
+    for (var r = 0u; r < 4u; r++) {
+        let pixel = row0 + tr + r;
+        if (pixel >= pixels) { break; }
+        for (var q = 0u; q < 4u; q++) {
+            let col = col0 + tc + q;
+            if (col < shape.out_c) {
+                gy[pixel * shape.out_c + col] = acc[r][q];
+            }
+        }
+    }
+}
