@@ -452,3 +452,21 @@ fn tensors_larger_than_a_binding_are_split() {
         "{e}"
     );
 }
+
+/// Where the adapter has timestamp queries, each submit's passes are timed on the GPU.
+#[test]
+fn ops_are_timed_on_the_gpu_where_the_adapter_can() {
+    let gpu = context();
+    let x = up(&gpu, &[256, 256], &vec![0.5; 65536]);
+    gpu.take_gpu_ms();
+    let _y = block_on(gpu.activation(Activation::Tanh, &x, None)).unwrap();
+    let ms = gpu.take_gpu_ms();
+    eprintln!("timestamp queries: {}, tanh on 65536 values: {ms:?} ms", gpu.has_timestamps());
+    if gpu.has_timestamps() {
+        let ms = ms.expect("a timed pass");
+        assert!(ms > 0.0 && ms < 10_000.0, "{ms} ms");
+        assert_eq!(gpu.take_gpu_ms(), None, "the count restarts");
+    } else {
+        assert_eq!(ms, None);
+    }
+}

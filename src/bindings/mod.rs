@@ -74,8 +74,13 @@ export interface LrnOptions {
   beta?: number;
   backend?: BackendName | "auto";
 }
-export interface OpResult { shape: number[]; data: Float32Array; backend: BackendName; ms: number; }
-export interface AdapterReport { name: string; api: string; software: boolean; }
+/**
+ * An op's result. `ms` is wall time around the whole call (copies in and out included); `gpuMs`,
+ * on WebGPU where the adapter has timestamp queries, the time its kernels took on the GPU.
+ */
+export interface OpResult { shape: number[]; data: Float32Array; backend: BackendName; ms: number; gpuMs?: number; }
+/** `timestampQueries`: whether ops on this device report `gpuMs`. */
+export interface AdapterReport { name: string; api: string; software: boolean; timestampQueries: boolean; }
 export interface BackendsReport {
   available: BackendName[];
   active: BackendName;
@@ -233,6 +238,7 @@ pub fn backends() -> JsValue {
                 set(&a, "name", gpu.adapter().name.clone());
                 set(&a, "api", gpu.adapter().api.clone());
                 set(&a, "software", gpu.adapter().software);
+                set(&a, "timestampQueries", gpu.has_timestamps());
                 JsValue::from(a)
             }
             None => JsValue::NULL,
@@ -295,8 +301,13 @@ pub(crate) async fn run_on<T>(
         }),
     };
     if let Some(gpu) = gpu {
-        match on_gpu(gpu).await {
-            Ok(v) => return Ok((v, BackendKind::WebGpu)),
+        gpu.take_gpu_ms(); // start a new count for this call
+        match on_gpu(std::rc::Rc::clone(&gpu)).await {
+            Ok(v) => {
+                let gpu_ms = gpu.take_gpu_ms();
+                state::with(|s| s.last_gpu_ms = gpu_ms);
+                return Ok((v, BackendKind::WebGpu));
+            }
             Err(e) if e.kind() == ErrorKind::Backend => {
                 state::with(|s| s.drop_gpu(format!("dropped after a failure: {}", e.message())));
                 if requested == Some(BackendKind::WebGpu) {
@@ -513,6 +524,12 @@ fn op_result(shape: &[usize], data: &[f32], backend: BackendKind, ms: f64) -> Js
     set(&result, "data", Float32Array::from(data));
     set(&result, "backend", backend.name());
     set(&result, "ms", ms);
+    // Time on the GPU itself (timestamp queries), where the adapter has them.
+    if backend == BackendKind::WebGpu {
+        if let Some(gpu_ms) = state::with(|s| s.last_gpu_ms.take()) {
+            set(&result, "gpuMs", gpu_ms);
+        }
+    }
     result.into()
 }
 

@@ -36,6 +36,8 @@ pub struct Calibration {
 pub struct Backends {
     /// The calibration's result, when one ran (software adapters only).
     pub calibration: Option<Calibration>,
+    /// GPU time of the last WebGPU call, from timestamp queries, for its result.
+    pub last_gpu_ms: Option<f64>,
     /// The WebGPU device, when there is one that passed the self-test and is not lost.
     pub gpu: Option<Rc<GpuContext>>,
     /// Why WebGPU is unavailable (or was dropped), when it is.
@@ -50,6 +52,7 @@ thread_local! {
     static STATE: RefCell<Backends> = const {
         RefCell::new(Backends {
             calibration: None,
+            last_gpu_ms: None,
             gpu: None,
             gpu_problem: None,
             choice: Choice::Auto,

@@ -138,7 +138,7 @@ test('every op runs on WebGPU in the browser and agrees with the CPU path', asyn
         worst = Math.max(worst, Math.abs(gpu.data[i] - cpu.data[i]));
         scale = Math.max(scale, Math.abs(cpu.data[i]));
       }
-      out.push({ op, backend: gpu.backend, same: JSON.stringify(gpu.shape) === JSON.stringify(cpu.shape), rel: worst / scale, ms: gpu.ms });
+      out.push({ op, backend: gpu.backend, same: JSON.stringify(gpu.shape) === JSON.stringify(cpu.shape), rel: worst / scale, ms: gpu.ms, gpuMs: gpu.gpuMs, cpuGpuMs: cpu.gpuMs });
     }
     return { out, report: api.backends() };
   });
@@ -149,7 +149,12 @@ test('every op runs on WebGPU in the browser and agrees with the CPU path', asyn
     // 1e-5 of the largest value.
     assert.ok(r.rel <= 1e-5, `${r.op}: WebGPU and CPU differ by ${r.rel} of the scale`);
     assert.ok(r.ms >= 0);
+    assert.equal(r.cpuGpuMs, undefined, 'a CPU result has no GPU time');
+    if (results.report.adapter.timestampQueries) {
+      assert.ok(r.gpuMs > 0 && r.gpuMs <= r.ms + 1, `${r.op}: gpuMs ${r.gpuMs} with ms ${r.ms}`);
+    }
   }
+  console.log(`timestamp queries: ${results.report.adapter.timestampQueries}; ${results.out.map((r) => `${r.op} ${r.ms.toFixed(1)}/${r.gpuMs?.toFixed(1)}`).join(', ')}`);
   assert.ok(results.report.available.includes('webgpu'), 'no op made convlab drop WebGPU');
   assert.deepEqual(errors, []);
   await page.close();

@@ -33,6 +33,10 @@ use crate::error::{Error, Result};
 use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
 use crate::tensor::Padding;
 
+/// Passes per submit whose GPU time is measured (the rest of a longer submit is not timed,
+/// and its time is then wall time only).
+const MAX_TIMED_PASSES: u32 = 64;
+
 /// What the page and `convlab.backends()` say about the adapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdapterSummary {
@@ -69,6 +73,12 @@ pub struct GpuContext {
     pool: Rc<RefCell<PoolState>>,
     /// The op being recorded (named in launch-time limit errors).
     current_op: RefCell<String>,
+    /// Timestamp queries, when the adapter has them: the query set of the submit being
+    /// recorded and the passes recorded into it.
+    timestamps: Option<wgpu::QuerySet>,
+    passes: std::cell::Cell<u32>,
+    /// GPU time (ns) measured by timestamp queries since the last [`Self::take_gpu_ns`].
+    gpu_ns: std::cell::Cell<Option<f64>>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -115,10 +125,12 @@ impl GpuContext {
         let summary = AdapterSummary::from_info(&adapter.get_info(), adapter_hint);
         let mut limits = adapter.limits();
         adjust(&mut limits);
+        // Timestamp queries time each op on the GPU itself where the adapter allows it.
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("convlab"),
-                required_features: wgpu::Features::empty(),
+                required_features: features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -136,6 +148,13 @@ impl GpuContext {
         device.on_uncaptured_error(Arc::new(|e| {
             log(&format!("convlab: uncaptured WebGPU error: {e}"));
         }));
+        let timestamps = features.contains(wgpu::Features::TIMESTAMP_QUERY).then(|| {
+            device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("convlab timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * MAX_TIMED_PASSES,
+            })
+        });
         Ok(Self {
             device,
             queue,
@@ -144,6 +163,9 @@ impl GpuContext {
             pipelines: RefCell::new(PipelineCache::default()),
             pool: Rc::new(RefCell::new(PoolState::default())),
             current_op: RefCell::new(String::new()),
+            timestamps,
+            passes: std::cell::Cell::new(0),
+            gpu_ns: std::cell::Cell::new(None),
             lost,
         })
     }
@@ -264,7 +286,29 @@ impl GpuContext {
         if let Ok(mut current) = self.current_op.try_borrow_mut() {
             op.clone_into(&mut current);
         }
+        self.passes.set(0);
         let recorded = record(&mut encoder);
+        let timed = match (&self.timestamps, self.passes.get()) {
+            (Some(qs), passes) if passes > 0 && recorded.is_ok() => {
+                let bytes = u64::from(2 * passes) * 8;
+                let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("convlab timestamps"),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                });
+                let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("convlab timestamps read-back"),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                encoder.resolve_query_set(qs, 0..2 * passes, &resolve, 0);
+                encoder.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
+                Some(staging)
+            }
+            _ => None,
+        };
         if recorded.is_ok() {
             self.queue.submit([encoder.finish()]);
         }
@@ -279,7 +323,58 @@ impl GpuContext {
             return Err(Error::backend(format!("webgpu: {op} was rejected by the device: {e}")));
         }
         self.check_lost()?;
+        if let Some(staging) = timed {
+            let ticks = self.read_u64s(&staging).await?;
+            let period = f64::from(self.queue.get_timestamp_period());
+            let ns: f64 =
+                ticks.chunks_exact(2).map(|p| p[1].saturating_sub(p[0]) as f64 * period).sum();
+            self.gpu_ns.set(Some(self.gpu_ns.get().unwrap_or(0.0) + ns));
+        }
         Ok(value)
+    }
+
+    /// GPU time in ms measured by timestamp queries since the last call (None where the
+    /// adapter has no timestamp queries or nothing ran), and starts a new count.
+    pub fn take_gpu_ms(&self) -> Option<f64> {
+        self.gpu_ns.replace(None).map(|ns| ns / 1e6)
+    }
+
+    /// Whether this device times its passes with timestamp queries.
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps.is_some()
+    }
+
+    /// The timestamp slot for the next pass of the submit being recorded, if any is left.
+    pub(crate) fn next_timestamp(&self) -> Option<(&wgpu::QuerySet, u32)> {
+        let qs = self.timestamps.as_ref()?;
+        let n = self.passes.get();
+        if n >= MAX_TIMED_PASSES {
+            return None;
+        }
+        self.passes.set(n + 1);
+        Some((qs, 2 * n))
+    }
+
+    async fn read_u64s(&self, staging: &wgpu::Buffer) -> Result<Vec<u64>> {
+        let slice = staging.slice(..);
+        let (tx, rx) = futures_channel::oneshot::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::backend(format!("webgpu: waiting for the GPU failed: {e}")))?;
+        rx.await
+            .map_err(|_| Error::backend("webgpu: the timestamp read-back was cancelled"))?
+            .map_err(|e| Error::backend(format!("webgpu: mapping the timestamps failed: {e}")))?;
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| Error::backend(format!("webgpu: reading the timestamps failed: {e}")))?;
+        let data = bytemuck::pod_collect_to_vec::<u8, u64>(&view);
+        drop(view);
+        staging.unmap();
+        Ok(data)
     }
 
     /// Records one dispatch of `spec` covering `invocations` invocations (see [`runtime`]),
@@ -345,6 +440,7 @@ impl GpuContext {
             outputs,
             count,
             grid,
+            self.next_timestamp(),
         );
         Ok(())
     }

@@ -320,6 +320,7 @@ pub(super) fn record(
     outputs: &[Binding],
     count: u32,
     grid: (u32, u32),
+    timestamps: Option<(&wgpu::QuerySet, u32)>,
 ) {
     debug_assert_eq!(inputs.len(), spec.inputs);
     debug_assert_eq!(outputs.len(), spec.outputs);
@@ -346,7 +347,11 @@ pub(super) fn record(
     });
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
         label: Some(spec.entry),
-        timestamp_writes: None,
+        timestamp_writes: timestamps.map(|(query_set, first)| wgpu::ComputePassTimestampWrites {
+            query_set,
+            beginning_of_pass_write_index: Some(first),
+            end_of_pass_write_index: Some(first + 1),
+        }),
     });
     pass.set_pipeline(&compiled.pipeline);
     pass.set_bind_group(0, &bind, &[]);
