@@ -76,6 +76,7 @@ bench: build setup-test
 	   node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js \
 	   node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm \
 	   node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js \
+	   node_modules/@tensorflow/tfjs-backend-webgl/dist/tf-backend-webgl.min.js \
 	   node_modules/onnxruntime-web/dist/ort.wasm.min.mjs \
 	   node_modules/onnxruntime-web/dist/ort.min.mjs \
 	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs \

@@ -33,18 +33,24 @@ try {
   for (const r of results.rows) {
     if (r.ms === null) continue;
     const entry = byWorkload.get(r.workload) ?? {};
-    const key = r.engine.startsWith('tfjs') ? 'theirs' : r.engine.startsWith('onnx') ? 'ort'
+    const key = r.engine === 'tfjs webgl' ? 'webgl' : r.engine.startsWith('tfjs') ? 'theirs' : r.engine.startsWith('onnx') ? 'ort'
       : r.engine.includes('workers') ? 'pooled' : 'ours';
     if (webgpu && key === 'pooled') continue;
     entry[key] = r.ms;
     byWorkload.set(r.workload, entry);
   }
-  if (webgpu) console.log('\nspeed ratios on WebGPU: the other engine\'s time / convlab\'s time (column 1t: tfjs webgpu, ort/1t: onnxruntime-web webgpu); > 1 means convlab is faster:');
-  else {
-    console.log('\nspeed ratios: the other engine\'s time / convlab\'s time, with convlab on 1 thread (1t) or');
-    console.log('its worker pool (pool); > 1 means convlab is faster:');
-  }
   const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+  if (webgpu) {
+    console.log('\nspeed ratios on WebGPU: the other engine\'s time / convlab webgpu\'s time; > 1 means convlab is faster:');
+    console.log(`  ${'workload'.padEnd(42)} ${'tfjs webgpu'.padStart(12)} ${'ort webgpu'.padStart(12)} ${'tfjs webgl'.padStart(12)}`);
+    for (const [w, { ours, theirs, ort, webgl }] of byWorkload) {
+      const cells = [ratio(theirs, ours), ratio(ort, ours), ratio(webgl, ours)];
+      console.log(`  ${w.padEnd(42)} ${cells.map((c) => c.padStart(12)).join(' ')}`);
+    }
+    return;
+  }
+  console.log('\nspeed ratios: the other engine\'s time / convlab\'s time, with convlab on 1 thread (1t) or');
+  console.log('its worker pool (pool); > 1 means convlab is faster:');
   console.log(`  ${'workload'.padEnd(42)} ${'tfjs/1t'.padStart(9)} ${'tfjs/pool'.padStart(9)} ${'ort/1t'.padStart(9)} ${'ort/pool'.padStart(9)}`);
   for (const [w, { ours, theirs, pooled, ort }] of byWorkload) {
     const cells = [ratio(theirs, ours), ratio(theirs, pooled), ratio(ort, ours), ratio(ort, pooled)];

@@ -109,11 +109,19 @@ fn webgpu_kernels_and_gradients_match_the_cpu_path() {
             pointwise += 1;
         }
         let g = &p.geometry;
-        seen.insert(ConvKernel::choose(g).0);
         let xt = gpu.upload("t", "x", &g.input_shape(), &p.x).unwrap();
         let wt = gpu.upload("t", "filters", &g.filter_shape(), &p.filters).unwrap();
         let y = pollster::block_on(gpu.conv2d_tensors(g, &xt, &wt)).unwrap();
         p.check("webgpu", &pollster::block_on(gpu.read(&y)).unwrap());
+        // Every kernel that can run this problem, whatever this adapter would choose.
+        for kernel in
+            [ConvKernel::Gemm, ConvKernel::ImplicitGemm, ConvKernel::Direct, ConvKernel::Grouped]
+        {
+            if let Ok(y) = pollster::block_on(gpu.conv2d_with(kernel, g, &xt, &wt)) {
+                p.check(&format!("webgpu {kernel:?}"), &pollster::block_on(gpu.read(&y)).unwrap());
+                seen.insert(kernel);
+            }
+        }
 
         let dy = rng.vec(g.output_shape().iter().product());
         let dyt = gpu.upload("t", "dy", &g.output_shape(), &dy).unwrap();

@@ -324,6 +324,7 @@ async function mainWebGpu() {
   try {
     await script('vendor/tf-core.min.js');
     await script('vendor/tf-backend-webgpu.min.js');
+    await script('vendor/tf-backend-webgl.min.js');
     tf = /** @type {any} */ (globalThis).tf;
     if (!(await tf.setBackend('webgpu'))) throw new Error('TensorFlow.js found no WebGPU adapter');
     await tf.ready();
@@ -339,66 +340,79 @@ async function mainWebGpu() {
   } catch (e) {
     status.textContent += ` ONNX Runtime Web unavailable: ${/** @type {Error} */ (e).message}`;
   }
-  /** @type {Map<object, any>} */
-  const tfTensors = new Map();
-  const tfTensor = (/** @type {{shape: number[], data: Float32Array}} */ t) => {
-    if (!tfTensors.has(t)) tfTensors.set(t, tf.tensor(t.data, t.shape));
-    return tfTensors.get(t);
-  };
-  /**
-   * @param {string} name @param {number | null} macs @param {number} runs
-   * @param {() => Promise<unknown>} ours @param {(() => Promise<unknown>) | null} theirs
-   * @param {(() => Promise<unknown>) | null} onnx
-   */
-  const measure = async (name, macs, runs, ours, theirs, onnx) => {
-    const engines = [['convlab webgpu', ours], ['tfjs webgpu', theirs], ['onnxruntime-web webgpu', onnx]]
-      .filter(([, f]) => f);
-    const times = await timeAll(engines.map(([, f]) => /** @type {() => Promise<unknown>} */ (f)), runs, 0);
-    const gf = (/** @type {number} */ ms) => (macs === null ? null : (2 * macs) / ms / 1e6);
-    engines.forEach(([engine], i) => report({ workload: name, engine: /** @type {string} */ (engine), ms: times[i], gflops: gf(times[i]), runs }));
-  };
-  /** @param {Parameters<typeof model>[0]} graph */
-  const ortGpu = async (graph) => {
-    if (!ort) return null;
-    try {
-      return await ortRunner(ort, graph, 'webgpu');
-    } catch (e) {
-      status.textContent += ` ONNX Runtime Web webgpu failed: ${/** @type {Error} */ (e).message}`;
-      return null;
+  let tfLabel = 'webgpu';
+  const pass = async () => {
+    /** @type {Map<object, any>} */
+    const tfTensors = new Map();
+    const tfTensor = (/** @type {{shape: number[], data: Float32Array}} */ t) => {
+      if (!tfTensors.has(t)) tfTensors.set(t, tf.tensor(t.data, t.shape));
+      return tfTensors.get(t);
+    };
+    /**
+     * @param {string} name @param {number | null} macs @param {number} runs
+     * @param {() => Promise<unknown>} ours @param {(() => Promise<unknown>) | null} theirs
+     * @param {(() => Promise<unknown>) | null} onnx
+     */
+    const measure = async (name, macs, runs, ours, theirs, onnx) => {
+      // The second pass times TensorFlow.js's WebGL backend alone (convlab and ONNX Runtime
+      // were timed in the first).
+      const engines = (tfLabel === 'webgl' ? [['tfjs webgl', theirs]]
+        : [['convlab webgpu', ours], ['tfjs webgpu', theirs], ['onnxruntime-web webgpu', onnx]])
+        .filter(([, f]) => f);
+      const times = await timeAll(engines.map(([, f]) => /** @type {() => Promise<unknown>} */ (f)), runs, 0);
+      const gf = (/** @type {number} */ ms) => (macs === null ? null : (2 * macs) / ms / 1e6);
+      engines.forEach(([engine], i) => report({ workload: name, engine: /** @type {string} */ (engine), ms: times[i], gflops: gf(times[i]), runs }));
+    };
+    /** @param {Parameters<typeof model>[0]} graph */
+    const ortGpu = async (graph) => {
+      if (!ort || tfLabel === 'webgl') return null;
+      try {
+        return await ortRunner(ort, graph, 'webgpu');
+      } catch (e) {
+        status.textContent += ` ONNX Runtime Web webgpu failed: ${/** @type {Error} */ (e).message}`;
+        return null;
+      }
+    };
+    for (const w of WORKLOADS) {
+      const x = tensor(w.x, 1);
+      const f = tensor(w.f, 2);
+      const p = (w.f[0] - 1) / 2;
+      const onnx = await ortGpu({
+        nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { pads: [p, p, p, p], strides: [1, 1], dilations: [1, 1] } }],
+        initializers: [{ name: 'w', dims: oihw(w.f), data: f.data }],
+        inputs: [{ name: 'x', dims: nchw(w.x) }],
+        outputs: [{ name: 'y', dims: [w.x[0], w.f[3], w.x[1], w.x[2]] }],
+      });
+      await measure(w.name, w.macs, 5, () => api.conv2d(x, f, { padding: 'same', backend: 'webgpu' }),
+        tf && (async () => { const y = tf.conv2d(tfTensor(x), tfTensor(f), 1, 'same'); await y.data(); y.dispose(); }),
+        onnx && (() => onnx(x.data)));
     }
-  };
-  for (const w of WORKLOADS) {
-    const x = tensor(w.x, 1);
-    const f = tensor(w.f, 2);
-    const p = (w.f[0] - 1) / 2;
-    const onnx = await ortGpu({
-      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { pads: [p, p, p, p], strides: [1, 1], dilations: [1, 1] } }],
-      initializers: [{ name: 'w', dims: oihw(w.f), data: f.data }],
-      inputs: [{ name: 'x', dims: nchw(w.x) }],
-      outputs: [{ name: 'y', dims: [w.x[0], w.f[3], w.x[1], w.x[2]] }],
+    const pool = tensor([1, 112, 112, 64], 3);
+    const onnxPool = await ortGpu({
+      nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+      initializers: [], inputs: [{ name: 'x', dims: [1, 64, 112, 112] }], outputs: [{ name: 'y', dims: [1, 64, 56, 56] }],
     });
-    await measure(w.name, w.macs, 5, () => api.conv2d(x, f, { padding: 'same', backend: 'webgpu' }),
-      tf && (async () => { const y = tf.conv2d(tfTensor(x), tfTensor(f), 1, 'same'); await y.data(); y.dispose(); }),
-      onnx && (() => onnx(x.data)));
-  }
-  const pool = tensor([1, 112, 112, 64], 3);
-  const onnxPool = await ortGpu({
-    nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
-    initializers: [], inputs: [{ name: 'x', dims: [1, 64, 112, 112] }], outputs: [{ name: 'y', dims: [1, 64, 56, 56] }],
-  });
-  await measure('(c) max pool 2x2/2 on 112x112x64', null, 5, () => api.maxPool(pool, { poolSize: 2, strides: 2, backend: 'webgpu' }),
-    tf && (async () => { const y = tf.maxPool(tfTensor(pool), 2, 2, 'valid'); await y.data(); y.dispose(); }),
-    onnxPool && (() => onnxPool(pool.data)));
-  const batch = tensor([64, 28, 28, 1], 4);
-  const W = cnnWeights();
-  const tW = tf && {
-    convs: W.convs.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
-    dense: W.dense.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
+    await measure('(c) max pool 2x2/2 on 112x112x64', null, 5, () => api.maxPool(pool, { poolSize: 2, strides: 2, backend: 'webgpu' }),
+      tf && (async () => { const y = tf.maxPool(tfTensor(pool), 2, 2, 'valid'); await y.data(); y.dispose(); }),
+      onnxPool && (() => onnxPool(pool.data)));
+    const batch = tensor([64, 28, 28, 1], 4);
+    const W = cnnWeights();
+    const tW = tf && {
+      convs: W.convs.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
+      dense: W.dense.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
+    };
+    const onnxCnn = await ortGpu(cnnOnnx(W, 64));
+    await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 2, () => cnnConvlab(batch, W, 'webgpu'),
+      tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }),
+      onnxCnn && (() => onnxCnn(batch.data)));
   };
-  const onnxCnn = await ortGpu(cnnOnnx(W, 64));
-  await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 2, () => cnnConvlab(batch, W, 'webgpu'),
-    tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }),
-    onnxCnn && (() => onnxCnn(batch.data)));
+  await pass();
+  if (tf && await tf.setBackend('webgl')) {
+    tfLabel = 'webgl';
+    await pass();
+  } else {
+    status.textContent += ' TensorFlow.js webgl unavailable';
+  }
   report({ workload: '(e) CNN training step, batch 64', engine: 'convlab webgpu', ms: null, gflops: null, runs: 0,
     note: 'not measurable yet: training runs through the model graph and training loop of later issues' });
   /** @type {any} */ (globalThis).benchResults.done = true;

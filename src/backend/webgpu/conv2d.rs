@@ -1,21 +1,23 @@
 //! Launcher of `conv2d.wgsl`: convolution on device-resident tensors, forward and backward.
 //!
-//! Which kernel runs a forward convolution, and why ([`ConvKernel::choose`]):
-//! - a 1x1, stride-1, unpadded, ungrouped convolution is a plain matrix multiply of the
-//!   `[n * h * w, in]` input with the `[in, out]` filters: the tiled GEMM (`matmul.wgsl`), which
-//!   reuses each loaded value 4 x 4 times from workgroup memory;
-//! - ungrouped convolutions with at least 32 filters and 16 input channels run as an implicit
-//!   GEMM: the matmul kernel's 32 x 32 blocks in workgroup memory (4 x 4 outputs per
-//!   invocation), its A tiles read straight from the input as im2col patches (never built);
-//! - other ungrouped convolutions run the direct kernel, four output channels per invocation
-//!   (the filters are zero-padded to whole `vec4`s on the device first): with few filters (the
-//!   demo's two) a 32-wide block would be mostly padding, and with few input channels (a first
-//!   layer on RGB or grey images) each patch value costs the loader a full index computation
-//!   for little reuse. Measured in Chromium on SwiftShader: the seed's layer (3 channels in)
-//!   1,151 ms direct against 1,878 ms as implicit GEMM; ResNet's 3x3 layer (64 in) 461 against
-//!   369 ms; the chapter's second conv at batch 64 (64 in, 128 out) 2,998 against 2,738 ms;
+//! Which kernel runs a forward convolution, and why ([`ConvKernel::choose`]), designed for
+//! hardware GPUs first and measured on one (bench/results/webgpu-h100-2026-11-26.txt: native
+//! wgpu over Vulkan on an NVIDIA H100, `cargo bench --bench webgpu`, GPU time by timestamp
+//! queries):
 //! - grouped and depthwise convolutions run the grouped kernel (one output per invocation: a
-//!   `vec4` of outputs could straddle two groups).
+//!   `vec4` of outputs could straddle two groups);
+//! - on a hardware adapter every other convolution runs the direct kernel, four output channels
+//!   per invocation (the filters zero-padded to whole `vec4`s on the device first): on the H100
+//!   it ran the chapter's 3x3 layers at 7.3 to 8.9 TFLOP/s (11 to 13% of fp32 peak), 4.3 to 5.2
+//!   times the implicit GEMM below, and ResNet's 1x1 layer at 7.6 TFLOP/s, 4.8 times the tiled
+//!   GEMM;
+//! - on a software adapter (SwiftShader, lavapipe), which prefers other variants: an implicit
+//!   GEMM for 32+ filters on 16+ input channels (the matmul kernel's 32 x 32 blocks in workgroup
+//!   memory, 4 x 4 outputs per invocation, its A tiles read straight from the input as im2col
+//!   patches, never built), measured in Chromium on SwiftShader at 369 against 461 ms (ResNet's
+//!   3x3 layer) and 2,738 against 2,998 ms (the chapter's second conv, batch 64) for direct, but
+//!   1,878 against 1,151 ms for direct on the seed's layer (3 input channels, hence the
+//!   threshold); 1x1 convolutions as a plain tiled GEMM; the rest direct.
 
 use super::runtime::{u32_of, GpuTensor, KernelSpec};
 use super::GpuContext;
@@ -51,8 +53,13 @@ pub enum ConvKernel {
 }
 
 impl ConvKernel {
-    /// The kernel for `g`, and the reason in words (shown with per-op timings).
+    /// The kernel for `g` on a hardware adapter, and the reason in words.
     pub fn choose(g: &Conv2dGeometry) -> (Self, &'static str) {
+        Self::choose_for(g, false)
+    }
+
+    /// The kernel for `g` on a software (`true`) or hardware adapter, and the reason.
+    pub fn choose_for(g: &Conv2dGeometry, software: bool) -> (Self, &'static str) {
         let pointwise = g.fh == 1
             && g.fw == 1
             && g.strides == [1, 1]
@@ -62,6 +69,8 @@ impl ConvKernel {
             && g.out_w == g.in_w;
         if g.groups != 1 {
             (Self::Grouped, "grouped or depthwise: one output per invocation")
+        } else if !software {
+            (Self::Direct, "direct: four output channels per invocation (fastest on hardware)")
         } else if pointwise {
             (Self::Gemm, "1x1, stride 1: a plain matrix multiply (tiled GEMM)")
         } else if g.out_c >= 32 && g.in_c >= 16 {
@@ -117,11 +126,32 @@ impl GpuContext {
         x: &GpuTensor,
         filters: &GpuTensor,
     ) -> Result<GpuTensor> {
+        self.conv2d_with(ConvKernel::choose_for(g, self.adapter().software).0, g, x, filters).await
+    }
+
+    /// [`Self::conv2d_tensors`] with the kernel forced (benchmarks and tests compare them). A
+    /// kernel that cannot run `g` (a grouped convolution on an ungrouped kernel, a 1x1 GEMM on
+    /// another shape) is refused.
+    pub async fn conv2d_with(
+        &self,
+        kernel: ConvKernel,
+        g: &Conv2dGeometry,
+        x: &GpuTensor,
+        filters: &GpuTensor,
+    ) -> Result<GpuTensor> {
         const OP: &str = "conv2d";
         expect(OP, "x", x, &g.input_shape())?;
         expect(OP, "filters", filters, &g.filter_shape())?;
         let p = params(OP, g)?;
-        match ConvKernel::choose(g).0 {
+        let compatible = match kernel {
+            ConvKernel::Grouped => true,
+            ConvKernel::Gemm => ConvKernel::choose_for(g, true).0 == ConvKernel::Gemm,
+            ConvKernel::Direct | ConvKernel::ImplicitGemm => g.groups == 1,
+        };
+        if !compatible {
+            return Err(Error::invalid(OP, "kernel", format!("{kernel:?} cannot run {g:?}")));
+        }
+        match kernel {
             ConvKernel::Gemm => {
                 let rows = g.batch * g.in_h * g.in_w;
                 self.matmul_as(OP, (x, rows, g.in_c, false), (filters, g.in_c, g.out_c, false))
