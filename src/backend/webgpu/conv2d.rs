@@ -3,21 +3,23 @@
 //! Which kernel runs a forward convolution, and why ([`ConvKernel::choose`]), designed for
 //! hardware GPUs first and measured on one (bench/results/webgpu-h100-2026-11-26.txt: native
 //! wgpu over Vulkan on an NVIDIA H100, `cargo bench --bench webgpu`, GPU time by timestamp
-//! queries):
-//! - grouped and depthwise convolutions run the grouped kernel (one output per invocation: a
+//! queries, run 3):
+//! - grouped and depthwise convolutions: the grouped kernel (one output per invocation: a
 //!   `vec4` of outputs could straddle two groups);
-//! - on a hardware adapter every other convolution runs the direct kernel, four output channels
-//!   per invocation (the filters zero-padded to whole `vec4`s on the device first): on the H100
-//!   it ran the chapter's 3x3 layers at 7.3 to 8.9 TFLOP/s (11 to 13% of fp32 peak), 4.3 to 5.2
-//!   times the implicit GEMM below, and ResNet's 1x1 layer at 7.6 TFLOP/s, 4.8 times the tiled
-//!   GEMM;
-//! - on a software adapter (SwiftShader, lavapipe), which prefers other variants: an implicit
-//!   GEMM for 32+ filters on 16+ input channels (the matmul kernel's 32 x 32 blocks in workgroup
-//!   memory, 4 x 4 outputs per invocation, its A tiles read straight from the input as im2col
-//!   patches, never built), measured in Chromium on SwiftShader at 369 against 461 ms (ResNet's
-//!   3x3 layer) and 2,738 against 2,998 ms (the chapter's second conv, batch 64) for direct, but
-//!   1,878 against 1,151 ms for direct on the seed's layer (3 input channels, hence the
-//!   threshold); 1x1 convolutions as a plain tiled GEMM; the rest direct.
+//! - 1x1, stride 1, unpadded: a plain matrix multiply of the `[n * h * w, in]` input with the
+//!   `[in, out]` filters (matmul.wgsl: 64 x 64 blocks, 256 invocations, 4 x 4 outputs each, vec4
+//!   tiles in workgroup memory): ResNet's 1x1 layer at 15.6 TFLOP/s (23% of fp32 peak), 2.1x the
+//!   direct kernel;
+//! - 32 or more filters: the implicit GEMM, the same tiling with its A tiles read straight from
+//!   the input as im2col patches (never built): 6.9 to 14 TFLOP/s on the chapter's layers, 1.2 to
+//!   1.9x the direct kernel;
+//! - fewer filters (the demo's two): the direct kernel, four output channels per invocation (the
+//!   filters zero-padded to whole `vec4`s on the device first), where a 64-wide block would be
+//!   mostly padding.
+//!
+//! On SwiftShader (Chromium) the implicit GEMM and the direct kernel measured alike (ResNet's
+//! 3x3 layer 348 against 323 ms, the chapter's second conv at batch 64 2,511 against 2,496 ms,
+//! within this machine's run-to-run noise), so the rule is the same on every adapter.
 
 use super::runtime::{u32_of, GpuTensor, KernelSpec};
 use super::GpuContext;
@@ -53,34 +55,31 @@ pub enum ConvKernel {
 }
 
 impl ConvKernel {
-    /// The kernel for `g` on a hardware adapter, and the reason in words.
+    /// The kernel for `g`, and the reason in words.
     pub fn choose(g: &Conv2dGeometry) -> (Self, &'static str) {
-        Self::choose_for(g, false)
+        if g.groups != 1 {
+            (Self::Grouped, "grouped or depthwise: one output per invocation")
+        } else if Self::pointwise(g) {
+            (Self::Gemm, "1x1, stride 1: a plain matrix multiply (tiled GEMM)")
+        } else if g.out_c >= 32 {
+            (
+                Self::ImplicitGemm,
+                "im2col + GEMM: 64x64 tiles in workgroup memory, 4x4 outputs per invocation",
+            )
+        } else {
+            (Self::Direct, "few filters: direct, four output channels per invocation")
+        }
     }
 
-    /// The kernel for `g` on a software (`true`) or hardware adapter, and the reason.
-    pub fn choose_for(g: &Conv2dGeometry, software: bool) -> (Self, &'static str) {
-        let pointwise = g.fh == 1
+    /// A 1x1, stride-1, unpadded convolution: a matrix multiply as it stands.
+    fn pointwise(g: &Conv2dGeometry) -> bool {
+        g.fh == 1
             && g.fw == 1
             && g.strides == [1, 1]
             && g.pad_top == 0
             && g.pad_left == 0
             && g.out_h == g.in_h
-            && g.out_w == g.in_w;
-        if g.groups != 1 {
-            (Self::Grouped, "grouped or depthwise: one output per invocation")
-        } else if !software {
-            (Self::Direct, "direct: four output channels per invocation (fastest on hardware)")
-        } else if pointwise {
-            (Self::Gemm, "1x1, stride 1: a plain matrix multiply (tiled GEMM)")
-        } else if g.out_c >= 32 && g.in_c >= 16 {
-            (
-                Self::ImplicitGemm,
-                "im2col + GEMM: 32x32 tiles in workgroup memory, 4x4 outputs per invocation",
-            )
-        } else {
-            (Self::Direct, "direct: four output channels per invocation")
-        }
+            && g.out_w == g.in_w
     }
 }
 
@@ -126,7 +125,7 @@ impl GpuContext {
         x: &GpuTensor,
         filters: &GpuTensor,
     ) -> Result<GpuTensor> {
-        self.conv2d_with(ConvKernel::choose_for(g, self.adapter().software).0, g, x, filters).await
+        self.conv2d_with(ConvKernel::choose(g).0, g, x, filters).await
     }
 
     /// [`Self::conv2d_tensors`] with the kernel forced (benchmarks and tests compare them). A
@@ -145,7 +144,7 @@ impl GpuContext {
         let p = params(OP, g)?;
         let compatible = match kernel {
             ConvKernel::Grouped => true,
-            ConvKernel::Gemm => ConvKernel::choose_for(g, true).0 == ConvKernel::Gemm,
+            ConvKernel::Gemm => g.groups == 1 && ConvKernel::pointwise(g),
             ConvKernel::Direct | ConvKernel::ImplicitGemm => g.groups == 1,
         };
         if !compatible {
@@ -178,7 +177,7 @@ impl GpuContext {
             }
             ConvKernel::ImplicitGemm => {
                 let pixels = g.batch * g.out_h * g.out_w;
-                let blocks = pixels.div_ceil(32) as u64 * g.out_c.div_ceil(32) as u64;
+                let blocks = pixels.div_ceil(64) as u64 * g.out_c.div_ceil(64) as u64;
                 self.submit(OP, |enc| {
                     let y = self.alloc(OP, "output", &g.output_shape())?;
                     self.launch(enc, &IMPLICIT_GEMM, &p, &[x, filters], &[&y], blocks * 64)?;

@@ -197,12 +197,12 @@ fn backward_filter(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
 
 // implicit_gemm: the convolution as the matrix product y[pixels, out_c] = P[pixels, K] W[K, out_c]
 // (K = fh * fw * in_c, W the HWIO filters as they are), tiled exactly like matmul.wgsl: each
-// workgroup computes a 32 x 32 block of outputs (32 pixels x 32 channels), each invocation 4 x 4,
-// from 32 x 32 tiles of P and W staged in workgroup memory. P is never built: the tile loader
-// reads each patch value straight from x (zero where the window hangs over the padding).
-// Ungrouped only; count = blocks * 64.
-var<workgroup> tp: array<array<f32, 32>, 32>; // tp[kk][pixel]
-var<workgroup> tw: array<array<f32, 32>, 32>; // tw[kk][channel]
+// workgroup of 256 invocations computes a 64 x 64 block of outputs (64 pixels x 64 channels),
+// each invocation 4 x 4, from 64 x 16 tiles of P and 16 x 64 tiles of W staged in workgroup
+// memory as vec4s. P is never built: the tile loader reads each patch value straight from x
+// (zero where the window hangs over the padding). Ungrouped only; count = blocks * 64.
+var<workgroup> tp: array<array<vec4<f32>, 16>, 16>; // tp[kk][pixel / 4]
+var<workgroup> tw: array<array<vec4<f32>, 16>, 16>; // tw[kk][channel / 4]
 
 fn patch_value(pixel: u32, kk: u32, pixels: u32, k: u32) -> f32 {
     if (pixel >= pixels || kk >= k) { return 0.0; }
@@ -220,31 +220,46 @@ fn patch_value(pixel: u32, kk: u32, pixels: u32, k: u32) -> f32 {
     return gx[((n * shape.in_h + u32(iy)) * shape.in_w + u32(ix)) * shape.in_c + c];
 }
 
-@compute @workgroup_size(64)
+fn filter_value(kk: u32, col: u32, k: u32) -> f32 {
+    if (kk >= k || col >= shape.out_c) { return 0.0; }
+    return gw[kk * shape.out_c + col];
+}
+
+@compute @workgroup_size(256)
 fn implicit_gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let block = wg.y * shape.wg_x + wg.x;
     if (block * WORKGROUP >= shape.count) { return; }
     let pixels = shape.batch * shape.out_h * shape.out_w;
     let k = shape.fh * shape.fw * shape.in_c;
-    let blocks_n = (shape.out_c + 31u) / 32u;
-    let row0 = (block / blocks_n) * 32u;
-    let col0 = (block % blocks_n) * 32u;
-    let tr = (local / 8u) * 4u;
-    let tc = (local % 8u) * 4u;
+    let blocks_n = (shape.out_c + 63u) / 64u;
+    let row0 = (block / blocks_n) * 64u;
+    let col0 = (block % blocks_n) * 64u;
+    let ty = local / 16u;
+    let tx = local % 16u;
     var acc: array<vec4<f32>, 4>;
-    for (var k0 = 0u; k0 < k; k0 += 32u) {
-        for (var e = local; e < 1024u; e += 64u) {
-            let i = e / 32u;
-            let j = e % 32u;
-            tp[j][i] = patch_value(row0 + i, k0 + j, pixels, k);
-            let kk = k0 + i;
-            let col = col0 + j;
-            tw[i][j] = select(0.0, gw[kk * shape.out_c + col], kk < k && col < shape.out_c);
-        }
+    for (var k0 = 0u; k0 < k; k0 += 16u) {
+        // Neighbouring invocations read neighbouring k of one pixel: consecutive input
+        // channels, contiguous in NHWC.
+        let pr = (local / 16u) * 4u;
+        let pk = k0 + local % 16u;
+        tp[local % 16u][pr / 4u] = vec4<f32>(
+            patch_value(row0 + pr, pk, pixels, k),
+            patch_value(row0 + pr + 1u, pk, pixels, k),
+            patch_value(row0 + pr + 2u, pk, pixels, k),
+            patch_value(row0 + pr + 3u, pk, pixels, k),
+        );
+        let wk = local / 16u;
+        let wc = (local % 16u) * 4u;
+        tw[wk][wc / 4u] = vec4<f32>(
+            filter_value(k0 + wk, col0 + wc, k),
+            filter_value(k0 + wk, col0 + wc + 1u, k),
+            filter_value(k0 + wk, col0 + wc + 2u, k),
+            filter_value(k0 + wk, col0 + wc + 3u, k),
+        );
         workgroupBarrier();
-        for (var kk = 0u; kk < 32u; kk++) {
-            let pv = vec4<f32>(tp[kk][tr], tp[kk][tr + 1u], tp[kk][tr + 2u], tp[kk][tr + 3u]);
-            let wv = vec4<f32>(tw[kk][tc], tw[kk][tc + 1u], tw[kk][tc + 2u], tw[kk][tc + 3u]);
+        for (var kk = 0u; kk < 16u; kk++) {
+            let pv = tp[kk][ty];
+            let wv = tw[kk][tx];
             acc[0] += pv.x * wv;
             acc[1] += pv.y * wv;
             acc[2] += pv.z * wv;
@@ -253,10 +268,10 @@ fn implicit_gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
         workgroupBarrier();
     }
     for (var r = 0u; r < 4u; r++) {
-        let pixel = row0 + tr + r;
+        let pixel = row0 + ty * 4u + r;
         if (pixel >= pixels) { break; }
         for (var q = 0u; q < 4u; q++) {
-            let col = col0 + tc + q;
+            let col = col0 + tx * 4u + q;
             if (col < shape.out_c) {
                 gy[pixel * shape.out_c + col] = acc[r][q];
             }

@@ -13,8 +13,8 @@ const MATMUL: KernelSpec = KernelSpec {
     outputs: 1,
 };
 
-/// The block of C one workgroup computes (`T` in the shader).
-const BLOCK: usize = 32;
+/// The block of C one workgroup computes (`BM` in the shader).
+const BLOCK: usize = 64;
 
 /// One launch of the matmul kernel: the product's sizes, the operands' bindings (`None`: the
 /// whole tensor; else a range of elements), and the shader's offsets and leading dimensions.
