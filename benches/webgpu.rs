@@ -107,7 +107,7 @@ mod native {
             let x = gpu.upload("bench", "x", &xs, &data(xs.iter().product(), 1)).unwrap();
             let w = gpu.upload("bench", "w", &fs, &data(fs.iter().product(), 2)).unwrap();
             // The automatic choice first, then the other ungrouped kernels for comparison.
-            let chosen = ConvKernel::choose(&g).0;
+            let chosen = ConvKernel::choose_for(&g, gpu.adapter().software).0;
             let mut kernels = vec![chosen];
             for k in [
                 ConvKernel::Direct,
@@ -115,7 +115,7 @@ mod native {
                 ConvKernel::Gemm,
                 ConvKernel::Grouped,
             ] {
-                let pointwise = chosen == ConvKernel::Gemm;
+                let pointwise = ConvKernel::choose(&g).0 == ConvKernel::Gemm;
                 if k != chosen && (k != ConvKernel::Gemm || pointwise) {
                     kernels.push(k);
                 }

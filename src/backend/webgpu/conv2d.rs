@@ -17,9 +17,10 @@
 //!   filters zero-padded to whole `vec4`s on the device first), where a 64-wide block would be
 //!   mostly padding.
 //!
-//! On SwiftShader (Chromium) the implicit GEMM and the direct kernel measured alike (ResNet's
-//! 3x3 layer 348 against 323 ms, the chapter's second conv at batch 64 2,511 against 2,496 ms,
-//! within this machine's run-to-run noise), so the rule is the same on every adapter.
+//! A software adapter prefers the direct kernel: on SwiftShader (Chromium, this machine) the seed's
+//! layer took 1,438 to 1,806 ms as implicit GEMM against 1,091 to 1,457 ms direct, and ResNet's
+//! 3x3 layer and the chapter's second conv measured alike (348 against 323 ms, 2,511 against
+//! 2,496 ms). So on software adapters every ungrouped, non-1x1 convolution runs direct.
 
 use super::runtime::{u32_of, GpuTensor, KernelSpec};
 use super::GpuContext;
@@ -55,12 +56,19 @@ pub enum ConvKernel {
 }
 
 impl ConvKernel {
-    /// The kernel for `g`, and the reason in words.
+    /// The kernel for `g` on a hardware adapter, and the reason in words.
     pub fn choose(g: &Conv2dGeometry) -> (Self, &'static str) {
+        Self::choose_for(g, false)
+    }
+
+    /// The kernel for `g` on a software (`true`) or hardware adapter, and the reason.
+    pub fn choose_for(g: &Conv2dGeometry, software: bool) -> (Self, &'static str) {
         if g.groups != 1 {
             (Self::Grouped, "grouped or depthwise: one output per invocation")
         } else if Self::pointwise(g) {
             (Self::Gemm, "1x1, stride 1: a plain matrix multiply (tiled GEMM)")
+        } else if software {
+            (Self::Direct, "software adapter: direct, four output channels per invocation")
         } else if g.out_c >= 32 {
             (
                 Self::ImplicitGemm,
@@ -125,7 +133,7 @@ impl GpuContext {
         x: &GpuTensor,
         filters: &GpuTensor,
     ) -> Result<GpuTensor> {
-        self.conv2d_with(ConvKernel::choose(g).0, g, x, filters).await
+        self.conv2d_with(ConvKernel::choose_for(g, self.adapter().software).0, g, x, filters).await
     }
 
     /// [`Self::conv2d_tensors`] with the kernel forced (benchmarks and tests compare them). A
