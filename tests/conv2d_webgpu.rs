@@ -145,3 +145,32 @@ fn webgpu_kernels_and_gradients_match_the_cpu_path() {
     }
     assert!(pointwise > 0 && seen.len() == 4, "kernels exercised: {seen:?}");
 }
+
+/// On a device whose storage bindings hold only 64 KiB, a batch whose input and output exceed
+/// that runs in chunks of whole images, on every kernel, and equals the CPU path (as a batch-64
+/// VGG-16 conv layer, 822 MB of output, does on a device with 128 MiB bindings).
+#[test]
+fn a_batch_larger_than_a_binding_runs_in_chunks_of_images() {
+    use convlab::backend::webgpu::ConvKernel;
+    let small = 64 << 10;
+    let gpu = pollster::block_on(GpuContext::with_limits("", |l| {
+        l.max_storage_buffer_binding_size = small
+    }))
+    .unwrap();
+    let mut rng = Rng::new(22);
+    // 24 images of 12x12x16 in (36 KiB per 4) and 12x12x40 out: 1.1 MB of output.
+    let params = Conv2dParams { padding: convlab::Padding::Same, ..Default::default() };
+    let g = Conv2dGeometry::new("conv2d", &[24, 12, 12, 16], &[3, 3, 16, 40], &params).unwrap();
+    let x = rng.vec(g.input_shape().iter().product());
+    let w = rng.vec(g.filter_shape().iter().product());
+    let want = cpu::conv2d(&g, &x, &w, CpuKernel::Scalar).unwrap();
+    let xt = gpu.upload("t", "x", &g.input_shape(), &x).unwrap();
+    let wt = gpu.upload("t", "filters", &g.filter_shape(), &w).unwrap();
+    for kernel in [ConvKernel::ImplicitGemm, ConvKernel::Direct, ConvKernel::Grouped] {
+        let y = pollster::block_on(gpu.conv2d_with(kernel, &g, &xt, &wt)).unwrap();
+        let got = pollster::block_on(gpu.read(&y)).unwrap();
+        let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        // 144 terms of magnitude <= 1 each side: within 2 * 144^2 ulp-scale.
+        assert!(worst <= 2.0 * 144.0 * 144.0 * f32::EPSILON, "{kernel:?}: differs by {worst}");
+    }
+}

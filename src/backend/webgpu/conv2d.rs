@@ -91,6 +91,48 @@ impl ConvKernel {
     }
 }
 
+/// Images per launch so that a chunk's input and output each fit `max` elements and every
+/// chunk starts at a multiple of `align` elements; the whole batch when it fits.
+fn images_per_launch(
+    batch: usize,
+    image_in: usize,
+    image_out: usize,
+    max: usize,
+    align: usize,
+) -> Result<usize> {
+    if batch * image_in <= max && batch * image_out <= max {
+        return Ok(batch);
+    }
+    let step_in = align / gcd(image_in, align);
+    let step_out = align / gcd(image_out, align);
+    let step = step_in / gcd(step_in, step_out) * step_out;
+    let fit = (max / image_in.max(1)).min(max / image_out.max(1));
+    let chunk = fit / step * step;
+    if chunk == 0 {
+        let arg = if image_out >= image_in { "output" } else { "x" };
+        return Err(Error::limit(
+            "conv2d",
+            arg,
+            format!(
+                "one image's input ({} bytes) or output ({} bytes), in runs of {step} to keep \
+                 bindings aligned, is over this device's maxStorageBufferBindingSize ({} bytes)",
+                image_in * 4,
+                image_out * 4,
+                max * 4
+            ),
+        ));
+    }
+    Ok(chunk)
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 fn params(op: &str, g: &Conv2dGeometry) -> Result<Vec<u32>> {
     Ok(vec![
         0,
@@ -149,7 +191,7 @@ impl GpuContext {
         const OP: &str = "conv2d";
         expect(OP, "x", x, &g.input_shape())?;
         expect(OP, "filters", filters, &g.filter_shape())?;
-        let p = params(OP, g)?;
+        params(OP, g)?; // every size fits the shader's u32s
         let compatible = match kernel {
             ConvKernel::Grouped => true,
             ConvKernel::Gemm => g.groups == 1 && ConvKernel::pointwise(g),
@@ -175,33 +217,63 @@ impl GpuContext {
                     Some(self.zero_pad_as(filters, [1, rows, g.out_c, 1], pad).await?)
                 };
                 let w = padded.as_ref().unwrap_or(filters);
-                let invocations = (g.batch * g.out_h * g.out_w) as u64 * vec4s as u64;
-                self.submit(OP, |enc| {
-                    let y = self.alloc(OP, "output", &g.output_shape())?;
-                    self.launch(enc, &DIRECT, &p, &[x, w], &[&y], invocations)?;
-                    Ok(y)
+                self.conv_by_images(g, x, w, &DIRECT, |c| {
+                    (c.batch * c.out_h * c.out_w) as u64 * vec4s as u64
                 })
                 .await
             }
             ConvKernel::ImplicitGemm => {
-                let pixels = g.batch * g.out_h * g.out_w;
-                let blocks = pixels.div_ceil(64) as u64 * g.out_c.div_ceil(64) as u64;
-                self.submit(OP, |enc| {
-                    let y = self.alloc(OP, "output", &g.output_shape())?;
-                    self.launch(enc, &IMPLICIT_GEMM, &p, &[x, filters], &[&y], blocks * 64)?;
-                    Ok(y)
+                self.conv_by_images(g, x, filters, &IMPLICIT_GEMM, |c| {
+                    let pixels = c.batch * c.out_h * c.out_w;
+                    pixels.div_ceil(64) as u64 * c.out_c.div_ceil(64) as u64 * 64
                 })
                 .await
             }
             ConvKernel::Grouped => {
-                self.submit(OP, |enc| {
-                    let y = self.alloc(OP, "output", &g.output_shape())?;
-                    self.launch(enc, &GROUPED, &p, &[x, filters], &[&y], y.len() as u64)?;
-                    Ok(y)
+                self.conv_by_images(g, x, filters, &GROUPED, |c| {
+                    c.output_shape().iter().product::<usize>() as u64
                 })
                 .await
             }
         }
+    }
+
+    /// Runs a forward kernel over the batch, in chunks of whole images when the input or the
+    /// output is larger than one storage binding (VGG-16's first conv output at batch 64 is
+    /// 822 MB): each chunk binds its images' range of both and runs as a smaller batch.
+    async fn conv_by_images(
+        &self,
+        g: &Conv2dGeometry,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        spec: &KernelSpec,
+        invocations: impl Fn(&Conv2dGeometry) -> u64,
+    ) -> Result<GpuTensor> {
+        const OP: &str = "conv2d";
+        let image_in = g.in_h * g.in_w * g.in_c;
+        let image_out = g.out_h * g.out_w * g.out_c;
+        let chunk = images_per_launch(
+            g.batch,
+            image_in,
+            image_out,
+            (self.max_binding_bytes() / 4) as usize,
+            (self.limits().min_storage_buffer_offset_alignment as usize / 4).max(1),
+        )?;
+        let mut launches = Vec::new();
+        for b0 in (0..g.batch).step_by(chunk) {
+            let part = Conv2dGeometry { batch: chunk.min(g.batch - b0), ..*g };
+            launches.push((b0, part, params(OP, &part)?, invocations(&part)));
+        }
+        self.submit(OP, |enc| {
+            let y = self.alloc(OP, "output", &g.output_shape())?;
+            for (b0, part, p, count) in &launches {
+                let xb = x.range(b0 * image_in, part.batch * image_in);
+                let yb = y.range(b0 * image_out, part.batch * image_out);
+                self.launch_bound(enc, spec, p, &[xb, w.whole()], &[yb], *count)?;
+            }
+            Ok(y)
+        })
+        .await
     }
 
     /// Gradients of [`Self::conv2d_tensors`]: `(dx, dw)`.
@@ -235,5 +307,24 @@ impl GpuContext {
     ) -> Result<GpuTensor> {
         expect("conv2d backward", "dy", dy, &g.output_shape())?;
         self.column_sums_as("conv2d backward", dy, dy.len() / g.out_c, g.out_c).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_into_aligned_chunks_that_fit() {
+        assert_eq!(images_per_launch(64, 100, 200, 1 << 20, 64).unwrap(), 64);
+        let c = images_per_launch(64, 100, 200, 4000, 64).unwrap();
+        assert!(
+            c >= 1
+                && c * 200 <= 4000
+                && (c * 100).is_multiple_of(64)
+                && (c * 200).is_multiple_of(64),
+            "{c}"
+        );
+        assert!(images_per_launch(4, 5000, 10, 4000, 64).is_err());
     }
 }
