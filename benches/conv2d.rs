@@ -17,6 +17,9 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::time::Instant;
 
@@ -24,20 +27,7 @@ mod native {
     use convlab::backend::webgpu::GpuContext;
     use convlab::{Conv2dGeometry, Conv2dParams, Padding};
 
-    fn data(len: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1 << 24) as f32 - 0.5
-            })
-            .collect()
-    }
-
-    fn median(mut v: Vec<f64>) -> f64 {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    }
+    use super::common::{data, median};
 
     fn time(runs: usize, mut f: impl FnMut()) -> f64 {
         f();

@@ -9,9 +9,8 @@
 
 mod common;
 
-use common::{abs, assert_within_sum_bound, wide, Rng};
+use common::{abs, assert_within_sum_bound, wide, Rng, ACTIVATIONS};
 use convlab::backend::{cpu, reference};
-use convlab::ops::activation::Activation;
 use convlab::ops::dense::DenseGeometry;
 use convlab::ops::pool::{Pool2dGeometry, Pool2dParams};
 use convlab::{Conv2dGeometry, Conv2dParams, Padding};
@@ -226,18 +225,6 @@ fn global_pooling_gradients() {
         2,
     );
 }
-
-const ACTIVATIONS: [Activation; 9] = [
-    Activation::Linear,
-    Activation::Relu,
-    Activation::Relu6,
-    Activation::LeakyRelu { alpha: 0.3 },
-    Activation::Elu { alpha: 1.0 },
-    Activation::Selu,
-    Activation::Sigmoid,
-    Activation::Tanh,
-    Activation::Softmax,
-];
 
 #[test]
 fn activation_gradients() {

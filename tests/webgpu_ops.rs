@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::Rng;
+use common::{Rng, ACTIVATIONS};
 use convlab::backend::cpu;
 use convlab::backend::webgpu::{GpuContext, GpuTensor};
 use convlab::ops::activation::Activation;
@@ -40,18 +40,6 @@ fn close(what: &str, got: &[f32], want: &[f32], rel: f32) {
         );
     }
 }
-
-const ACTIVATIONS: [Activation; 9] = [
-    Activation::Linear,
-    Activation::Relu,
-    Activation::Relu6,
-    Activation::LeakyRelu { alpha: 0.3 },
-    Activation::Elu { alpha: 1.0 },
-    Activation::Selu,
-    Activation::Sigmoid,
-    Activation::Tanh,
-    Activation::Softmax,
-];
 
 #[test]
 fn activations_forward_backward_and_bias_match_the_cpu_path() {

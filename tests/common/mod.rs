@@ -150,3 +150,19 @@ pub fn wide(v: &[f32]) -> Vec<f64> {
 pub fn abs(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| (x as f64).abs()).collect()
 }
+
+/// Every activation, with Keras's default parameters where it has any.
+pub const ACTIVATIONS: [convlab::ops::activation::Activation; 9] = {
+    use convlab::ops::activation::Activation;
+    [
+        Activation::Linear,
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::LeakyRelu { alpha: 0.3 },
+        Activation::Elu { alpha: 1.0 },
+        Activation::Selu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softmax,
+    ]
+};

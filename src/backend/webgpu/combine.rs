@@ -3,7 +3,7 @@
 //! padding and its crop, depthwise max pooling, and dropout's masked scale.
 
 use super::pool::PoolKind;
-use super::runtime::{u32_of, GpuTensor, KernelSpec};
+use super::runtime::{expect_shape, u32_of, GpuTensor, KernelSpec};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::ops::pool::Pool2dGeometry;
@@ -46,14 +46,6 @@ fn channels(op: &str, arg: &str, t: &GpuTensor) -> Result<usize> {
     })
 }
 
-fn same_shape(op: &str, arg: &str, t: &GpuTensor, want: &[usize]) -> Result<()> {
-    if t.shape() == want {
-        Ok(())
-    } else {
-        Err(Error::invalid(op, arg, format!("has shape {:?}, expected {want:?}", t.shape())))
-    }
-}
-
 fn rank4(op: &str, t: &GpuTensor) -> Result<[usize; 4]> {
     match *t.shape() {
         [n, h, w, c] => Ok([n, h, w, c]),
@@ -68,7 +60,7 @@ fn rank4(op: &str, t: &GpuTensor) -> Result<[usize; 4]> {
 impl GpuContext {
     /// `a + b` (same shapes: a residual connection).
     pub async fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
-        same_shape("add", "b", b, a.shape())?;
+        expect_shape("add", "b", b, a.shape())?;
         let p = words("add", &[], 0.0)?;
         self.submit("add", |enc| {
             let y = self.alloc("add", "output", a.shape())?;
@@ -176,7 +168,7 @@ impl GpuContext {
     ) -> Result<(GpuTensor, GpuTensor)> {
         const OP: &str = "channelScale backward";
         let (n, c, pixels) = scale_dims(OP, x, s)?;
-        same_shape(OP, "dy", dy, x.shape())?;
+        expect_shape(OP, "dy", dy, x.shape())?;
         let p = words(OP, &[c, pixels], 0.0)?;
         self.submit(OP, |enc| {
             let dx = self.alloc(OP, "dx", x.shape())?;
@@ -197,8 +189,8 @@ impl GpuContext {
         shift: &GpuTensor,
     ) -> Result<GpuTensor> {
         let c = channels(op, "x", x)?;
-        same_shape(op, "scale", scale, &[c])?;
-        same_shape(op, "shift", shift, &[c])?;
+        expect_shape(op, "scale", scale, &[c])?;
+        expect_shape(op, "shift", shift, &[c])?;
         let p = words(op, &[c], 0.0)?;
         self.submit(op, |enc| {
             let y = self.alloc(op, "output", x.shape())?;
@@ -247,7 +239,7 @@ impl GpuContext {
         const OP: &str = "zeroPadding backward";
         let [n, h, w, c] = shape;
         let (oh, ow) = (h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]);
-        same_shape(OP, "dy", dy, &[n, oh, ow, c])?;
+        expect_shape(OP, "dy", dy, &[n, oh, ow, c])?;
         let p = words(OP, &[n, h, w, c, pads[0][0], pads[1][0], oh, ow], 0.0)?;
         self.submit(OP, |enc| {
             let dx = self.alloc(OP, "dx", &shape)?;
@@ -283,7 +275,7 @@ impl GpuContext {
         let c = depth_pool_check(OP, x, k)?;
         let mut shape = x.shape().to_vec();
         *shape.last_mut().unwrap_or(&mut 0) = c / k;
-        same_shape(OP, "dy", dy, &shape)?;
+        expect_shape(OP, "dy", dy, &shape)?;
         let p = words(OP, &[k], 0.0)?;
         self.submit(OP, |enc| {
             let dx = self.alloc(OP, "dx", x.shape())?;
@@ -301,7 +293,7 @@ impl GpuContext {
         if !(0.0..1.0).contains(&rate) {
             return Err(Error::invalid(OP, "rate", format!("must be in [0, 1), got {rate}")));
         }
-        same_shape(OP, "mask", keep, x.shape())?;
+        expect_shape(OP, "mask", keep, x.shape())?;
         let p = words(OP, &[], 1.0 / (1.0 - rate))?;
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", x.shape())?;
@@ -333,8 +325,8 @@ impl GpuContext {
     ) -> Result<(GpuTensor, GpuTensor, GpuTensor)> {
         const OP: &str = "subsampling backward";
         let c = g.channels;
-        same_shape(OP, "coefficient", coeff, &[c])?;
-        same_shape(OP, "dy", dy, &g.output_shape())?;
+        expect_shape(OP, "coefficient", coeff, &[c])?;
+        expect_shape(OP, "dy", dy, &g.output_shape())?;
         let avg = self.pool2d(PoolKind::Avg, g, x).await?;
         let rows = dy.len() / c;
         // Seen as one image of `rows` pixels, the per-channel sums are channel_scale's ds.
@@ -370,7 +362,7 @@ impl GpuContext {
 fn scale_dims(op: &str, x: &GpuTensor, s: &GpuTensor) -> Result<(usize, usize, usize)> {
     let c = channels(op, "x", x)?;
     let n = x.shape()[0];
-    same_shape(op, "scale", s, &[n, c])?;
+    expect_shape(op, "scale", s, &[n, c])?;
     Ok((n, c, x.len() / (n * c)))
 }
 

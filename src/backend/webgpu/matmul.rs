@@ -1,7 +1,7 @@
 //! Launcher of `matmul.wgsl`: the tiled matrix multiply behind dense layers (forward and
 //! backward) and 1x1 convolutions.
 
-use super::runtime::{u32_of, GpuTensor, KernelSpec};
+use super::runtime::{gcd, u32_of, GpuTensor, KernelSpec};
 use super::GpuContext;
 use crate::error::{Error, Result};
 
@@ -53,14 +53,6 @@ fn chunk_rows(op: &str, arg: &str, row: usize, max: usize, align: usize) -> Resu
         ));
     }
     Ok(rows)
-}
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 {
-        a.max(1)
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 /// How to run `op(A)[m, k] op(B)[k, n]` within bindings of `max` elements whose offsets are

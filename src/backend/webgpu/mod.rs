@@ -1,9 +1,10 @@
 //! The WebGPU backend: WGSL compute kernels through `wgpu`, in the browser (WebGPU) and natively
 //! (Vulkan; Mesa's lavapipe in CI).
 //!
-//! [`GpuContext`] owns the device, the queue, what is known of the adapter and the compiled
-//! pipelines (built once, at creation). One launcher `.rs` sits beside each `.wgsl`; shapes
-//! travel to the shader in a uniform struct, never as shader text.
+//! [`GpuContext`] owns the device, the queue, what is known of the adapter, the buffer pool and
+//! the pipeline cache (each pipeline compiled on first use, then kept; see [`runtime`]). One
+//! launcher `.rs` sits beside each `.wgsl`; shapes travel to the shader in a uniform struct,
+//! never as shader text.
 //!
 //! Failure is an answer, not a panic: every validation error wgpu reports is captured by an
 //! error scope and returned as an [`Error`]; a lost device marks the context lost so that the
@@ -324,7 +325,7 @@ impl GpuContext {
         }
         self.check_lost()?;
         if let Some(staging) = timed {
-            let ticks = self.read_u64s(&staging).await?;
+            let ticks: Vec<u64> = self.read_back(&staging).await?;
             let period = f64::from(self.queue.get_timestamp_period());
             let ns: f64 =
                 ticks.chunks_exact(2).map(|p| p[1].saturating_sub(p[0]) as f64 * period).sum();
@@ -353,28 +354,6 @@ impl GpuContext {
         }
         self.passes.set(n + 1);
         Some((qs, 2 * n))
-    }
-
-    async fn read_u64s(&self, staging: &wgpu::Buffer) -> Result<Vec<u64>> {
-        let slice = staging.slice(..);
-        let (tx, rx) = futures_channel::oneshot::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        #[cfg(not(target_arch = "wasm32"))]
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::backend(format!("webgpu: waiting for the GPU failed: {e}")))?;
-        rx.await
-            .map_err(|_| Error::backend("webgpu: the timestamp read-back was cancelled"))?
-            .map_err(|e| Error::backend(format!("webgpu: mapping the timestamps failed: {e}")))?;
-        let view = slice
-            .get_mapped_range()
-            .map_err(|e| Error::backend(format!("webgpu: reading the timestamps failed: {e}")))?;
-        let data = bytemuck::pod_collect_to_vec::<u8, u64>(&view);
-        drop(view);
-        staging.unmap();
-        Ok(data)
     }
 
     /// Records one dispatch of `spec` covering `invocations` invocations (see [`runtime`]),
@@ -474,8 +453,8 @@ impl GpuContext {
         Ok(())
     }
 
-    /// Reads `bytes` bytes back from a `MAP_READ` buffer.
-    async fn read_back(&self, staging: &wgpu::Buffer) -> Result<Vec<f32>> {
+    /// Maps a `MAP_READ` buffer and copies its contents out as `T`s (tensor data, timestamps).
+    async fn read_back<T: bytemuck::Pod>(&self, staging: &wgpu::Buffer) -> Result<Vec<T>> {
         let slice = staging.slice(..);
         let (tx, rx) = futures_channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -492,7 +471,7 @@ impl GpuContext {
             .get_mapped_range()
             .map_err(|e| Error::backend(format!("webgpu: reading the result failed: {e}")))?;
         // pod_collect_to_vec copies without assuming the mapping is 4-byte aligned.
-        let data = bytemuck::pod_collect_to_vec::<u8, f32>(&view);
+        let data = bytemuck::pod_collect_to_vec::<u8, T>(&view);
         drop(view);
         staging.unmap();
         Ok(data)

@@ -1,7 +1,7 @@
 //! Launcher of `pool.wgsl`: max and average pooling, global pooling, forward and backward, on
 //! device-resident tensors. Shapes are checked here, before anything reaches the GPU.
 
-use super::runtime::{u32_of, GpuTensor, KernelSpec};
+use super::runtime::{expect_shape, u32_of, GpuTensor, KernelSpec};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::ops::pool::Pool2dGeometry;
@@ -46,14 +46,6 @@ fn params(op: &str, g: &Pool2dGeometry) -> Result<Vec<u32>> {
     ])
 }
 
-fn expect(op: &str, arg: &str, t: &GpuTensor, shape: &[usize]) -> Result<()> {
-    if t.shape() == shape {
-        Ok(())
-    } else {
-        Err(Error::invalid(op, arg, format!("has shape {:?}, expected {shape:?}", t.shape())))
-    }
-}
-
 /// A global pool's input seen as a pooling geometry (one window the size of the map).
 fn global_geometry(op: &str, x: &GpuTensor) -> Result<Pool2dGeometry> {
     let &[n, h, w, c] = x.shape() else {
@@ -90,7 +82,7 @@ impl GpuContext {
             PoolKind::Max => ("maxPool", &MAX_FORWARD),
             PoolKind::Avg => ("avgPool", &AVG_FORWARD),
         };
-        expect(op, "x", x, &g.input_shape())?;
+        expect_shape(op, "x", x, &g.input_shape())?;
         let p = params(op, g)?;
         let out = g.output_shape();
         self.submit(op, |enc| {
@@ -113,8 +105,8 @@ impl GpuContext {
             PoolKind::Max => "maxPool backward",
             PoolKind::Avg => "avgPool backward",
         };
-        expect(op, "x", x, &g.input_shape())?;
-        expect(op, "dy", dy, &g.output_shape())?;
+        expect_shape(op, "x", x, &g.input_shape())?;
+        expect_shape(op, "dy", dy, &g.output_shape())?;
         let p = params(op, g)?;
         self.submit(op, |enc| {
             let dx = self.alloc(op, "dx", &g.input_shape())?;
@@ -159,7 +151,7 @@ impl GpuContext {
             PoolKind::Avg => "globalAvgPool backward",
         };
         let g = global_geometry(op, x)?;
-        expect(op, "dy", dy, &[g.batch, g.channels])?;
+        expect_shape(op, "dy", dy, &[g.batch, g.channels])?;
         let p = params(op, &g)?;
         self.submit(op, |enc| {
             let dx = self.alloc(op, "dx", x.shape())?;

@@ -300,6 +300,25 @@ pub fn dispatch_size(op: &str, invocations: u64, max_per_dim: u32) -> Result<(u3
     Ok((x as u32, y as u32))
 }
 
+/// Checks that `t` has `shape`, or an error naming the op and the argument (before anything
+/// reaches the GPU).
+pub(super) fn expect_shape(op: &str, arg: &str, t: &GpuTensor, shape: &[usize]) -> Result<()> {
+    if t.shape() == shape {
+        Ok(())
+    } else {
+        Err(Error::invalid(op, arg, format!("has shape {:?}, expected {shape:?}", t.shape())))
+    }
+}
+
+/// Greatest common divisor (1 for `gcd(0, 0)`): chunk sizes that keep binding offsets aligned.
+pub(super) fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// A size as a shader's u32, or an error naming the argument.
 pub fn u32_of(op: &str, arg: &str, v: usize) -> Result<u32> {
     u32::try_from(v)
