@@ -41,6 +41,17 @@ impl Error {
         }
     }
 
+    /// A model specification (or a link, or an imported file) that is malformed; the message
+    /// names the layer and the field, e.g. `layer 'conv3' (Conv2D): kernel_size ...`.
+    pub fn spec(message: impl fmt::Display) -> Self {
+        Self { kind: ErrorKind::InvalidArgument, message: message.to_string() }
+    }
+
+    /// A model beyond a stated resource limit (layers, parameters, activation memory).
+    pub fn spec_limit(message: impl fmt::Display) -> Self {
+        Self { kind: ErrorKind::ResourceLimit, message: message.to_string() }
+    }
+
     /// A backend failure; `detail` says which backend and why.
     pub fn backend(detail: impl fmt::Display) -> Self {
         Self { kind: ErrorKind::Backend, message: detail.to_string() }

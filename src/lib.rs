@@ -18,6 +18,8 @@
 
 pub mod backend;
 pub mod error;
+pub mod graph;
+pub mod nn;
 pub mod ops;
 pub mod tensor;
 
