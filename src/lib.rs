@@ -19,9 +19,11 @@
 pub mod backend;
 pub mod error;
 pub mod graph;
+pub mod io;
 pub mod nn;
 pub mod ops;
 pub mod tensor;
+pub mod zoo;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

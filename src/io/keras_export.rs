@@ -1,0 +1,1 @@
+//! Keras Python code that builds the same model as a spec.

@@ -1,0 +1,1 @@
+//! Import of a Keras `model.to_json()` architecture into a spec.

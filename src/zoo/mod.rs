@@ -1,0 +1,1 @@
+//! The chapter's architectures, each a function returning a [`crate::graph::ModelSpec`].
