@@ -63,3 +63,24 @@ pub fn dense_backward(
     }
     Ok((dx, dw, db))
 }
+
+/// LeNet-5's radial-basis output: `y[b, u] = sum over i of (x[b, i] - centers[i, u])^2`, the
+/// squared Euclidean distance between the input and each unit's centre (LeCun et al. 1998,
+/// eq. 7). Computed directly (84 x 10 in LeNet-5: no GEMM needed).
+///
+/// # Shapes
+/// `x`: `[n, inputs]`, `centers`: `[inputs, units]`, result `[n, units]`.
+pub fn rbf(x: &[f32], centers: &[f32], n: usize, inputs: usize, units: usize) -> Result<Vec<f32>> {
+    check_len("rbf", "x", x.len(), &[n, inputs])?;
+    check_len("rbf", "centers", centers.len(), &[inputs, units])?;
+    let mut y = zeroed("rbf", "output", n * units)?;
+    for (yr, xr) in y.chunks_exact_mut(units).zip(x.chunks_exact(inputs)) {
+        for (xi, cr) in xr.iter().zip(centers.chunks_exact(units)) {
+            for (acc, c) in yr.iter_mut().zip(cr) {
+                let d = xi - c;
+                *acc += d * d;
+            }
+        }
+    }
+    Ok(y)
+}

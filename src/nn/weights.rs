@@ -1,0 +1,167 @@
+//! A model's parameter values and their initialisation.
+//!
+//! Initialisers are Keras's defaults, seeded: kernels Glorot-uniform (`U(-l, l)`,
+//! `l = sqrt(6 / (fan_in + fan_out))`, fans as Keras computes them for conv kernels:
+//! receptive field times input or output maps), He-uniform (`l = sqrt(6 / fan_in)`) for kernels
+//! followed by ReLU, biases and batch norm's beta and moving mean zero, gamma and moving
+//! variance one, LeNet-5's subsampling coefficient one, RBF centres uniform in [-1, 1] (the
+//! paper fixed them to bitmaps of the digits; any spread does for a playground).
+//! LeNet-5's partial connection table zeroes the kernel taps of absent connections.
+
+use crate::error::{Error, Result};
+use crate::graph::Model;
+use crate::nn::layer::{Layer, Param};
+use crate::ops::activation::Activation;
+
+/// SplitMix64: small, fast and the same on every platform (the dropout masks use it too).
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1) with 24 bits.
+    pub fn symmetric(&mut self) -> f32 {
+        ((self.next_u64() >> 40) as f32 / (1u64 << 23) as f32) - 1.0
+    }
+}
+
+/// Every parameter tensor of a model: `values[node][param]`, in the order of
+/// [`crate::graph::Node::params`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    /// One list per node.
+    pub values: Vec<Vec<Vec<f32>>>,
+}
+
+impl Weights {
+    /// Initialises every parameter of `model` from `seed` (see the module docs).
+    ///
+    /// Allocation is fallible: a model too large for this process's memory gets an error
+    /// naming how much it needed, not an abort.
+    pub fn init(model: &Model, seed: u64) -> Result<Self> {
+        let mut rng = SplitMix64::new(seed);
+        let mut values = Vec::with_capacity(model.nodes().len());
+        for node in model.nodes() {
+            let mut per_node = Vec::with_capacity(node.params.len());
+            let relu_after =
+                matches!(fused_activation(&node.layer), Some(Activation::Relu | Activation::Relu6));
+            for p in &node.params {
+                per_node.push(init_param(&node.name, &node.layer, p, relu_after, &mut rng)?);
+            }
+            values.push(per_node);
+        }
+        Ok(Self { values })
+    }
+
+    /// Replaces one parameter's values (weights loaded from a file), checking the length.
+    pub fn set(&mut self, model: &Model, node: usize, param: usize, data: Vec<f32>) -> Result<()> {
+        let n = model.nodes().get(node).ok_or_else(|| Error::invalid("weights", "node", node))?;
+        let p = n.params.get(param).ok_or_else(|| Error::invalid("weights", "param", param))?;
+        let want: usize = p.shape.iter().product();
+        if data.len() != want {
+            return Err(Error::invalid(
+                "weights",
+                p.name,
+                format!(
+                    "layer '{}': {} values for shape {:?} ({want})",
+                    n.name,
+                    data.len(),
+                    p.shape
+                ),
+            ));
+        }
+        self.values[node][param] = data;
+        Ok(())
+    }
+}
+
+fn fused_activation(layer: &Layer) -> Option<Activation> {
+    match layer {
+        Layer::Conv2D(c) => Some(c.activation),
+        Layer::DepthwiseConv2D(c) | Layer::SeparableConv2D(c) => Some(c.activation),
+        Layer::Dense { activation, .. } => Some(*activation),
+        _ => None,
+    }
+}
+
+fn init_param(
+    layer_name: &str,
+    layer: &Layer,
+    p: &Param,
+    relu: bool,
+    rng: &mut SplitMix64,
+) -> Result<Vec<f32>> {
+    let len: usize = p.shape.iter().product();
+    let mut v: Vec<f32> = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::spec_limit(format!(
+            "layer '{layer_name}': cannot allocate {} bytes for its {} {:?}",
+            4 * len as u64,
+            p.name,
+            p.shape
+        ))
+    })?;
+    let fill = match p.name {
+        "gamma" | "moving_variance" | "coefficient" => Some(1.0),
+        "bias" | "beta" | "moving_mean" => Some(0.0),
+        _ => None,
+    };
+    if let Some(x) = fill {
+        v.resize(len, x);
+        return Ok(v);
+    }
+    let limit = match p.name {
+        "centers" => 1.0,
+        _ => {
+            let (fan_in, fan_out) = fans(&p.shape);
+            if relu {
+                (6.0 / fan_in).sqrt()
+            } else {
+                (6.0 / (fan_in + fan_out)).sqrt()
+            }
+        }
+    };
+    v.extend((0..len).map(|_| rng.symmetric() * limit as f32));
+    if let Layer::Conv2D(c) = layer {
+        if let Some(table) = &c.connections {
+            mask_connections(&mut v, &p.shape, table);
+        }
+    }
+    Ok(v)
+}
+
+/// Keras's fans: for a `[kh, kw, in, out]` kernel, `kh * kw * in` and `kh * kw * out`.
+fn fans(shape: &[usize]) -> (f64, f64) {
+    match shape {
+        [a, b] => (*a as f64, *b as f64),
+        [kh, kw, i, o] => {
+            let field = (*kh * *kw) as f64;
+            (field * *i as f64, field * *o as f64)
+        }
+        _ => (1.0, 1.0),
+    }
+}
+
+/// Zeroes the taps of a `[kh, kw, in, out]` kernel where filter `out` does not read map `in`.
+pub fn mask_connections(kernel: &mut [f32], shape: &[usize], table: &[Vec<usize>]) {
+    let (cin, cout) = (shape[2], shape[3]);
+    for (i, v) in kernel.iter_mut().enumerate() {
+        let (o, c) = (i % cout, (i / cout) % cin);
+        if !table.get(o).is_some_and(|row| row.contains(&c)) {
+            *v = 0.0;
+        }
+    }
+}
