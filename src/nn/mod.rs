@@ -1,9 +1,11 @@
 //! Layers: each one's config (read from Keras's config keys), output shape, parameters and
 //! multiply-adds ([`layer`]); parameter values and their seeded initialisation ([`weights`]);
-//! and inference through a model's layers on the CPU path ([`forward`]).
+//! and inference through a model's layers on the CPU path ([`forward`]) and on WebGPU with
+//! every intermediate on the device ([`forward_gpu`]).
 
 pub mod config;
 pub mod forward;
+pub mod forward_gpu;
 pub mod layer;
 pub mod weights;
 

@@ -1,0 +1,103 @@
+//! Inference through whole models: a model with every layer type, and every zoo architecture
+//! at full size (batch 1), on the CPU path and on WebGPU (lavapipe natively), compared with
+//! each other. Each kernel is checked against the f64 reference and ONNX data elsewhere; here
+//! the question is whether the graph runs them in the right order with the right weights.
+//! Tolerance: 1e-3 of the largest output magnitude, because errors of 1e-6 per op compound
+//! through up to 150 layers (measured worst case is printed).
+#![cfg(not(target_arch = "wasm32"))]
+
+use convlab::backend::webgpu::GpuContext;
+use convlab::graph::Model;
+use convlab::nn::forward::forward_cpu;
+use convlab::nn::forward_gpu::{forward_gpu, GpuWeights};
+use convlab::nn::weights::{SplitMix64, Weights};
+use convlab::Tensor;
+use pollster::block_on;
+
+fn every_layer_model() -> Model {
+    Model::from_json(&serde_json::json!({
+        "format": "convlab-model", "version": 1, "name": "every_layer", "input": {"shape": [12, 12, 6]},
+        "blocks": {"se": {"params": {"c": null, "r": null}, "layers": [
+            {"name": "squeeze", "class_name": "GlobalAvgPool2D"},
+            {"name": "fc1", "class_name": "Dense", "config": {"units": "$r", "activation": "relu"}},
+            {"name": "fc2", "class_name": "Dense", "config": {"units": "$c", "activation": "sigmoid"}},
+            {"name": "scale", "class_name": "SEScale", "inputs": ["x", "fc2"]}
+        ]}},
+        "layers": [
+            {"name": "c3", "class_name": "Conv2D", "config": {"filters": 4, "kernel_size": 3, "activation": "tanh",
+              "connections": [[0, 1, 2], [1, 2, 3, 4], [5], [0, 1, 2, 3, 4, 5]]}},
+            {"name": "pad", "class_name": "ZeroPadding2D", "config": {"padding": [[1, 0], [0, 1]]}},
+            {"name": "dw", "class_name": "DepthwiseConv2D", "config": {"kernel_size": 3, "depth_multiplier": 2, "padding": "same", "activation": "relu6"}},
+            {"name": "bn", "class_name": "BatchNormalization", "config": {"center": false}},
+            {"name": "sep", "class_name": "SeparableConv2D", "config": {"filters": 6, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "elu"}},
+            {"name": "lrn", "class_name": "LRN", "config": {"depth_radius": 2, "bias": 1.0, "alpha": 0.001, "beta": 0.75}},
+            {"name": "se", "block": "se", "args": {"c": 6, "r": 3}},
+            {"name": "branch_a", "class_name": "MaxPool2D", "config": {"pool_size": 3, "strides": 1, "padding": "same"}},
+            {"name": "branch_b", "class_name": "AvgPool2D", "config": {"pool_size": 3, "strides": 1, "padding": "same"}, "inputs": ["se"]},
+            {"name": "branch_c", "class_name": "Conv2D", "config": {"filters": 6, "kernel_size": 1, "dilation_rate": 1, "groups": 3, "activation": "leaky_relu"}, "inputs": ["se"]},
+            {"name": "sum", "class_name": "Add", "inputs": ["branch_a", "branch_b", "branch_c"]},
+            {"name": "cat", "class_name": "Concatenate", "inputs": ["sum", "se"]},
+            {"name": "dmax", "class_name": "DepthMaxPool2D", "config": {"pool_size": 3}},
+            {"name": "sub", "class_name": "LeNetSubsampling", "config": {"pool_size": 2, "activation": "sigmoid"}},
+            {"name": "act", "class_name": "Activation", "config": {"activation": "selu"}},
+            {"name": "gmax", "class_name": "GlobalMaxPool2D", "inputs": ["dmax"]},
+            {"name": "flat", "class_name": "Flatten", "inputs": ["act"]},
+            {"name": "both", "class_name": "Concatenate", "inputs": ["flat", "gmax"]},
+            {"name": "drop", "class_name": "Dropout", "config": {"rate": 0.3}},
+            {"name": "f6", "class_name": "Dense", "config": {"units": 12, "activation": "tanh"}},
+            {"name": "rbf", "class_name": "RBF", "config": {"units": 5}}
+        ]
+    })
+    .to_string())
+    .unwrap()
+}
+
+fn random_input(model: &Model, batch: usize, seed: u64) -> Tensor {
+    let mut shape = vec![batch];
+    shape.extend_from_slice(model.input_shape());
+    let len = shape.iter().product();
+    let mut rng = SplitMix64::new(seed);
+    Tensor::new("test", "x", shape, (0..len).map(|_| rng.symmetric()).collect()).unwrap()
+}
+
+fn context() -> GpuContext {
+    block_on(GpuContext::new("")).unwrap_or_else(|e| panic!("{e}: install mesa-vulkan-drivers"))
+}
+
+/// Largest |a - b| relative to the largest |b| (at least 1).
+fn relative_error(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+}
+
+#[test]
+fn every_layer_type_runs_and_the_backends_agree() {
+    let model = every_layer_model();
+    let weights = Weights::init(&model, 7).unwrap();
+    let x = random_input(&model, 3, 11);
+    let keep: Vec<usize> = (1..model.nodes().len()).collect();
+    let (y, maps) = forward_cpu(&model, &weights, &x, &keep).unwrap();
+    assert_eq!(y.shape(), [3, 5]);
+    assert!(y.data().iter().all(|v| v.is_finite() && *v >= 0.0), "RBF distances: {:?}", y.data());
+    for (node, map) in keep.iter().map(|&i| &model.nodes()[i]).zip(&maps) {
+        assert_eq!(map.shape()[1..], node.output_shape[..], "{}", node.name);
+    }
+    let gpu = context();
+    let gw = GpuWeights::upload(&gpu, &model, &weights).unwrap();
+    let (gy, gmaps) = block_on(forward_gpu(&gpu, &model, &gw, &x, &keep)).unwrap();
+    for ((node, c), g) in keep.iter().map(|&i| &model.nodes()[i]).zip(&maps).zip(&gmaps) {
+        let e = relative_error(g.data(), c.data());
+        assert!(e < 1e-4, "{}: WebGPU differs from the CPU by {e} of the scale", node.name);
+    }
+    assert!(relative_error(gy.data(), y.data()) < 1e-4);
+}
+
+#[test]
+fn a_wrong_input_shape_is_refused() {
+    let model = every_layer_model();
+    let weights = Weights::init(&model, 7).unwrap();
+    let x = Tensor::new("t", "x", vec![1, 12, 12, 5], vec![0.0; 720]).unwrap();
+    let e = forward_cpu(&model, &weights, &x, &[]).unwrap_err();
+    assert!(e.message().contains("not a batch of the model's input [batch, 12, 12, 6]"), "{e}");
+}
