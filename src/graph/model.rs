@@ -267,8 +267,7 @@ fn build_node(
     } else {
         layer::output_shape(&f.name, &layer, &shapes)?
     };
-    if output_shape.iter().any(|&d| d == 0) || elements(&output_shape) > MAX_TENSOR_ELEMENTS as u64
-    {
+    if output_shape.contains(&0) || elements(&output_shape) > MAX_TENSOR_ELEMENTS as u64 {
         return Err(Error::spec_limit(format!(
             "layer '{}' ({}): output shape {output_shape:?} is empty or over {MAX_TENSOR_ELEMENTS} \
              elements per instance",
