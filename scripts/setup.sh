@@ -4,7 +4,8 @@
 #          trunk 0.21.14 (0.22 needs rustc 1.96), the sample photos.
 #   test:  all of build, plus Debian's chromium and Mesa's Vulkan drivers (lavapipe, for the
 #          native WebGPU tests), the npm dev dependencies (playwright-core, typescript) and the
-#          ONNX operator conformance data (from the onnx==1.22.0 wheel).
+#          ONNX operator conformance data (from the onnx==1.22.0 wheel), and Keras 3 with jax in
+#          .cache/keras-venv (the Keras export and zoo-count tests run Python).
 # Only the package registries are used (crates.io, Debian apt, npm, PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,7 @@ scripts/fetch-photos.sh
 
 if [ "$what" = test ]; then
   missing=()
-  for pkg in chromium mesa-vulkan-drivers libvulkan1; do
+  for pkg in chromium mesa-vulkan-drivers libvulkan1 python3-venv; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -45,5 +46,6 @@ if [ "$what" = test ]; then
     npm ci --no-audit --no-fund
   fi
   scripts/fetch-onnx.sh
+  scripts/setup-keras.sh
 fi
 echo "setup ($what): done"

@@ -147,6 +147,15 @@ const api = {
   softmax: op('softmax'),
   dense: op('dense'),
   __destroyWebGpuDevice: op('__destroyWebGpuDevice'),
+  Model: {
+    fromSpec: (spec) => requireBindings().Model.fromSpec(spec),
+    fromUrl: (link) => requireBindings().Model.fromUrl(link),
+    fromKerasJson: (json) => requireBindings().Model.fromKerasJson(json),
+  },
+  zoo: {
+    names: () => requireBindings().zooNames(),
+    spec: (name) => requireBindings().zooSpec(name),
+  },
 };
 
 /** @type {any} */

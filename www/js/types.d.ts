@@ -4,8 +4,10 @@
 
 export type {
   Tensor, Padding, BackendName, Conv2dOptions, DepthwiseOptions, PoolOptions, DenseOptions,
-  BatchNormOptions, LrnOptions, OpResult, AdapterReport, BackendsReport,
+  BatchNormOptions, LrnOptions, OpResult, AdapterReport, BackendsReport, ModelSpec,
+  ModelSummary, LayerSummary, SummaryOptions, PredictOptions, FeatureMapOptions, Model,
 } from '../../pkg/convlab.js';
+import type { Model, ModelSpec } from '../../pkg/convlab.js';
 import type {
   Tensor, Conv2dOptions, DepthwiseOptions, PoolOptions, DenseOptions, BatchNormOptions,
   LrnOptions, OpResult, BackendsReport, BackendName,
@@ -58,6 +60,21 @@ export interface Convlab {
   softmax(x: Tensor, options?: BackendOption): Promise<OpResult>;
   /** activation(x W + b): x [n, in], weights [in, units]. */
   dense(x: Tensor, weights: Tensor, options?: DenseOptions): Promise<OpResult>;
+  /** Models: validated specs with summaries, share links, Keras export, inference. */
+  Model: {
+    /** Validates a spec (object or JSON text) and infers every shape; throws naming the layer and field. */
+    fromSpec(spec: ModelSpec | string): Model;
+    /** The model a share link carries (a URL, "#model=..." or "model=..."). */
+    fromUrl(hashOrUrl: string): Model;
+    /** The architecture of a Keras model.to_json() (text or object). */
+    fromKerasJson(json: string | object): Model;
+  };
+  /** The chapter's architectures. */
+  zoo: {
+    names(): string[];
+    /** The spec of a zoo model as a plain object. */
+    spec(name: string): ModelSpec;
+  };
   /** Test hook: destroys the WebGPU device underneath convlab, as a lost GPU would. */
   __destroyWebGpuDevice(): Promise<boolean>;
 }
