@@ -10,7 +10,7 @@ use convlab::backend::webgpu::GpuContext;
 use convlab::graph::Model;
 use convlab::nn::forward::forward_cpu;
 use convlab::nn::forward_gpu::{forward_gpu, GpuWeights};
-use convlab::nn::weights::{SplitMix64, Weights};
+use convlab::nn::weights::{KernelInit, SplitMix64, Weights};
 use convlab::Tensor;
 use pollster::block_on;
 
@@ -64,10 +64,11 @@ fn context() -> GpuContext {
     block_on(GpuContext::new("")).unwrap_or_else(|e| panic!("{e}: install mesa-vulkan-drivers"))
 }
 
-/// Largest |a - b| relative to the largest |b| (at least 1).
+/// Largest |a - b| relative to the largest |b| (random weights shrink some models' outputs to
+/// 1e-12, so no floor of 1).
 fn relative_error(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let scale = b.iter().fold(f32::MIN_POSITIVE, |m, v| m.max(v.abs()));
     a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs())) / scale
 }
 
@@ -101,28 +102,44 @@ fn a_wrong_input_shape_is_refused() {
     let e = forward_cpu(&model, &weights, &x, &[]).unwrap_err();
     assert!(e.message().contains("not a batch of the model's input [batch, 12, 12, 6]"), "{e}");
 }
-/// Every zoo model, full size, batch 1, on both backends. Slow models are still run: the issue
-/// asks for every architecture on both backends natively.
+/// Every zoo model, full size, batch 1, on both backends (about 6 minutes here, VGG-16 on
+/// lavapipe 2.5 of them): the issue asks for every architecture on both backends natively.
 #[test]
 fn every_zoo_model_runs_forward_on_both_backends() {
     let gpu = context();
+    // CONVLAB_ZOO=name,name runs only those (for local work; make test runs all).
+    let only = std::env::var("CONVLAB_ZOO").unwrap_or_default();
     for &name in convlab::zoo::names() {
+        if !only.is_empty() && !only.split(',').any(|n| n == name) {
+            continue;
+        }
         let started = std::time::Instant::now();
         let model = Model::from_spec(convlab::zoo::spec(name).unwrap()).unwrap();
-        let weights = Weights::init(&model, 1).unwrap();
+        let weights = Weights::init_with(&model, 1, KernelInit::He).unwrap();
         let x = random_input(&model, 1, 2);
-        let (y, _) = forward_cpu(&model, &weights, &x, &[]).unwrap();
+        // The layer feeding the output too: a softmax output alone hides errors in its logits.
+        let before = model.nodes()[model.output()].inputs[0];
+        let (y, kept) = forward_cpu(&model, &weights, &x, &[before]).unwrap();
         let cpu_s = started.elapsed().as_secs_f64();
         let gw = GpuWeights::upload(&gpu, &model, &weights).unwrap();
-        let (gy, _) = block_on(forward_gpu(&gpu, &model, &gw, &x, &[])).unwrap();
-        let e = relative_error(gy.data(), y.data());
+        let (gy, gkept) = block_on(forward_gpu(&gpu, &model, &gw, &x, &[before])).unwrap();
+        let e = relative_error(gy.data(), y.data())
+            .max(relative_error(gkept[0].data(), kept[0].data()));
+        let spread = |v: &[f32]| {
+            let mean = v.iter().sum::<f32>() / v.len() as f32;
+            (v.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / v.len() as f32).sqrt()
+        };
         println!(
-            "{name}: output {:?}, cpu {cpu_s:.1} s, total {:.1} s, webgpu vs cpu {e:.2e}",
+            "{name}: output {:?}, cpu {cpu_s:.1} s, total {:.1} s, webgpu vs cpu {e:.2e}, spread of \
+             the last two layers {:.2e} {:.2e}",
             y.shape(),
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            spread(kept[0].data()),
+            spread(y.data())
         );
         assert_eq!(y.shape()[1..], model.nodes()[model.output()].output_shape[..]);
         assert!(y.data().iter().all(|v| v.is_finite()), "{name}: non-finite output");
+        assert!(spread(kept[0].data()) > 0.0 && spread(y.data()) > 0.0, "{name}: constant output");
         assert!(e < 1e-3, "{name}: WebGPU differs from the CPU by {e} of the scale");
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Initialisers are Keras's defaults, seeded: kernels Glorot-uniform (`U(-l, l)`,
 //! `l = sqrt(6 / (fan_in + fan_out))`, fans as Keras computes them for conv kernels:
-//! receptive field times input or output maps), He-uniform (`l = sqrt(6 / fan_in)`) for kernels
+//! receptive field times input or output maps; for depthwise kernels the receptive field alone,
+//! as PyTorch counts it), He-uniform (`l = sqrt(6 / fan_in)`) for kernels
 //! followed by ReLU, biases and batch norm's beta and moving mean zero, gamma and moving
 //! variance one, LeNet-5's subsampling coefficient one, RBF centres uniform in [-1, 1] (the
 //! paper fixed them to bitmaps of the digits; any spread does for a playground).
@@ -46,18 +47,38 @@ pub struct Weights {
     pub values: Vec<Vec<Vec<f32>>>,
 }
 
+/// How kernels are initialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KernelInit {
+    /// Keras's defaults: Glorot-uniform, He-uniform where the layer's own activation is ReLU.
+    #[default]
+    Keras,
+    /// He-uniform everywhere (keeps the signal's scale through deep ReLU networks with batch
+    /// norm at its initial statistics, where Glorot shrinks it to 1e-12 in MobileNetV2).
+    He,
+}
+
 impl Weights {
-    /// Initialises every parameter of `model` from `seed` (see the module docs).
+    /// Initialises every parameter of `model` from `seed` with Keras's defaults (see the
+    /// module docs).
     ///
     /// Allocation is fallible: a model too large for this process's memory gets an error
     /// naming how much it needed, not an abort.
     pub fn init(model: &Model, seed: u64) -> Result<Self> {
+        Self::init_with(model, seed, KernelInit::Keras)
+    }
+
+    /// [`Weights::init`] with a choice of kernel initialiser.
+    pub fn init_with(model: &Model, seed: u64, kernels: KernelInit) -> Result<Self> {
         let mut rng = SplitMix64::new(seed);
         let mut values = Vec::with_capacity(model.nodes().len());
         for node in model.nodes() {
             let mut per_node = Vec::with_capacity(node.params.len());
-            let relu_after =
-                matches!(fused_activation(&node.layer), Some(Activation::Relu | Activation::Relu6));
+            let relu_after = kernels == KernelInit::He
+                || matches!(
+                    fused_activation(&node.layer),
+                    Some(Activation::Relu | Activation::Relu6)
+                );
             for p in &node.params {
                 per_node.push(init_param(&node.name, &node.layer, p, relu_after, &mut rng)?);
             }
@@ -126,7 +147,14 @@ fn init_param(
     let limit = match p.name {
         "centers" => 1.0,
         _ => {
-            let (fan_in, fan_out) = fans(&p.shape);
+            let (fan_in, fan_out) = if p.name == "depthwise_kernel" {
+                // Each output reads kh * kw inputs of one channel. Keras counts all input
+                // channels here, which shrinks MobileNetV2's signal to 1e-12 at random weights.
+                let field = (p.shape[0] * p.shape[1]) as f64;
+                (field, field * p.shape[3] as f64)
+            } else {
+                fans(&p.shape)
+            };
             if relu {
                 (6.0 / fan_in).sqrt()
             } else {
