@@ -101,6 +101,10 @@ fn a_wrong_input_shape_is_refused() {
     let x = Tensor::new("t", "x", vec![1, 12, 12, 5], vec![0.0; 720]).unwrap();
     let e = forward_cpu(&model, &weights, &x, &[]).unwrap_err();
     assert!(e.message().contains("not a batch of the model's input [batch, 12, 12, 6]"), "{e}");
+    // A batch whose largest layer output passes the tensor cap is refused before allocating
+    // (checked on the shape alone: no 1 GiB input is built here).
+    let e = convlab::nn::forward::check_input(&model, &[1 << 22, 12, 12, 6]).unwrap_err();
+    assert!(e.message().contains("use a batch of at most"), "{e}");
 }
 /// Every zoo model, full size, batch 1, on both backends (about 6 minutes here, VGG-16 on
 /// lavapipe 2.5 of them): the issue asks for every architecture on both backends natively.

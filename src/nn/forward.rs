@@ -9,11 +9,12 @@ use super::layer::Layer;
 use super::weights::Weights;
 use crate::backend::cpu::{self, CpuKernel};
 use crate::error::{Error, Result};
+use crate::graph::model::elements;
 use crate::graph::{Model, Node};
 use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
 use crate::ops::dense::DenseGeometry;
 use crate::ops::pool::{Pool2dGeometry, Pool2dParams};
-use crate::tensor::{Padding, Tensor};
+use crate::tensor::{Padding, Tensor, MAX_TENSOR_ELEMENTS};
 
 /// The nodes whose values a forward pass to `targets` needs, and how many needed nodes read
 /// each one.
@@ -56,7 +57,28 @@ pub fn check_input(model: &Model, shape: &[usize]) -> Result<usize> {
             ),
         ));
     }
-    Ok(shape[0])
+    let batch = shape[0];
+    // Refused before anything is allocated: the batch's largest layer output must fit the
+    // per-tensor cap (a single f32 tensor of 2^28 elements, 1 GiB).
+    let largest = model.nodes().iter().max_by_key(|n| elements(&n.output_shape));
+    if let Some(node) = largest {
+        let per_instance = elements(&node.output_shape).max(1);
+        if per_instance.saturating_mul(batch as u64) > MAX_TENSOR_ELEMENTS as u64 {
+            return Err(Error::limit(
+                "predict",
+                "x",
+                format!(
+                    "a batch of {batch} makes layer '{}' output {} values, over the cap of {} \
+                     (1 GiB of f32); use a batch of at most {}",
+                    node.name,
+                    per_instance.saturating_mul(batch as u64),
+                    MAX_TENSOR_ELEMENTS,
+                    MAX_TENSOR_ELEMENTS as u64 / per_instance
+                ),
+            ));
+        }
+    }
+    Ok(batch)
 }
 
 /// Runs the model on `x` (`[batch, ...input shape]`) on the CPU. Returns the output and, for
