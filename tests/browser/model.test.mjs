@@ -46,7 +46,7 @@ test('zoo, summary, errors and the share link round trip', async () => {
   assert.equal(out.totals.macs, 89466496);
   assert.ok(out.totals.trainingBytes > 4 * 3 * 1413834, 'weights, gradients and two Adam slots at least');
   assert.match(out.text, /Total params: 1,413,834/);
-  assert.match(out.bad, /^layer 'conv3' \(Conv2D\): kernel_size .*larger than the input's height \(7\)/);
+  assert.match(out.bad, /^layer 'conv3' \(Conv2D\): argument 'kernel_size': .*larger than the input's height \(7\)/);
   assert.match(out.badLink, /^link: /);
   assert.match(out.keras, /import keras/);
   assert.ok(out.link.length <= 2000, `link of ${out.link.length} characters`);
