@@ -139,6 +139,12 @@ impl JsModel {
         self.summarize(&options).map(|s| summary::summary_text(&s)).map_err(js_error)
     }
 
+    /// The spec as indented JSON text (for a file to download).
+    #[wasm_bindgen(js_name = toJson)]
+    pub fn to_json(&self) -> String {
+        self.inner.borrow().model.spec().to_json_pretty()
+    }
+
     /// The share-link fragment, `#model=1.<data>`.
     #[wasm_bindgen(js_name = toUrl)]
     pub fn to_url(&self) -> String {

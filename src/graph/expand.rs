@@ -18,6 +18,10 @@ pub const MAX_LAYERS: usize = 5_000;
 pub const MAX_BLOCK_DEPTH: usize = 16;
 /// The most copies one `repeat` may make.
 pub const MAX_REPEAT: u32 = 1_000;
+/// The most entries (layers and block-instance copies) expansion may visit: bounds the work of
+/// blocks that add no layers (an empty block repeated 1,000 times inside one repeated 1,000
+/// times ... would otherwise loop 1000^16 times without ever reaching [`MAX_LAYERS`]).
+pub const MAX_EXPANSION_STEPS: usize = 4 * MAX_LAYERS;
 /// The longest layer name.
 pub const MAX_NAME_LEN: usize = 200;
 
@@ -63,6 +67,8 @@ struct Expander<'a> {
     aliases: HashMap<String, String>,
     /// Counters for default names.
     counters: HashMap<String, usize>,
+    /// Entries visited so far (see [`MAX_EXPANSION_STEPS`]).
+    steps: usize,
 }
 
 /// Expands `spec`'s blocks into one list of layers.
@@ -72,6 +78,7 @@ pub fn expand(spec: &ModelSpec) -> Result<Expanded> {
         out: Vec::new(),
         aliases: HashMap::new(),
         counters: HashMap::new(),
+        steps: 0,
     };
     let empty = Map::new();
     let scope = Scope {
@@ -106,6 +113,7 @@ impl Expander<'_> {
     }
 
     fn entry(&mut self, entry: &EntrySpec, scope: &Scope<'_>, prev: String) -> Result<String> {
+        self.step()?;
         let inputs = match &entry.inputs {
             Some(names) => names.iter().map(|n| self.resolve(scope, n)).collect(),
             None => vec![prev],
@@ -205,6 +213,7 @@ impl Expander<'_> {
         }
         let mut current = inputs;
         for i in 1..=repeat {
+            self.step()?;
             let copy = if repeat > 1 { format!("{name}_{i}") } else { name.clone() };
             let inner = Scope {
                 prefix: format!("{copy}/"),
@@ -224,6 +233,17 @@ impl Expander<'_> {
         let out = current.remove(0);
         self.aliases.insert(name, out.clone());
         Ok(out)
+    }
+
+    fn step(&mut self) -> Result<()> {
+        self.steps += 1;
+        if self.steps > MAX_EXPANSION_STEPS {
+            return Err(Error::spec_limit(format!(
+                "model spec: expanding the blocks takes more than {MAX_EXPANSION_STEPS} steps \
+                 (nested repeats); a model may have at most {MAX_LAYERS} layers"
+            )));
+        }
+        Ok(())
     }
 
     /// The full name an entry gets: its own, or a default like Keras's (`conv2d_1`).

@@ -610,19 +610,22 @@ fn check_connections(
     if table.len() != filters {
         return Err(err(format!("has {} rows, one per filter is needed ({filters})", table.len())));
     }
+    // Which row last listed each input map: duplicates are found in one pass per row.
+    let mut last_row = vec![usize::MAX; channels];
     for (k, row) in table.iter().enumerate() {
         if row.is_empty() {
             return Err(err(format!("filter {k} reads no input map")));
         }
-        for (i, &c) in row.iter().enumerate() {
+        for &c in row {
             if c >= channels {
                 return Err(err(format!(
                     "filter {k} reads input map {c}, but the input has {channels} maps"
                 )));
             }
-            if row[..i].contains(&c) {
+            if last_row[c] == k {
                 return Err(err(format!("filter {k} lists input map {c} twice")));
             }
+            last_row[c] = k;
         }
     }
     Ok(())

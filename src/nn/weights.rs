@@ -186,9 +186,15 @@ fn fans(shape: &[usize]) -> (f64, f64) {
 /// Zeroes the taps of a `[kh, kw, in, out]` kernel where filter `out` does not read map `in`.
 pub fn mask_connections(kernel: &mut [f32], shape: &[usize], table: &[Vec<usize>]) {
     let (cin, cout) = (shape[2], shape[3]);
-    for (i, v) in kernel.iter_mut().enumerate() {
-        let (o, c) = (i % cout, (i / cout) % cin);
-        if !table.get(o).is_some_and(|row| row.contains(&c)) {
+    // connected[c * cout + o]: filter o reads map c (one pass over the table).
+    let mut connected = vec![false; cin * cout];
+    for (o, row) in table.iter().enumerate().take(cout) {
+        for &c in row.iter().filter(|&&c| c < cin) {
+            connected[c * cout + o] = true;
+        }
+    }
+    for (tap, v) in kernel.iter_mut().enumerate() {
+        if !connected[tap % (cin * cout)] {
             *v = 0.0;
         }
     }
