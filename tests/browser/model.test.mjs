@@ -65,6 +65,35 @@ test('zoo, summary, errors and the share link round trip', async () => {
   await other.page.close();
 });
 
+test('the Fashion-MNIST CNN and MobileNetV2 predict on both backends with the same results', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await ready(page);
+  const out = await page.evaluate(async () => {
+    const c = globalThis.convlab;
+    const rows = [];
+    for (const name of ['fashion_mnist_cnn', 'mobilenet_v2']) {
+      const model = c.Model.fromSpec(c.zoo.spec(name));
+      const shape = [1, ...model.spec().input.shape];
+      const data = new Float32Array(shape.reduce((a, b) => a * b)).map((_, i) => Math.cos(i * 0.37));
+      const cpu = await model.predict({ shape, data }, { backend: 'cpu' });
+      const gpu = await model.predict({ shape, data }, { backend: 'webgpu' });
+      const scale = Math.max(...cpu.data.map(Math.abs));
+      let worst = 0;
+      for (let i = 0; i < cpu.data.length; i++) worst = Math.max(worst, Math.abs(cpu.data[i] - gpu.data[i]) / scale);
+      rows.push({ name, shape: cpu.shape, gpu: gpu.backend, worst, cpuMs: cpu.ms, gpuMs: gpu.ms });
+    }
+    return rows;
+  });
+  for (const r of out) {
+    console.log(`${r.name}: cpu ${r.cpuMs.toFixed(0)} ms, webgpu ${r.gpuMs.toFixed(0)} ms, relative difference ${r.worst.toExponential(2)}`);
+    assert.equal(r.gpu, 'webgpu');
+    assert.ok(r.worst < 1e-3, `${r.name}: WebGPU differs from the CPU by ${r.worst} of the scale`);
+  }
+  assert.deepEqual(out.map((r) => r.shape), [[1, 10], [1, 1000]]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('predict and feature maps agree on the CPU path and WebGPU, and survive a lost device', async () => {
   const { page, errors } = await open(browser.context, server.url);
   await ready(page);
