@@ -11,6 +11,7 @@ use crate::backend::cpu::{self, CpuKernel};
 use crate::error::{Error, Result};
 use crate::graph::model::elements;
 use crate::graph::{Model, Node};
+use crate::ops::activation::Activation;
 use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
 use crate::ops::dense::DenseGeometry;
 use crate::ops::pool::{Pool2dGeometry, Pool2dParams};
@@ -146,6 +147,47 @@ fn nhwc(shape: &[usize]) -> Result<[usize; 4]> {
     }
 }
 
+/// What a layer's forward pass leaves for its backward pass (training only).
+#[derive(Debug, Clone, Default)]
+pub enum Cache {
+    /// Nothing beyond the layer's inputs and output.
+    #[default]
+    None,
+    /// Batch norm's batch statistics.
+    BatchNorm {
+        /// Mean per channel.
+        mean: Vec<f32>,
+        /// Biased variance per channel.
+        variance: Vec<f32>,
+    },
+    /// Dropout's keep-mask.
+    Dropout(Vec<bool>),
+    /// A separable convolution's depthwise output (the pointwise step's input).
+    Separable(Vec<f32>),
+}
+
+/// Training-mode state of a forward pass: batch statistics instead of moving ones (whose
+/// moving averages are updated), dropout masks from `seed`.
+pub struct Training<'a> {
+    /// Seed of this step's dropout masks (each layer mixes in its index).
+    pub seed: u64,
+    /// Layer index, mixed into the dropout seed.
+    pub node: usize,
+    /// Batch norm's moving statistics to update: `(moving_mean, moving_variance)`.
+    pub moving: Option<(&'a mut [f32], &'a mut [f32])>,
+}
+
+/// One layer's result before its fused activation: `z`, the activation to apply to it
+/// (`Linear` for layers without one) and the cache for the backward pass.
+pub struct LayerOut {
+    /// The output before the fused activation.
+    pub z: Vec<f32>,
+    /// The fused activation (Conv2D, the depthwise family, Dense, LeNet subsampling).
+    pub activation: Activation,
+    /// What the backward pass needs.
+    pub cache: Cache,
+}
+
 /// One layer on the CPU. `inputs` are the values and batched shapes of what it reads.
 fn run_layer(
     node: &Node,
@@ -153,135 +195,218 @@ fn run_layer(
     batch: usize,
     inputs: &[(&[f32], Vec<usize>)],
 ) -> Result<Vec<f32>> {
+    let out = layer_core(node, params, batch, inputs, None)?;
+    let mut y = out.z;
+    if out.activation != Activation::Linear {
+        cpu::activation_in_place(out.activation, &mut y, *node.output_shape.last().unwrap_or(&1))?;
+    }
+    y.shrink_to_fit();
+    Ok(y)
+}
+
+/// The convolution geometry of a Conv2D layer on input shape `xs`.
+pub fn conv_geometry(
+    op: &str,
+    c: &super::layer::Conv2dConfig,
+    xs: &[usize],
+) -> Result<Conv2dGeometry> {
+    let channels = *xs.last().unwrap_or(&1);
+    let p = Conv2dParams {
+        strides: c.strides,
+        dilations: c.dilation_rate,
+        padding: c.padding,
+        groups: c.groups,
+    };
+    Conv2dGeometry::new(
+        op,
+        xs,
+        &[c.kernel_size[0], c.kernel_size[1], channels / c.groups, c.filters],
+        &p,
+    )
+}
+
+/// The depthwise step's geometry (grouped form) of a depthwise or separable layer.
+pub fn depthwise_geometry(
+    op: &str,
+    c: &super::layer::DepthwiseConfig,
+    xs: &[usize],
+) -> Result<Conv2dGeometry> {
+    let channels = *xs.last().unwrap_or(&1);
+    let p = Conv2dParams {
+        strides: c.strides,
+        dilations: c.dilation_rate,
+        padding: c.padding,
+        groups: 1,
+    };
+    Conv2dGeometry::depthwise(
+        op,
+        xs,
+        &[c.kernel_size[0], c.kernel_size[1], channels, c.depth_multiplier],
+        &p,
+    )
+}
+
+/// A separable layer's pointwise geometry after the depthwise step `g`.
+pub fn pointwise_geometry(op: &str, g: &Conv2dGeometry, filters: usize) -> Result<Conv2dGeometry> {
+    let mid = g.output_shape();
+    Conv2dGeometry::new(op, &mid, &[1, 1, mid[3], filters], &Conv2dParams::default())
+}
+
+/// A pooling layer's geometry.
+pub fn pool_geometry(
+    op: &str,
+    pool_size: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+    xs: &[usize],
+) -> Result<Pool2dGeometry> {
+    Pool2dGeometry::new(op, xs, &Pool2dParams { pool_size, strides, padding })
+}
+
+/// Batch norm's gamma and beta (ones and zeros when the layer has no scale or shift) and the
+/// index of its moving mean in `params`.
+pub fn bn_affine(
+    params: &[Vec<f32>],
+    center: bool,
+    scale: bool,
+    channels: usize,
+) -> (Vec<f32>, Vec<f32>, usize) {
+    let mut k = 0;
+    let gamma = if scale {
+        k += 1;
+        params[0].clone()
+    } else {
+        vec![1.0; channels]
+    };
+    let beta = if center {
+        k += 1;
+        params[k - 1].clone()
+    } else {
+        vec![0.0; channels]
+    };
+    (gamma, beta, k)
+}
+
+/// One layer's output before its fused activation, in inference mode (`training` None) or
+/// training mode.
+pub fn layer_core(
+    node: &Node,
+    params: &[Vec<f32>],
+    batch: usize,
+    inputs: &[(&[f32], Vec<usize>)],
+    training: Option<Training<'_>>,
+) -> Result<LayerOut> {
     let op = node.name.as_str();
     let (x, xs) = (inputs[0].0, inputs[0].1.as_slice());
     let channels = *xs.last().unwrap_or(&1);
-    let out_channels = *node.output_shape.last().unwrap_or(&1);
-    let mut y = match &node.layer {
-        Layer::Input => x.to_vec(),
+    let plain = |z: Vec<f32>| LayerOut { z, activation: Activation::Linear, cache: Cache::None };
+    Ok(match &node.layer {
+        Layer::Input => plain(x.to_vec()),
         Layer::Conv2D(c) => {
-            let p = Conv2dParams {
-                strides: c.strides,
-                dilations: c.dilation_rate,
-                padding: c.padding,
-                groups: c.groups,
-            };
-            let g = Conv2dGeometry::new(
-                op,
-                xs,
-                &[c.kernel_size[0], c.kernel_size[1], channels / c.groups, c.filters],
-                &p,
-            )?;
-            let mut y = cpu::conv2d(&g, x, &params[0], CpuKernel::Auto)?;
+            let g = conv_geometry(op, c, xs)?;
+            let mut z = cpu::conv2d(&g, x, &params[0], CpuKernel::Auto)?;
             if c.use_bias {
-                cpu::add_bias(&mut y, &params[1])?;
+                cpu::add_bias(&mut z, &params[1])?;
             }
-            cpu::activation_in_place(c.activation, &mut y, c.filters)?;
-            return Ok(y);
+            LayerOut { z, activation: c.activation, cache: Cache::None }
         }
         Layer::DepthwiseConv2D(c) | Layer::SeparableConv2D(c) => {
-            let p = Conv2dParams {
-                strides: c.strides,
-                dilations: c.dilation_rate,
-                padding: c.padding,
-                groups: 1,
-            };
-            let kernel = [c.kernel_size[0], c.kernel_size[1], channels, c.depth_multiplier];
-            let g = Conv2dGeometry::depthwise(op, xs, &kernel, &p)?;
-            let mut y = cpu::conv2d(&g, x, &params[0], CpuKernel::Auto)?;
+            let g = depthwise_geometry(op, c, xs)?;
+            let mut z = cpu::conv2d(&g, x, &params[0], CpuKernel::Auto)?;
             let mut bias_at = 1;
+            let mut cache = Cache::None;
             if let Some(filters) = c.filters {
-                let mid = g.output_shape();
-                let pg = Conv2dGeometry::new(
-                    op,
-                    &mid,
-                    &[1, 1, mid[3], filters],
-                    &Conv2dParams::default(),
-                )?;
-                y = cpu::conv2d(&pg, &y, &params[1], CpuKernel::Auto)?;
+                let pg = pointwise_geometry(op, &g, filters)?;
+                let mid = z;
+                z = cpu::conv2d(&pg, &mid, &params[1], CpuKernel::Auto)?;
+                if training.is_some() {
+                    cache = Cache::Separable(mid);
+                }
                 bias_at = 2;
             }
             if c.use_bias {
-                cpu::add_bias(&mut y, &params[bias_at])?;
+                cpu::add_bias(&mut z, &params[bias_at])?;
             }
-            cpu::activation_in_place(c.activation, &mut y, out_channels)?;
-            return Ok(y);
+            LayerOut { z, activation: c.activation, cache }
         }
         Layer::MaxPool2D(p) | Layer::AvgPool2D(p) => {
-            let params =
-                Pool2dParams { pool_size: p.pool_size, strides: p.strides, padding: p.padding };
-            let g = Pool2dGeometry::new(op, xs, &params)?;
-            if matches!(node.layer, Layer::MaxPool2D(_)) {
+            let g = pool_geometry(op, p.pool_size, p.strides, p.padding, xs)?;
+            plain(if matches!(node.layer, Layer::MaxPool2D(_)) {
                 cpu::max_pool2d(&g, x)?
             } else {
                 cpu::avg_pool2d(&g, x)?
-            }
+            })
         }
-        Layer::GlobalAvgPool2D => cpu::global_avg_pool(nhwc(xs)?, x)?,
-        Layer::GlobalMaxPool2D => cpu::global_max_pool(nhwc(xs)?, x)?,
+        Layer::GlobalAvgPool2D => plain(cpu::global_avg_pool(nhwc(xs)?, x)?),
+        Layer::GlobalMaxPool2D => plain(cpu::global_max_pool(nhwc(xs)?, x)?),
         Layer::Dense { units, use_bias, activation } => {
             let rows = x.len() / channels.max(1);
             let g = DenseGeometry::new(op, &[rows, channels], &[channels, *units])?;
-            let mut y = cpu::dense(&g, x, &params[0], use_bias.then(|| params[1].as_slice()))?;
-            cpu::activation_in_place(*activation, &mut y, *units)?;
-            return Ok(y);
+            let z = cpu::dense(&g, x, &params[0], use_bias.then(|| params[1].as_slice()))?;
+            LayerOut { z, activation: *activation, cache: Cache::None }
         }
-        Layer::Dropout { .. } | Layer::Flatten => x.to_vec(),
-        Layer::BatchNormalization { epsilon, center, scale, .. } => {
-            let ones = vec![1.0; channels];
-            let zeros = vec![0.0; channels];
-            let mut k = 0;
-            let gamma = if *scale {
-                k += 1;
-                &params[k - 1]
-            } else {
-                &ones
-            };
-            let beta = if *center {
-                k += 1;
-                &params[k - 1]
-            } else {
-                &zeros
-            };
-            cpu::batch_norm(x, channels, gamma, beta, &params[k], &params[k + 1], *epsilon)?
+        Layer::Dropout { rate, seed } => match training {
+            Some(t) => {
+                let mixed = seed.unwrap_or(0)
+                    ^ t.seed
+                    ^ (t.node as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let (z, keep) = cpu::dropout_forward(x, *rate, true, mixed)?;
+                LayerOut { z, activation: Activation::Linear, cache: Cache::Dropout(keep) }
+            }
+            None => plain(x.to_vec()),
+        },
+        Layer::Flatten => plain(x.to_vec()),
+        Layer::BatchNormalization { epsilon, momentum, center, scale } => {
+            let (gamma, beta, k) = bn_affine(params, *center, *scale, channels);
+            match training {
+                Some(Training { moving: Some((mean, var)), .. }) => {
+                    let bn = crate::ops::norm::BatchNormParams {
+                        epsilon: *epsilon,
+                        momentum: *momentum,
+                    };
+                    let t = cpu::batch_norm_training(x, channels, &gamma, &beta, &bn, mean, var)?;
+                    LayerOut {
+                        z: t.y,
+                        activation: Activation::Linear,
+                        cache: Cache::BatchNorm { mean: t.mean, variance: t.variance },
+                    }
+                }
+                _ => plain(cpu::batch_norm(
+                    x,
+                    channels,
+                    &gamma,
+                    &beta,
+                    &params[k],
+                    &params[k + 1],
+                    *epsilon,
+                )?),
+            }
         }
         Layer::Add => {
-            let mut y = x.to_vec();
+            let mut z = x.to_vec();
             for (other, _) in &inputs[1..] {
-                if other.len() != y.len() {
+                if other.len() != z.len() {
                     return Err(Error::invalid(op, "inputs", "shapes differ"));
                 }
-                y.iter_mut().zip(other.iter()).for_each(|(a, b)| *a += b);
+                z.iter_mut().zip(other.iter()).for_each(|(a, b)| *a += b);
             }
-            y
+            plain(z)
         }
         Layer::Concatenate => {
             let parts: Vec<&[f32]> = inputs.iter().map(|(v, _)| *v).collect();
             let chans: Vec<usize> = inputs.iter().map(|(_, s)| *s.last().unwrap_or(&1)).collect();
-            cpu::concat(&parts, &chans)?
+            plain(cpu::concat(&parts, &chans)?)
         }
-        Layer::Activation(a) => {
-            let mut y = x.to_vec();
-            cpu::activation_in_place(*a, &mut y, channels)?;
-            y
-        }
-        Layer::ZeroPadding2D(p) => cpu::zero_pad(x, nhwc(xs)?, *p)?,
-        Layer::Lrn(p) => cpu::lrn(x, channels, p)?,
-        Layer::DepthMaxPool2D { pool_size } => cpu::depth_max_pool(x, channels, *pool_size)?,
+        Layer::Activation(a) => LayerOut { z: x.to_vec(), activation: *a, cache: Cache::None },
+        Layer::ZeroPadding2D(p) => plain(cpu::zero_pad(x, nhwc(xs)?, *p)?),
+        Layer::Lrn(p) => plain(cpu::lrn(x, channels, p)?),
+        Layer::DepthMaxPool2D { pool_size } => plain(cpu::depth_max_pool(x, channels, *pool_size)?),
         Layer::LeNetSubsampling { pool_size, activation } => {
-            let params_pool = Pool2dParams {
-                pool_size: *pool_size,
-                strides: *pool_size,
-                padding: Padding::Valid,
-            };
-            let g = Pool2dGeometry::new(op, xs, &params_pool)?;
-            let mut y = cpu::subsample(&g, x, &params[0], &params[1])?;
-            cpu::activation_in_place(*activation, &mut y, channels)?;
-            y
+            let g = pool_geometry(op, *pool_size, *pool_size, Padding::Valid, xs)?;
+            let z = cpu::subsample(&g, x, &params[0], &params[1])?;
+            LayerOut { z, activation: *activation, cache: Cache::None }
         }
-        Layer::SeScale => cpu::channel_scale(x, inputs[1].0, batch, channels)?,
-        Layer::Rbf { units } => cpu::rbf(x, &params[0], batch, channels, *units)?,
-    };
-    y.shrink_to_fit();
-    Ok(y)
+        Layer::SeScale => plain(cpu::channel_scale(x, inputs[1].0, batch, channels)?),
+        Layer::Rbf { units } => plain(cpu::rbf(x, &params[0], batch, channels, *units)?),
+    })
 }

@@ -3,6 +3,7 @@
 //! and inference through a model's layers on the CPU path ([`forward`]) and on WebGPU with
 //! every intermediate on the device ([`forward_gpu`]).
 
+pub mod backward;
 pub mod config;
 pub mod forward;
 pub mod forward_gpu;

@@ -2,6 +2,8 @@
 //! tolerance every fast kernel is held to.
 #![allow(dead_code)]
 
+pub mod models;
+
 use convlab::backend::reference;
 use convlab::{Conv2dGeometry, Conv2dParams, Padding};
 

@@ -84,3 +84,34 @@ pub fn rbf(x: &[f32], centers: &[f32], n: usize, inputs: usize, units: usize) ->
     }
     Ok(y)
 }
+
+/// Gradients of [`rbf`]: `dx[b, i] = sum over u of 2 (x[b, i] - c[i, u]) dy[b, u]` and
+/// `dc[i, u] = sum over b of -2 (x[b, i] - c[i, u]) dy[b, u]`.
+pub fn rbf_backward(
+    x: &[f32],
+    centers: &[f32],
+    n: usize,
+    inputs: usize,
+    units: usize,
+    dy: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    check_len("rbf backward", "x", x.len(), &[n, inputs])?;
+    check_len("rbf backward", "centers", centers.len(), &[inputs, units])?;
+    check_len("rbf backward", "dy", dy.len(), &[n, units])?;
+    let mut dx = zeroed("rbf backward", "dx", n * inputs)?;
+    let mut dc = zeroed("rbf backward", "dc", inputs * units)?;
+    for ((dxr, xr), dyr) in
+        dx.chunks_exact_mut(inputs).zip(x.chunks_exact(inputs)).zip(dy.chunks_exact(units))
+    {
+        for (i, (dxi, xi)) in dxr.iter_mut().zip(xr).enumerate() {
+            let (cr, dcr) =
+                (&centers[i * units..(i + 1) * units], &mut dc[i * units..(i + 1) * units]);
+            for u in 0..units {
+                let t = 2.0 * (xi - cr[u]) * dyr[u];
+                *dxi += t;
+                dcr[u] -= t;
+            }
+        }
+    }
+    Ok((dx, dc))
+}

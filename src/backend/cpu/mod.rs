@@ -22,7 +22,7 @@ pub use combine::{
     depth_max_pool_backward, dropout, dropout_forward, dropout_mask, subsample, subsample_backward,
     zero_pad, zero_pad_backward,
 };
-pub use dense::{dense, dense_backward, rbf};
+pub use dense::{dense, dense_backward, rbf, rbf_backward};
 pub use loss::{mean_squared_error, softmax_cross_entropy};
 pub use norm::{
     batch_norm, batch_norm_training, batch_norm_training_backward, lrn, lrn_backward, moments,

@@ -1,0 +1,370 @@
+//! Training on the CPU path: a forward pass that keeps what the backward pass needs (every
+//! layer's input and output, its pre-activation where it has a fused activation, batch
+//! statistics, dropout masks), and the backward pass through the graph in reverse topological
+//! order, accumulating the gradient of each layer's output over all its readers.
+//!
+//! The loss is softmax cross-entropy on integer labels. When the output layer ends in a
+//! softmax (fused or an Activation layer), the gradient enters at its logits as
+//! `(softmax - onehot) / n` (the stable combined form); a linear output is taken as the logits;
+//! LeNet-5's RBF output gives distances, so its logits are their negatives (the nearest centre
+//! wins), as the paper's classification rule reads them.
+
+use super::forward::{
+    batched, bn_affine, check_input, conv_geometry, depthwise_geometry, layer_core,
+    pointwise_geometry, pool_geometry, Cache, Training,
+};
+use super::layer::Layer;
+use super::weights::{mask_connections, Weights};
+use crate::backend::cpu;
+use crate::error::{Error, Result};
+use crate::graph::{Model, Node};
+use crate::ops::activation::Activation;
+use crate::ops::dense::DenseGeometry;
+use crate::tensor::{Padding, Tensor};
+
+/// What a training forward pass keeps.
+pub struct Tape {
+    batch: usize,
+    /// Each layer's output (after its activation).
+    outputs: Vec<Vec<f32>>,
+    /// The pre-activation of layers with a fused activation other than linear.
+    pre: Vec<Option<Vec<f32>>>,
+    caches: Vec<Cache>,
+}
+
+/// Gradients `grads[node][param]`, in the order of [`crate::graph::Node::params`]; zeros for
+/// non-trainable parameters (batch norm's moving statistics).
+pub struct Gradients {
+    /// Per node, per parameter.
+    pub values: Vec<Vec<Vec<f32>>>,
+}
+
+/// Loss and accuracy of one batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchResult {
+    /// Mean softmax cross-entropy.
+    pub loss: f32,
+    /// Examples whose highest logit is their label.
+    pub correct: usize,
+}
+
+/// A training-mode forward pass; batch norm's moving statistics in `weights` are updated.
+pub fn forward_train(model: &Model, weights: &mut Weights, x: &Tensor, seed: u64) -> Result<Tape> {
+    let batch = check_input(model, x.shape())?;
+    let nodes = model.nodes();
+    let mut outputs: Vec<Vec<f32>> = Vec::with_capacity(nodes.len());
+    let mut pre = Vec::with_capacity(nodes.len());
+    let mut caches = Vec::with_capacity(nodes.len());
+    for (i, node) in nodes.iter().enumerate() {
+        if i == 0 {
+            outputs.push(x.data().to_vec());
+            pre.push(None);
+            caches.push(Cache::None);
+            continue;
+        }
+        let inputs: Vec<(&[f32], Vec<usize>)> = node
+            .inputs
+            .iter()
+            .map(|&j| (outputs[j].as_slice(), batched(batch, &nodes[j].output_shape)))
+            .collect();
+        let params = &mut weights.values[i];
+        let out = if let Layer::BatchNormalization { .. } = node.layer {
+            let k = params.len() - 2;
+            let (mut mean, mut var) = (params[k].clone(), params[k + 1].clone());
+            let t = Training { seed, node: i, moving: Some((&mut mean, &mut var)) };
+            let out = layer_core(node, params, batch, &inputs, Some(t))?;
+            params[k] = mean;
+            params[k + 1] = var;
+            out
+        } else {
+            layer_core(
+                node,
+                params,
+                batch,
+                &inputs,
+                Some(Training { seed, node: i, moving: None }),
+            )?
+        };
+        let last = *node.output_shape.last().unwrap_or(&1);
+        if out.activation == Activation::Linear {
+            outputs.push(out.z);
+            pre.push(None);
+        } else {
+            let mut y = out.z.clone();
+            cpu::activation_in_place(out.activation, &mut y, last)?;
+            outputs.push(y);
+            pre.push(Some(out.z));
+        }
+        caches.push(out.cache);
+    }
+    Ok(Tape { batch, outputs, pre, caches })
+}
+
+/// The activation that ends `node` (fused, or the layer itself for Activation layers).
+fn ending_activation(node: &Node) -> Activation {
+    match &node.layer {
+        Layer::Conv2D(c) => c.activation,
+        Layer::DepthwiseConv2D(c) | Layer::SeparableConv2D(c) => c.activation,
+        Layer::Dense { activation, .. } => *activation,
+        Layer::LeNetSubsampling { activation, .. } => *activation,
+        Layer::Activation(a) => *a,
+        _ => Activation::Linear,
+    }
+}
+
+/// Softmax cross-entropy of the tape's output against `labels`: the loss, the accuracy, and
+/// the gradient that starts the backward pass (see the module docs).
+pub fn loss(model: &Model, tape: &Tape, labels: &[u32]) -> Result<(BatchResult, Seed)> {
+    let out = model.output();
+    let node = &model.nodes()[out];
+    let classes = *node.output_shape.last().unwrap_or(&1);
+    if node.output_shape.len() != 1 {
+        return Err(Error::invalid(
+            "train",
+            "model",
+            format!(
+                "the output layer '{}' gives {:?} per instance; classification needs [classes]",
+                node.name, node.output_shape
+            ),
+        ));
+    }
+    if labels.len() != tape.batch {
+        return Err(Error::invalid(
+            "train",
+            "labels",
+            format!("{} labels for a batch of {}", labels.len(), tape.batch),
+        ));
+    }
+    let softmax_end = ending_activation(node) == Activation::Softmax;
+    let logits: Vec<f32> = match (&node.layer, softmax_end) {
+        (Layer::Activation(_), true) => tape.outputs[node.inputs[0]].clone(),
+        (_, true) => tape.pre[out].clone().unwrap_or_default(),
+        (Layer::Rbf { .. }, _) => tape.outputs[out].iter().map(|d| -d).collect(),
+        _ => tape.outputs[out].clone(),
+    };
+    let (loss, mut dlogits) = cpu::softmax_cross_entropy(&logits, labels, classes)?;
+    let correct = logits
+        .chunks_exact(classes)
+        .zip(labels)
+        .filter(|(row, &l)| {
+            let best = row.iter().enumerate().fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
+            best == l as usize
+        })
+        .count();
+    let seed = match (&node.layer, softmax_end) {
+        (Layer::Activation(_), true) => Seed::Node { node: node.inputs[0], grad: dlogits },
+        (_, true) => Seed::PreActivation { node: out, grad: dlogits },
+        (Layer::Rbf { .. }, _) => {
+            dlogits.iter_mut().for_each(|d| *d = -*d);
+            Seed::Node { node: out, grad: dlogits }
+        }
+        _ => Seed::Node { node: out, grad: dlogits },
+    };
+    Ok((BatchResult { loss, correct }, seed))
+}
+
+/// Where the backward pass starts.
+pub enum Seed {
+    /// The gradient of a node's output.
+    Node {
+        /// The node.
+        node: usize,
+        /// d loss / d output.
+        grad: Vec<f32>,
+    },
+    /// The gradient of a node's pre-activation (its fused softmax already differentiated).
+    PreActivation {
+        /// The node.
+        node: usize,
+        /// d loss / d pre-activation.
+        grad: Vec<f32>,
+    },
+}
+
+/// The backward pass: gradients of every parameter.
+pub fn backward(model: &Model, weights: &Weights, tape: &Tape, seed: Seed) -> Result<Gradients> {
+    let nodes = model.nodes();
+    let batch = tape.batch;
+    let mut dout: Vec<Option<Vec<f32>>> = vec![None; nodes.len()];
+    let mut dpre_seed: Option<(usize, Vec<f32>)> = None;
+    match seed {
+        Seed::Node { node, grad } => dout[node] = Some(grad),
+        Seed::PreActivation { node, grad } => dpre_seed = Some((node, grad)),
+    }
+    let mut grads: Vec<Vec<Vec<f32>>> = nodes
+        .iter()
+        .map(|n| n.params.iter().map(|p| vec![0.0; p.shape.iter().product()]).collect())
+        .collect();
+    for i in (1..nodes.len()).rev() {
+        let node = &nodes[i];
+        let last = *node.output_shape.last().unwrap_or(&1);
+        // The gradient of the pre-activation.
+        let dz = match dpre_seed.take_if(|(n, _)| *n == i) {
+            Some((_, g)) => g,
+            None => {
+                let Some(dy) = dout[i].take() else { continue };
+                match (&tape.pre[i], ending_activation(node)) {
+                    (Some(z), a) if !matches!(node.layer, Layer::Activation(_)) => {
+                        cpu::activation_backward(a, z, &tape.outputs[i], &dy, last)?
+                    }
+                    _ => dy,
+                }
+            }
+        };
+        let inputs: Vec<(&[f32], Vec<usize>)> = node
+            .inputs
+            .iter()
+            .map(|&j| (tape.outputs[j].as_slice(), batched(batch, &nodes[j].output_shape)))
+            .collect();
+        let dxs = layer_backward(
+            node,
+            &weights.values[i],
+            &tape.caches[i],
+            &tape.outputs[i],
+            batch,
+            &inputs,
+            dz,
+            &mut grads[i],
+        )?;
+        for (&j, dx) in node.inputs.iter().zip(dxs) {
+            match &mut dout[j] {
+                Some(acc) => acc.iter_mut().zip(&dx).for_each(|(a, d)| *a += d),
+                slot @ None => *slot = Some(dx),
+            }
+        }
+    }
+    Ok(Gradients { values: grads })
+}
+
+/// One layer's backward pass: the gradient of each input, and its parameters' gradients
+/// written into `grads`. `dz` is the gradient of its output before the fused activation
+/// (for Activation layers, of its output).
+#[allow(clippy::too_many_arguments)]
+fn layer_backward(
+    node: &Node,
+    params: &[Vec<f32>],
+    cache: &Cache,
+    output: &[f32],
+    batch: usize,
+    inputs: &[(&[f32], Vec<usize>)],
+    dz: Vec<f32>,
+    grads: &mut [Vec<f32>],
+) -> Result<Vec<Vec<f32>>> {
+    let op = node.name.as_str();
+    let (x, xs) = (inputs[0].0, inputs[0].1.as_slice());
+    let channels = *xs.last().unwrap_or(&1);
+    Ok(match &node.layer {
+        Layer::Input => vec![],
+        Layer::Conv2D(c) => {
+            let g = conv_geometry(op, c, xs)?;
+            let (dx, mut dw) = cpu::conv2d_backward(&g, x, &params[0], &dz)?;
+            if let Some(table) = &c.connections {
+                mask_connections(&mut dw, &node.params[0].shape, table);
+            }
+            grads[0] = dw;
+            if c.use_bias {
+                grads[1] = cpu::conv2d_backward_bias(&g, &dz)?;
+            }
+            vec![dx]
+        }
+        Layer::DepthwiseConv2D(c) | Layer::SeparableConv2D(c) => {
+            let g = depthwise_geometry(op, c, xs)?;
+            let mut d_mid = dz.clone();
+            let mut bias_at = 1;
+            if let (Some(filters), Cache::Separable(mid)) = (c.filters, cache) {
+                let pg = pointwise_geometry(op, &g, filters)?;
+                let (dm, dpw) = cpu::conv2d_backward(&pg, mid, &params[1], &dz)?;
+                grads[1] = dpw;
+                d_mid = dm;
+                bias_at = 2;
+                if c.use_bias {
+                    grads[bias_at] = cpu::conv2d_backward_bias(&pg, &dz)?;
+                }
+            } else if c.use_bias {
+                grads[bias_at] = cpu::conv2d_backward_bias(&g, &dz)?;
+            }
+            let (dx, ddw) = cpu::conv2d_backward(&g, x, &params[0], &d_mid)?;
+            grads[0] = ddw;
+            vec![dx]
+        }
+        Layer::MaxPool2D(p) => {
+            let g = pool_geometry(op, p.pool_size, p.strides, p.padding, xs)?;
+            vec![cpu::max_pool2d_backward(&g, x, &dz)?]
+        }
+        Layer::AvgPool2D(p) => {
+            let g = pool_geometry(op, p.pool_size, p.strides, p.padding, xs)?;
+            vec![cpu::avg_pool2d_backward(&g, &dz)?]
+        }
+        Layer::GlobalAvgPool2D => vec![cpu::global_avg_pool_backward(nhwc(xs)?, &dz)?],
+        Layer::GlobalMaxPool2D => vec![cpu::global_max_pool_backward(nhwc(xs)?, x, &dz)?],
+        Layer::Dense { units, use_bias, .. } => {
+            let rows = x.len() / channels.max(1);
+            let g = DenseGeometry::new(op, &[rows, channels], &[channels, *units])?;
+            let (dx, dw, db) = cpu::dense_backward(&g, x, &params[0], &dz)?;
+            grads[0] = dw;
+            if *use_bias {
+                grads[1] = db;
+            }
+            vec![dx]
+        }
+        Layer::Dropout { rate, .. } => match cache {
+            Cache::Dropout(keep) => vec![cpu::dropout(&dz, keep, *rate)?],
+            _ => vec![dz],
+        },
+        Layer::Flatten => vec![dz],
+        Layer::BatchNormalization { epsilon, center, scale, .. } => {
+            let Cache::BatchNorm { mean, variance } = cache else {
+                return Err(Error::backend(format!(
+                    "layer '{op}': batch statistics missing from the tape"
+                )));
+            };
+            let (gamma, _, _) = bn_affine(params, *center, *scale, channels);
+            let (dx, dgamma, dbeta) = cpu::batch_norm_training_backward(
+                x, channels, &gamma, mean, variance, *epsilon, &dz,
+            )?;
+            let mut k = 0;
+            if *scale {
+                grads[0] = dgamma;
+                k = 1;
+            }
+            if *center {
+                grads[k] = dbeta;
+            }
+            vec![dx]
+        }
+        Layer::Add => inputs.iter().map(|_| dz.clone()).collect(),
+        Layer::Concatenate => {
+            let chans: Vec<usize> = inputs.iter().map(|(_, s)| *s.last().unwrap_or(&1)).collect();
+            cpu::concat_backward(&dz, &chans)?
+        }
+        Layer::Activation(a) => vec![cpu::activation_backward(*a, x, output, &dz, channels)?],
+        Layer::ZeroPadding2D(p) => vec![cpu::zero_pad_backward(&dz, nhwc(xs)?, *p)?],
+        Layer::Lrn(p) => vec![cpu::lrn_backward(x, channels, p, &dz)?],
+        Layer::DepthMaxPool2D { pool_size } => {
+            vec![cpu::depth_max_pool_backward(x, channels, *pool_size, &dz)?]
+        }
+        Layer::LeNetSubsampling { pool_size, .. } => {
+            let g = pool_geometry(op, *pool_size, *pool_size, Padding::Valid, xs)?;
+            let (dx, dcoeff, dbias) = cpu::subsample_backward(&g, x, &params[0], &dz)?;
+            grads[0] = dcoeff;
+            grads[1] = dbias;
+            vec![dx]
+        }
+        Layer::SeScale => {
+            let (dx, ds) = cpu::channel_scale_backward(x, inputs[1].0, batch, channels, &dz)?;
+            vec![dx, ds]
+        }
+        Layer::Rbf { units } => {
+            let (dx, dc) = cpu::rbf_backward(x, &params[0], batch, channels, *units, &dz)?;
+            grads[0] = dc;
+            vec![dx]
+        }
+    })
+}
+
+fn nhwc(shape: &[usize]) -> Result<[usize; 4]> {
+    match shape {
+        [n, h, w, c] => Ok([*n, *h, *w, *c]),
+        _ => Err(Error::invalid("train", "x", format!("expected NHWC, got {shape:?}"))),
+    }
+}

@@ -1,0 +1,117 @@
+//! Training through whole models on the CPU path: the backward pass through the graph against
+//! central finite differences of the loss (every layer type in one model, in training mode:
+//! batch statistics, a fixed dropout mask), and a small model that learns.
+//! Each op's own backward pass is checked in f64 in tests/gradients.rs; here the question is
+//! whether the graph chains them right (fan-out sums, concat splits, fused activations, the
+//! loss's entry point).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::models::every_layer_model_smooth;
+use convlab::graph::Model;
+use convlab::nn::backward::{backward, forward_train, loss};
+use convlab::nn::weights::{KernelInit, SplitMix64, Weights};
+use convlab::Tensor;
+
+fn batch(model: &Model, n: usize, seed: u64) -> (Tensor, Vec<u32>) {
+    let mut shape = vec![n];
+    shape.extend_from_slice(model.input_shape());
+    let mut rng = SplitMix64::new(seed);
+    let data = (0..shape.iter().product()).map(|_| rng.symmetric()).collect();
+    let classes = *model.nodes()[model.output()].output_shape.last().unwrap() as u64;
+    let labels = (0..n).map(|_| (rng.next_u64() % classes) as u32).collect();
+    (Tensor::new("t", "x", shape, data).unwrap(), labels)
+}
+
+fn loss_at(model: &Model, weights: &Weights, x: &Tensor, labels: &[u32]) -> f64 {
+    let mut w = weights.clone();
+    let tape = forward_train(model, &mut w, x, 5).unwrap();
+    loss(model, &tape, labels).unwrap().0.loss as f64
+}
+
+/// Compares the analytic gradient of a few entries of every trainable parameter with
+/// `(L(p + h) - L(p - h)) / 2h`. The forward passes are f32, so the loss carries rounding of
+/// about 1e-7 of itself: h = 1e-3 keeps that below 2e-4 in the slope, and the O(h^2)
+/// truncation error is far smaller; tolerance 2e-2 relative + 1e-3 absolute. (At h = 1e-4 the
+/// slopes are quantised to 6e-4 steps; at 1e-2 ReLUs and max pools change sides.)
+fn check_gradients(model: &Model, weights: &Weights, x: &Tensor, labels: &[u32]) -> usize {
+    let mut w = weights.clone();
+    let tape = forward_train(model, &mut w, x, 5).unwrap();
+    let (_, seed) = loss(model, &tape, labels).unwrap();
+    let grads = backward(model, &w, &tape, seed).unwrap();
+    let mut rng = SplitMix64::new(3);
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (i, node) in model.nodes().iter().enumerate() {
+        for (k, p) in node.params.iter().enumerate() {
+            if !p.trainable {
+                continue;
+            }
+            let len = weights.values[i][k].len();
+            for _ in 0..4.min(len) {
+                let e = (rng.next_u64() % len as u64) as usize;
+                let analytic = grads.values[i][k][e] as f64;
+                // Taps a partial connection table leaves out are fixed zeros: no gradient.
+                if analytic == 0.0 && weights.values[i][k][e] == 0.0 && p.count < len as u64 {
+                    continue;
+                }
+                let h = 1e-3f32;
+                let mut plus = weights.clone();
+                plus.values[i][k][e] += h;
+                let mut minus = weights.clone();
+                minus.values[i][k][e] -= h;
+                let numeric = (loss_at(model, &plus, x, labels)
+                    - loss_at(model, &minus, x, labels))
+                    / (2.0 * h as f64);
+                let tol = 2e-2 * analytic.abs().max(numeric.abs()) + 1e-3;
+                if (analytic - numeric).abs() > tol {
+                    failures.push(format!(
+                        "layer '{}' {}[{e}]: backward gives {analytic:.6}, finite differences {numeric:.6}",
+                        node.name, p.name
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} entries differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    checked
+}
+
+#[test]
+fn the_graphs_backward_pass_matches_finite_differences() {
+    let model = every_layer_model_smooth();
+    let weights = Weights::init_with(&model, 9, KernelInit::He).unwrap();
+    let (x, labels) = batch(&model, 4, 1);
+    let checked = check_gradients(&model, &weights, &x, &labels);
+    assert!(checked > 40, "only {checked} entries checked");
+}
+
+#[test]
+fn a_softmax_output_and_a_residual_block_get_the_right_gradients() {
+    let model = Model::from_json(
+        &serde_json::json!({
+            "format": "convlab-model", "version": 1, "input": {"shape": [6, 6, 2]},
+            "layers": [
+                {"name": "c1", "class_name": "Conv2D", "config": {"filters": 3, "kernel_size": 3, "padding": "same", "activation": "relu"}},
+                {"name": "c2", "class_name": "Conv2D", "config": {"filters": 3, "kernel_size": 3, "padding": "same"}},
+                {"name": "sum", "class_name": "Add", "inputs": ["c1", "c2"]},
+                {"name": "bn", "class_name": "BatchNormalization"},
+                {"name": "pool", "class_name": "MaxPool2D"},
+                {"class_name": "Flatten"},
+                {"name": "out", "class_name": "Dense", "config": {"units": 4, "activation": "softmax"}}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let weights = Weights::init(&model, 2).unwrap();
+    let (x, labels) = batch(&model, 3, 4);
+    assert!(check_gradients(&model, &weights, &x, &labels) > 10);
+}
