@@ -23,6 +23,7 @@ pub mod io;
 pub mod nn;
 pub mod ops;
 pub mod tensor;
+pub mod train;
 pub mod zoo;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,5 @@
+//! Training: optimizers with learning-rate schedules ([`optimizer`]).
+
+pub mod optimizer;
+
+pub use optimizer::{Optimizer, OptimizerConfig, OptimizerKind, Schedule};
