@@ -101,7 +101,7 @@ pub fn forward_train(model: &Model, weights: &mut Weights, x: &Tensor, seed: u64
 }
 
 /// The activation that ends `node` (fused, or the layer itself for Activation layers).
-fn ending_activation(node: &Node) -> Activation {
+pub fn ending_activation(node: &Node) -> Activation {
     match &node.layer {
         Layer::Conv2D(c) => c.activation,
         Layer::DepthwiseConv2D(c) | Layer::SeparableConv2D(c) => c.activation,

@@ -1,0 +1,157 @@
+//! The training loop's core on the CPU path: one optimisation step on a batch, and evaluation
+//! with a confusion matrix. The caller (a native example, the worker of a later change) owns
+//! the epochs, the batch order and the checkpoints.
+//!
+//! Determinism: the same model, weights, optimizer, batches and seed give bit-identical
+//! weights (no threads, no unordered sums); dropout masks come from `seed` and the step.
+
+use super::data::Dataset;
+use super::optimizer::Optimizer;
+use crate::error::{Error, Result};
+use crate::graph::Model;
+use crate::nn::backward::{backward, forward_train, loss, BatchResult};
+use crate::nn::forward::forward_cpu;
+use crate::nn::weights::Weights;
+use crate::tensor::Tensor;
+
+/// A model being trained.
+#[derive(Debug, Clone)]
+pub struct Trainer {
+    /// The model.
+    pub model: Model,
+    /// Its weights.
+    pub weights: Weights,
+    /// The optimizer and its state.
+    pub optimizer: Optimizer,
+    /// Mixed into each step's dropout masks.
+    pub seed: u64,
+}
+
+/// Accuracy, loss and the confusion matrix of a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Fraction classified right.
+    pub accuracy: f64,
+    /// Mean softmax cross-entropy.
+    pub loss: f64,
+    /// `confusion[label][predicted]` counts.
+    pub confusion: Vec<Vec<u32>>,
+}
+
+/// Parameters that weight decay applies to: kernels and RBF centres, not biases or batch
+/// norm's scale and shift.
+fn decays(name: &str) -> bool {
+    matches!(name, "kernel" | "depthwise_kernel" | "pointwise_kernel" | "centers")
+}
+
+impl Trainer {
+    /// One step: forward in training mode, loss, backward, update. Returns the batch's loss
+    /// and correct count (before the update).
+    pub fn step(&mut self, x: &Tensor, labels: &[u32]) -> Result<BatchResult> {
+        let step_seed = self.seed ^ self.optimizer.step.wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let tape = forward_train(&self.model, &mut self.weights, x, step_seed)?;
+        let (result, seed) = loss(&self.model, &tape, labels)?;
+        if !result.loss.is_finite() {
+            return Err(Error::invalid(
+                "train",
+                "loss",
+                format!(
+                    "became {} at step {}: lower the learning rate",
+                    result.loss,
+                    self.optimizer.step + 1
+                ),
+            ));
+        }
+        let grads = backward(&self.model, &self.weights, &tape, seed)?;
+        let p = self.optimizer.begin_step();
+        let mut index = 0;
+        for (i, node) in self.model.nodes().iter().enumerate() {
+            for (k, param) in node.params.iter().enumerate() {
+                if !param.trainable {
+                    continue;
+                }
+                self.optimizer.update(
+                    index,
+                    &p,
+                    &mut self.weights.values[i][k],
+                    &grads.values[i][k],
+                    decays(param.name),
+                )?;
+                index += 1;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Accuracy, loss and confusion matrix over `data`, in batches of `batch` (inference mode).
+    pub fn evaluate(&self, data: &Dataset, batch: usize) -> Result<Evaluation> {
+        evaluate(&self.model, &self.weights, data, batch)
+    }
+}
+
+/// [`Trainer::evaluate`] for any model and weights.
+pub fn evaluate(
+    model: &Model,
+    weights: &Weights,
+    data: &Dataset,
+    batch: usize,
+) -> Result<Evaluation> {
+    let classes = data.classes;
+    let mut confusion = vec![vec![0u32; classes]; classes];
+    let mut total_loss = 0.0f64;
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for chunk in indices.chunks(batch.max(1)) {
+        let (x, labels) = data.batch(chunk)?;
+        let (loss, predicted) = inference_loss(model, weights, &x, &labels)?;
+        total_loss += loss * chunk.len() as f64;
+        for (&label, &p) in labels.iter().zip(&predicted) {
+            if (label as usize) < classes && p < classes {
+                confusion[label as usize][p] += 1;
+            }
+        }
+    }
+    let correct: u32 = (0..classes).map(|k| confusion[k][k]).sum();
+    let n = data.len().max(1) as f64;
+    Ok(Evaluation { accuracy: correct as f64 / n, loss: total_loss / n, confusion })
+}
+
+/// Mean cross-entropy of a batch in inference mode (dropout off, batch norm's moving
+/// statistics), and each example's predicted class. The output is read as probabilities when it
+/// is a softmax, as logits otherwise (LeNet-5's RBF distances negated).
+pub fn inference_loss(
+    model: &Model,
+    weights: &Weights,
+    x: &Tensor,
+    labels: &[u32],
+) -> Result<(f64, Vec<usize>)> {
+    let (y, _) = forward_cpu(model, weights, x, &[])?;
+    let node = &model.nodes()[model.output()];
+    let width = *node.output_shape.last().unwrap_or(&1);
+    if labels.len() * width != y.data().len() {
+        return Err(Error::invalid(
+            "evaluate",
+            "labels",
+            format!("{} labels for {} outputs of {width}", labels.len(), y.data().len()),
+        ));
+    }
+    let sign = if matches!(node.layer, crate::nn::Layer::Rbf { .. }) { -1.0f64 } else { 1.0 };
+    let softmax = matches!(
+        crate::nn::backward::ending_activation(node),
+        crate::ops::activation::Activation::Softmax
+    );
+    let (mut total, mut predicted) = (0.0f64, Vec::with_capacity(labels.len()));
+    for (row, &label) in y.data().chunks_exact(width).zip(labels) {
+        let row: Vec<f64> = row.iter().map(|&v| sign * v as f64).collect();
+        let best = row.iter().enumerate().fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
+        predicted.push(best);
+        let p = if softmax {
+            row.get(label as usize).copied().unwrap_or(0.0)
+        } else {
+            let max = row.iter().fold(f64::MIN, |m, &v| m.max(v));
+            let z: f64 = row.iter().map(|&v| (v - max).exp()).sum();
+            (row.get(label as usize).copied().unwrap_or(f64::MIN) - max).exp() / z
+        };
+        total -= p.max(1e-30).ln();
+    }
+    Ok((total / labels.len().max(1) as f64, predicted))
+}
