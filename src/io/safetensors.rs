@@ -1,11 +1,15 @@
-//! Weights files: a model's parameters in the [safetensors] format, the one Hugging Face, Keras
-//! 3 (`.weights.h5` aside) and PyTorch tools read without running any code.
+//! Weights files: a model's parameters in the safetensors format (Hugging Face's
+//! `safetensors` crate and Python package), which numpy, PyTorch and JAX read without running
+//! code from the file (`safetensors.numpy.load_file`).
 //!
 //! A file is an 8-byte little-endian header length, a JSON header and the raw tensor data. Each
 //! parameter is one tensor named `<layer name>/<param name>` (`res2_1/conv1/kernel`,
 //! `bn1/moving_variance`), of dtype `F32` (little-endian) and the shape of
 //! [`crate::nn::Param::shape`]: Keras's shapes (`[kh, kw, in, out]` kernels, `[in, out]` dense
-//! kernels), so that `safetensors.numpy.load_file` gives arrays that `layer.set_weights` takes.
+//! kernels), so that the arrays go to Keras's `layer.set_weights` as they are (but for a partial
+//! connection table, whose Keras layer stores only the connected taps; see
+//! [`crate::io::keras_export`]). scripts/golden/keras_forward.py loads such a file into the
+//! Keras model that convlab's exported code builds.
 //! The header's `__metadata__` holds `{"format": "convlab-weights", "version": "1", "spec":
 //! <the model spec as compact JSON>}`.
 //!
@@ -14,8 +18,6 @@
 //! extra or mismatched. Files up to [`MAX_FILE_BYTES`] are read; arbitrary bytes give an error,
 //! never a panic. A partial connection table's absent taps are zeroed on load whatever the
 //! file holds, as they are fixed zeros of the model.
-//!
-//! [safetensors]: https://huggingface.co/docs/safetensors
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -233,11 +235,17 @@ fn read_tensor(
     let raw = data
         .get(start..end)
         .ok_or_else(|| format!("tensor '{name}' has data offsets past the end of the file"))?;
-    Ok(f32s(raw))
+    f32s(raw).ok_or_else(|| {
+        format!("tensor '{name}' needs {} bytes, more than this process can allocate", raw.len())
+    })
 }
 
-fn f32s(raw: &[u8]) -> Vec<f32> {
-    raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+/// Little-endian f32s (`None` when the memory cannot be had, as in a full wasm32 heap).
+fn f32s(raw: &[u8]) -> Option<Vec<f32>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(raw.len() / 4).ok()?;
+    v.extend(raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+    Some(v)
 }
 
 /// `[3,3,1,32]`.
