@@ -77,6 +77,8 @@ fn conv_cases() -> Vec<Conv2dGeometry> {
         ([1, 8, 7, 2], [2, 3, 2, 2], [1, 1], [2, 2], Padding::Valid, 1),
         ([2, 5, 5, 1], [3, 3, 1, 4], [2, 1], [1, 1], explicit, 1),
         ([1, 6, 5, 4], [3, 3, 2, 6], [1, 1], [1, 1], same, 2),
+        // 2 * 19 * 19 = 722 output pixels: the GEMM path's dx runs in blocks of 256.
+        ([2, 19, 19, 3], [3, 3, 3, 5], [1, 1], [1, 1], same, 1),
     ];
     let mut geometries: Vec<Conv2dGeometry> = cases
         .iter()
@@ -115,22 +117,24 @@ fn conv2d_gradients() {
             w.iter().map(|&v| v as f32).collect(),
             dy.iter().map(|&v| v as f32).collect(),
         );
-        let (dx32, dw32) = cpu::conv2d_backward(&g, &xf, &wf, &dyf).unwrap();
-        let (xw, ww, dyw) = (wide(&xf), wide(&wf), wide(&dyf));
-        assert_within_sum_bound(
-            "cpu conv2d dx",
-            &dx32,
-            &reference::conv2d_backward_input(&g, &dyw, &ww),
-            &reference::conv2d_backward_input(&g, &abs(&dyf), &abs(&wf)),
-            g.fh * g.fw * g.out_per_group(),
-        );
-        assert_within_sum_bound(
-            "cpu conv2d dw",
-            &dw32,
-            &reference::conv2d_backward_filter(&g, &xw, &dyw),
-            &reference::conv2d_backward_filter(&g, &abs(&xf), &abs(&dyf)),
-            g.batch * g.out_h * g.out_w,
-        );
+        for kernel in [cpu::CpuKernel::Scalar, cpu::CpuKernel::Auto] {
+            let (dx32, dw32) = cpu::conv2d_backward_with(&g, &xf, &wf, &dyf, kernel).unwrap();
+            let (xw, ww, dyw) = (wide(&xf), wide(&wf), wide(&dyf));
+            assert_within_sum_bound(
+                "cpu conv2d dx",
+                &dx32,
+                &reference::conv2d_backward_input(&g, &dyw, &ww),
+                &reference::conv2d_backward_input(&g, &abs(&dyf), &abs(&wf)),
+                g.fh * g.fw * g.out_per_group(),
+            );
+            assert_within_sum_bound(
+                "cpu conv2d dw",
+                &dw32,
+                &reference::conv2d_backward_filter(&g, &xw, &dyw),
+                &reference::conv2d_backward_filter(&g, &abs(&xf), &abs(&dyf)),
+                g.batch * g.out_h * g.out_w,
+            );
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod activation;
 mod combine;
 mod conv2d;
 mod conv2d_backward;
+mod conv2d_backward_gemm;
 mod conv2d_gemm;
 mod conv2d_tiled;
 mod dense;
@@ -134,6 +135,8 @@ pub fn conv2d_backward_bias(g: &Conv2dGeometry, dy: &[f32]) -> Result<Vec<f32>> 
 }
 
 /// Gradients of `tf.nn.conv2d`: `(dx, dw)` from the input, the filters and the output gradient.
+/// Ungrouped convolutions run as matrix multiplies on the GEMM micro-kernel; grouped ones on
+/// the scalar kernels.
 ///
 /// # Shapes
 /// `x`: `g.input_shape()`, `filters`: `g.filter_shape()`, `dy`: `g.output_shape()`.
@@ -143,9 +146,27 @@ pub fn conv2d_backward(
     filters: &[f32],
     dy: &[f32],
 ) -> Result<(Vec<f32>, Vec<f32>)> {
+    conv2d_backward_with(g, x, filters, dy, CpuKernel::Auto)
+}
+
+/// [`conv2d_backward`] with the kernel chosen: `Scalar` forces the scalar loops (the contract),
+/// anything else takes the GEMM path where it applies (no groups).
+pub fn conv2d_backward_with(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    filters: &[f32],
+    dy: &[f32],
+    kernel: CpuKernel,
+) -> Result<(Vec<f32>, Vec<f32>)> {
     check_len("conv2d backward", "x", x.len(), &g.input_shape())?;
     check_len("conv2d backward", "filters", filters.len(), &g.filter_shape())?;
     check_len("conv2d backward", "dy", dy.len(), &g.output_shape())?;
+    if g.groups == 1 && kernel != CpuKernel::Scalar {
+        return Ok((
+            conv2d_backward_gemm::backward_input(g, dy, filters)?,
+            conv2d_backward_gemm::backward_filter(g, x, dy)?,
+        ));
+    }
     Ok((
         conv2d_backward::backward_input(g, dy, filters)?,
         conv2d_backward::backward_filter(g, x, dy)?,
