@@ -57,3 +57,47 @@ fn bad_files_are_named() {
     );
     assert!(parse_idx("x", &[0, 0, 8], 1).unwrap_err().message().contains("too short"));
 }
+
+#[test]
+fn gzip_files_are_read_and_damaged_ones_named() {
+    use convlab::train::data::maybe_gunzip;
+    let raw = idx([0, 0, 8, 1], &[3], &[1, 2, 3]);
+    let mut gz = vec![0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3];
+    gz.extend_from_slice(b"labels\0");
+    gz.extend(miniz_oxide::deflate::compress_to_vec(&raw, 6));
+    gz.extend_from_slice(&[0; 8]); // CRC and size: not checked, the IDX checks follow
+    assert_eq!(maybe_gunzip("l.gz", &gz).unwrap().as_ref(), raw.as_slice());
+    assert_eq!(maybe_gunzip("l", &raw).unwrap().as_ref(), raw.as_slice());
+    let cut = &gz[..gz.len() / 2];
+    assert!(maybe_gunzip("l.gz", cut).unwrap_err().message().contains("l.gz"));
+}
+
+#[test]
+fn augmentation_shifts_and_flips_whole_images() {
+    use convlab::train::augment::Augment;
+    use convlab::Tensor;
+    let x = Tensor::new("t", "x", vec![2, 3, 3, 1], (1..=18).map(|v| v as f32).collect()).unwrap();
+    assert_eq!(Augment::default().apply(&x, 1, 0.0).unwrap(), x);
+    let flip = Augment { max_shift: 0, flip: true };
+    let mut flipped = 0;
+    for seed in 0..20 {
+        let y = flip.apply(&x, seed, 0.0).unwrap();
+        for b in 0..2 {
+            let img = &y.data()[b * 9..(b + 1) * 9];
+            let orig: Vec<f32> = x.data()[b * 9..(b + 1) * 9].to_vec();
+            let mirrored: Vec<f32> = (0..9).map(|i| orig[(i / 3) * 3 + 2 - i % 3]).collect();
+            assert!(img == orig.as_slice() || img == mirrored.as_slice());
+            flipped += usize::from(img == mirrored.as_slice());
+        }
+    }
+    assert!(flipped > 5 && flipped < 35, "{flipped} of 40 flipped");
+    let shift = Augment { max_shift: 1, flip: false };
+    let y = shift.apply(&x, 3, -1.0).unwrap();
+    // Every value is an original pixel of the same image or the fill.
+    for b in 0..2 {
+        for v in &y.data()[b * 9..(b + 1) * 9] {
+            assert!(*v == -1.0 || x.data()[b * 9..(b + 1) * 9].contains(v));
+        }
+    }
+    assert_eq!(shift.apply(&x, 3, -1.0).unwrap(), y, "seeded");
+}

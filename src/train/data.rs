@@ -199,3 +199,46 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     }
     order
 }
+
+/// The largest decompressed file accepted (MNIST's training images are 47 MB).
+pub const MAX_UNGZIPPED_BYTES: usize = 256 << 20;
+
+/// `bytes` decompressed when they are a gzip file (RFC 1952: a header, raw DEFLATE, a
+/// trailer), else returned as they are. Errors name `file`.
+pub fn maybe_gunzip<'a>(file: &str, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let bad = |d: &str| idx_error(file, format!("is not a valid gzip file ({d})"));
+    if bytes.len() < 18 || bytes[2] != 8 {
+        return Err(bad("header"));
+    }
+    let flags = bytes[3];
+    let mut at = 10usize;
+    if flags & 4 != 0 {
+        let extra =
+            u16::from_le_bytes([bytes[at], bytes.get(at + 1).copied().unwrap_or(0)]) as usize;
+        at += 2 + extra;
+    }
+    for bit in [8u8, 16] {
+        if flags & bit != 0 {
+            let end = bytes
+                .get(at..)
+                .and_then(|b| b.iter().position(|&c| c == 0))
+                .ok_or_else(|| bad("name"))?;
+            at += end + 1;
+        }
+    }
+    if flags & 2 != 0 {
+        at += 2;
+    }
+    let body = bytes.get(at..).ok_or_else(|| bad("cut short"))?;
+    miniz_oxide::inflate::decompress_to_vec_with_limit(body, MAX_UNGZIPPED_BYTES)
+        .map(std::borrow::Cow::Owned)
+        .map_err(|e| match e.status {
+            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                idx_error(file, format!("decompresses past {MAX_UNGZIPPED_BYTES} bytes"))
+            }
+            _ => bad("the data is damaged or cut short"),
+        })
+}

@@ -2,6 +2,7 @@
 //! optimizers with learning-rate schedules ([`optimizer`]), and the step and evaluation of the
 //! training loop on the CPU path ([`trainer`]).
 
+pub mod augment;
 pub mod data;
 pub mod optimizer;
 pub mod trainer;
