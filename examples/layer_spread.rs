@@ -16,7 +16,9 @@ fn main() {
     let x: Vec<f32> = (0..shape.iter().product()).map(|_| rng.symmetric()).collect();
     let x = Tensor::new("x", "x", shape, x).unwrap();
     let keep: Vec<usize> = (1..model.nodes().len()).collect();
+    #[allow(unused_variables)]
     let (y, maps) = forward_cpu(&model, &weights, &x, &keep).unwrap();
+    #[cfg(not(target_arch = "wasm32"))]
     if std::env::args().nth(2).as_deref() == Some("gpu") {
         let gpu = pollster::block_on(convlab::backend::webgpu::GpuContext::new("")).unwrap();
         let gw = convlab::nn::forward_gpu::GpuWeights::upload(&gpu, &model, &weights).unwrap();

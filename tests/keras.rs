@@ -4,6 +4,7 @@
 //! Export: the generated Python code, run by Keras 3 (.cache/keras-venv, made by
 //! scripts/setup-keras.sh), builds models with convlab's parameter counts and output shapes,
 //! and Keras's `to_json()` of them imports back with the same counts.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -14,6 +14,7 @@
 //! `max |keras - convlab| <= tol * max |convlab|`, and so must every layer's output (a
 //! saturated softmax or a ReLU can hide a wrong layer from the output alone); a failure names
 //! the first layers that differ, with the worst element of each.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

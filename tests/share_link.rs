@@ -1,6 +1,7 @@
 //! The share link: exact round trips, compact links for every zoo model after an edit, and a
 //! decoder that answers every malformed link with a message (proptest over arbitrary bytes
 //! and over damaged real links; the cases that once failed stay in tests/corpus/links/).
+#![cfg(not(target_arch = "wasm32"))]
 
 use convlab::graph::{Model, ModelSpec};
 use convlab::io::url::{from_link, to_fragment};

@@ -80,7 +80,7 @@ impl OptimizerKind {
     /// Values of state per parameter.
     pub fn slots(self) -> usize {
         match self {
-            Self::Sgd { momentum, .. } if momentum == 0.0 => 0,
+            Self::Sgd { momentum: 0.0, .. } => 0,
             Self::Sgd { .. } | Self::RmsProp { .. } => 1,
             Self::Adam { .. } | Self::Nadam { .. } => 2,
         }
