@@ -9,6 +9,7 @@ mod args;
 mod model;
 mod ops;
 mod state;
+mod training;
 
 use js_sys::{Array, Float32Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -261,6 +262,14 @@ pub fn backends() -> JsValue {
 #[wasm_bindgen(js_name = __destroyWebGpuDevice)]
 pub fn destroy_webgpu_device() -> bool {
     state::with(|s| s.gpu.as_ref().map(|g| g.destroy_underneath()).is_some())
+}
+
+/// CPU convolutions (forward and backward) this instance of the core has run. For tests: the
+/// page's count must not move while a model trains in the worker.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __kernelCalls)]
+pub fn kernel_calls() -> f64 {
+    cpu::conv_calls() as f64
 }
 
 /// Sets the standing choice: "auto", "webgpu" or "cpu". Choosing "webgpu" where it is

@@ -202,10 +202,50 @@ impl JsModel {
         })
     }
 
+    /// The weights as a safetensors file (initialised first if the model has none yet).
+    #[wasm_bindgen(js_name = saveWeights)]
+    pub fn save_weights(&self) -> std::result::Result<Vec<u8>, JsError> {
+        let (model, weights) = self.model_and_weights().map_err(js_error)?;
+        crate::io::safetensors::save(&model, &weights).map_err(js_error)
+    }
+
+    /// Replaces the weights with a safetensors file's (names, shapes and dtypes checked; the
+    /// error names each tensor at fault).
+    #[wasm_bindgen(js_name = loadWeights)]
+    pub fn load_weights(&self, bytes: &[u8]) -> std::result::Result<(), JsError> {
+        let mut b = self.inner.borrow_mut();
+        let weights = crate::io::safetensors::load(&b.model, bytes).map_err(js_error)?;
+        b.weights = Some(Rc::new(weights));
+        b.gpu_weights = None;
+        Ok(())
+    }
+
+    /// Accuracy, loss and confusion matrix on a data set (inference mode, CPU path).
+    #[wasm_bindgen(unchecked_return_type = "EvaluationResult")]
+    pub fn evaluate(
+        &self,
+        data: &super::training::JsDataset,
+    ) -> std::result::Result<JsValue, JsError> {
+        let (model, weights) = self.model_and_weights().map_err(js_error)?;
+        super::training::evaluation(&model, &weights, &data.inner)
+    }
+
     /// Names of the layers in topological order (the input first).
     #[wasm_bindgen(js_name = layerNames)]
     pub fn layer_names(&self) -> Vec<String> {
         self.inner.borrow().model.nodes().iter().map(|n| n.name.clone()).collect()
+    }
+
+    /// A copy of the model and its weights (initialised on first use).
+    pub(super) fn model_and_weights(&self) -> Result<(graph::Model, Weights)> {
+        let mut b = self.inner.borrow_mut();
+        if b.weights.is_none() {
+            let w = Weights::init(&b.model, 0)?;
+            b.weights = Some(Rc::new(w));
+        }
+        let weights =
+            b.weights.as_ref().map(|w| (**w).clone()).unwrap_or(Weights { values: Vec::new() });
+        Ok(((*b.model).clone(), weights))
     }
 
     fn summarize(&self, options: &JsValue) -> Result<summary::Summary> {

@@ -147,6 +147,7 @@ const api = {
   softmax: op('softmax'),
   dense: op('dense'),
   __destroyWebGpuDevice: op('__destroyWebGpuDevice'),
+  __kernelCalls: () => requireBindings().__kernelCalls(),
   Model: {
     fromSpec: (spec) => requireBindings().Model.fromSpec(spec),
     fromUrl: (link) => requireBindings().Model.fromUrl(link),
@@ -156,11 +157,85 @@ const api = {
     names: () => requireBindings().zooNames(),
     spec: (name) => requireBindings().zooSpec(name),
   },
+  data: { fromIdx },
+  training: {
+    pause: () => control('pause'),
+    resume: () => control('resume'),
+    stop: () => control('stop'),
+    active: () => trainingWorker !== null,
+  },
 };
+
+/** @type {Worker | null} */
+let trainingWorker = null;
+
+/**
+ * `model.fit(train, options)`: the training loop runs in a dedicated worker with its own core;
+ * this thread only posts the spec, the weights and the data's bytes, and receives progress.
+ * Resolves to `{history, stopped}` once the worker is done and the trained weights are loaded
+ * into `model`.
+ * @param {any} model @param {any} train @param {any} options
+ */
+async function fit(model, train, options = {}) {
+  const { validation, onProgress, onEpoch, ...trainerOptions } = options ?? {};
+  if (!train || !(train.images instanceof Uint8Array) || !(train.labels instanceof Uint8Array)) {
+    throw new Error('fit: argument \'train\': expected a data set from convlab.data.fromIdx');
+  }
+  if (trainingWorker) throw new Error('fit: a model is already training; stop it first (convlab.training.stop())');
+  const worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
+  trainingWorker = worker;
+  try {
+    return await new Promise((resolve, reject) => {
+      worker.onmessage = (event) => {
+        const msg = event.data;
+        if (msg.type === 'progress') onProgress?.(msg);
+        else if (msg.type === 'epoch') onEpoch?.(msg);
+        else if (msg.type === 'error') reject(new Error(msg.message));
+        else if (msg.type === 'done') {
+          model.loadWeights(msg.weights);
+          resolve({ history: msg.history, stopped: msg.stopped });
+        }
+      };
+      worker.onerror = (e) => reject(new Error(`fit: the training worker failed: ${e.message}`));
+      const source = (/** @type {any} */ d) => d && { images: d.images, labels: d.labels, options: d.options };
+      worker.postMessage({
+        type: 'start', spec: model.spec(), weights: model.saveWeights(),
+        train: source(train), validation: source(validation), options: trainerOptions,
+      });
+    });
+  } finally {
+    worker.terminate();
+    if (trainingWorker === worker) trainingWorker = null;
+  }
+}
+
+/** @param {'pause' | 'resume' | 'stop'} type */
+function control(type) {
+  if (!trainingWorker) return false;
+  trainingWorker.postMessage({ type });
+  return true;
+}
+
+/**
+ * A data set from IDX bytes (gzip or not): `{images, labels, options, length, imageShape,
+ * dataset}`; the bytes travel to the training worker, `dataset` serves `evaluate` here.
+ * @param {Uint8Array} images @param {Uint8Array} labels @param {any} [options]
+ */
+function fromIdx(images, labels, options) {
+  const dataset = requireBindings().Dataset.fromIdx(images, labels, options);
+  return { images, labels, options, length: dataset.length, imageShape: dataset.imageShape, dataset };
+}
 
 /** @type {any} */
 let loaded = null;
-loading.then((l) => { loaded = l.bindings; }, () => {});
+loading.then((l) => {
+  loaded = l.bindings;
+  // Models train in the worker (see fit); evaluate takes a data set from convlab.data.fromIdx.
+  const proto = loaded.Model.prototype;
+  const evaluateHere = proto.evaluate;
+  proto.fit = function (/** @type {any} */ train, /** @type {any} */ options) { return fit(this, train, options); };
+  proto.evaluate = function (/** @type {any} */ data) { return evaluateHere.call(this, data?.dataset ?? data); };
+}, () => {});
 
 function requireBindings() {
   if (!loaded) throw new Error('convlab is still loading: await convlab.ready first');

@@ -69,14 +69,35 @@ export interface Convlab {
     /** The architecture of a Keras model.to_json() (text or object). */
     fromKerasJson(json: string | object): Model;
   };
+  /** Data sets from IDX bytes (gzip or not), for fit and evaluate. */
+  data: {
+    fromIdx(images: Uint8Array, labels: Uint8Array, options?: { classes?: number; mean?: number; std?: number; imagesName?: string; labelsName?: string }): DataSource;
+  };
+  /** The training run in the worker: pause, resume, stop (false when none is running). */
+  training: { pause(): boolean; resume(): boolean; stop(): boolean; active(): boolean };
   /** The chapter's architectures. */
   zoo: {
     names(): string[];
     /** The spec of a zoo model as a plain object. */
     spec(name: string): ModelSpec;
   };
+  /** Test hook: CPU convolutions run by the page's own core instance. */
+  __kernelCalls(): number;
   /** Test hook: destroys the WebGPU device underneath convlab, as a lost GPU would. */
   __destroyWebGpuDevice(): Promise<boolean>;
+}
+
+/** A data set: the IDX bytes (sent to the training worker) and the core's view of them. */
+export interface DataSource { images: Uint8Array; labels: Uint8Array; options?: object; length: number; imageShape: number[]; dataset: unknown; }
+
+/** Result of `model.fit`. */
+export interface FitResult { history: { epoch: number; elapsed: number; validation: { accuracy: number; loss: number; confusion: number[][] } | null }[]; stopped: boolean; }
+
+declare module '../../pkg/convlab.js' {
+  interface Model {
+    /** Trains in the training worker (see www/js/train-worker.js); loads the trained weights. */
+    fit(train: DataSource, options?: Record<string, unknown>): Promise<FitResult>;
+  }
 }
 
 declare global {

@@ -65,6 +65,19 @@ pub fn conv2d(
     conv2d_rows(g, x, filters, kernel, 0..g.batch * g.out_h)
 }
 
+/// Convolutions (forward and backward) this instance of the core has run on the CPU: the
+/// browser tests read it to prove that training runs none on the page's thread.
+static CONV_CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many CPU convolutions (forward or backward) this instance has run.
+pub fn conv_calls() -> u64 {
+    CONV_CALLS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn count_conv() {
+    CONV_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Output rows `rows` of `tf.nn.conv2d`, counting the `n * oh` rows of the NHWC output (image
 /// `r / oh`, row `r % oh`): `rows.len() * ow * cout` values. Workers split one convolution this
 /// way; the values are bit-identical to the same rows of [`conv2d`].
@@ -75,6 +88,7 @@ pub fn conv2d_rows(
     kernel: CpuKernel,
     rows: std::ops::Range<usize>,
 ) -> Result<Vec<f32>> {
+    count_conv();
     check_len("conv2d", "x", x.len(), &g.input_shape())?;
     check_len("conv2d", "filters", filters.len(), &g.filter_shape())?;
     let total = g.batch * g.out_h;
@@ -158,6 +172,7 @@ pub fn conv2d_backward_with(
     dy: &[f32],
     kernel: CpuKernel,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
+    count_conv();
     check_len("conv2d backward", "x", x.len(), &g.input_shape())?;
     check_len("conv2d backward", "filters", filters.len(), &g.filter_shape())?;
     check_len("conv2d backward", "dy", dy.len(), &g.output_shape())?;

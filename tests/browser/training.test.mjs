@@ -1,0 +1,116 @@
+// Training from the page: a small CNN learns a synthetic 10-class data set in the training
+// worker while the page's own core runs no convolution, reports progress, can be stopped, and
+// the trained weights come back into the model (evaluate agrees); bad IDX bytes are named.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, open, demoDone } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: false });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** IDX bytes of n 8x8 images: class k is a bright 2x2 block at one of ten places, plus noise. */
+const MAKE_DATA = `(n, seed) => {
+  let s = seed >>> 0;
+  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const images = new Uint8Array(16 + n * 64);
+  const labels = new Uint8Array(8 + n);
+  new DataView(images.buffer).setUint32(0, 0x803); new DataView(images.buffer).setUint32(4, n);
+  new DataView(images.buffer).setUint32(8, 8); new DataView(images.buffer).setUint32(12, 8);
+  new DataView(labels.buffer).setUint32(0, 0x801); new DataView(labels.buffer).setUint32(4, n);
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(rand() * 10);
+    labels[8 + i] = k;
+    const [r, c] = [Math.floor(k / 4) * 2 + 1, (k % 4) * 2];
+    for (let p = 0; p < 64; p++) images[16 + i * 64 + p] = Math.floor(rand() * 60);
+    for (const [dr, dc] of [[0, 0], [0, 1], [1, 0], [1, 1]]) images[16 + i * 64 + (r + dr) * 8 + c + dc] = 255;
+  }
+  return { images, labels };
+}`;
+
+test('a small CNN trains in the worker, the page runs no kernel, weights come back', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await page.waitForFunction(() => globalThis.convlab !== undefined);
+  await page.evaluate(() => globalThis.convlab.ready);
+  await demoDone(page); // the page's own demo convolves on load: let it finish first
+  const out = await page.evaluate(async (makeData) => {
+    const c = globalThis.convlab;
+    const make = eval(makeData);
+    const t = make(600, 1);
+    const v = make(200, 2);
+    const train = c.data.fromIdx(t.images, t.labels, { mean: 0.2, std: 0.3 });
+    const validation = c.data.fromIdx(v.images, v.labels, { mean: 0.2, std: 0.3 });
+    const model = c.Model.fromSpec({
+      format: 'convlab-model', version: 1, input: { shape: [8, 8, 1] },
+      layers: [
+        { class_name: 'Conv2D', config: { filters: 8, kernel_size: 3, padding: 'same', activation: 'relu' } },
+        { class_name: 'MaxPool2D' },
+        { class_name: 'Flatten' },
+        { class_name: 'Dense', config: { units: 10, activation: 'softmax' } },
+      ],
+    });
+    const before = model.evaluate(validation);
+    const callsBefore = c.__kernelCalls();
+    const progress = [];
+    // The page stays responsive: timers keep firing while the worker trains.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 20);
+    const result = await model.fit(train, {
+      validation, epochs: 4, batchSize: 20, optimizer: 'adam', learningRate: 0.01, seed: 3,
+      onProgress: (p) => progress.push(p),
+    });
+    clearInterval(timer);
+    const callsDuring = c.__kernelCalls() - callsBefore;
+    const after = model.evaluate(validation);
+    return { before: before.accuracy, after: after.accuracy, history: result.history, progress: progress.length,
+      lastLoss: progress[progress.length - 1].loss, firstLoss: progress[0].loss, callsDuring, ticks,
+      confusionRows: after.confusion.length };
+  }, MAKE_DATA);
+  console.log(`validation accuracy ${out.before.toFixed(2)} -> ${out.after.toFixed(2)}, ${out.progress} progress messages, ${out.ticks} timer ticks`);
+  assert.equal(out.callsDuring, 0, 'no convolution ran on the page while the model trained');
+  assert.ok(out.after > 0.9, `validation accuracy ${out.after}`);
+  assert.ok(out.after > out.before + 0.3);
+  assert.equal(out.history.length, 4);
+  assert.ok(Math.abs(out.history[3].validation.accuracy - out.after) < 1e-9, 'the weights that came back are the trained ones');
+  assert.ok(out.progress >= 4 && out.lastLoss < out.firstLoss);
+  assert.ok(out.ticks > 0);
+  assert.equal(out.confusionRows, 10);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a run can be stopped, and bad data is named', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await page.waitForFunction(() => globalThis.convlab !== undefined);
+  await page.evaluate(() => globalThis.convlab.ready);
+  const out = await page.evaluate(async (makeData) => {
+    const c = globalThis.convlab;
+    const t = eval(makeData)(400, 5);
+    const train = c.data.fromIdx(t.images, t.labels);
+    const model = c.Model.fromSpec(c.zoo.spec('lenet5_modern').layers ? {
+      format: 'convlab-model', version: 1, input: { shape: [8, 8, 1] },
+      layers: [{ class_name: 'Flatten' }, { class_name: 'Dense', config: { units: 10, activation: 'softmax' } }],
+    } : null);
+    let seen = 0;
+    const result = await model.fit(train, { epochs: 500, batchSize: 10, onProgress: () => { if (++seen === 3) c.training.stop(); } });
+    let bad = null;
+    try { c.data.fromIdx(new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2]), t.labels, { imagesName: 'shirts.gz' }); } catch (e) { bad = e.message; }
+    let truncated = null;
+    try { c.data.fromIdx(t.images.slice(0, 100), t.labels, { imagesName: 'train-images' }); } catch (e) { truncated = e.message; }
+    return { stopped: result.stopped, epochs: result.history.length, bad, truncated, active: c.training.active() };
+  }, MAKE_DATA);
+  assert.equal(out.stopped, true);
+  assert.ok(out.epochs < 500);
+  assert.equal(out.active, false);
+  assert.match(out.bad, /shirts\.gz/);
+  assert.match(out.truncated, /train-images.*truncated/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
