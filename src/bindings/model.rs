@@ -174,9 +174,9 @@ impl JsModel {
         })
     }
 
-    /// Each named layer's output for `x` (default: every layer): `{name: {shape, data}}`, plus
-    /// `backend` and `ms`.
-    #[wasm_bindgen(js_name = featureMaps, unchecked_return_type = "Promise<{maps: Record<string, Tensor>, backend: BackendName, ms: number}>")]
+    /// Each named layer's output for `x` (default: every layer but the input):
+    /// `{name: {shape, data, backend, ms}}` (`ms` is the whole pass's time, on each).
+    #[wasm_bindgen(js_name = featureMaps, unchecked_return_type = "Promise<Record<string, OpResult>>")]
     pub fn feature_maps(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
@@ -191,14 +191,11 @@ impl JsModel {
             let (_, maps, backend) = run(&inner, op, &x, &options, &keep).await.map_err(into_js)?;
             let out = Object::new();
             let model = &inner.borrow().model;
+            let ms = now_ms() - start;
             for (&i, map) in keep.iter().zip(&maps) {
-                set(&out, &model.nodes()[i].name, op_result(map.shape(), map.data(), backend, 0.0));
+                set(&out, &model.nodes()[i].name, op_result(map.shape(), map.data(), backend, ms));
             }
-            let result = Object::new();
-            set(&result, "maps", out);
-            set(&result, "backend", backend.name());
-            set(&result, "ms", now_ms() - start);
-            Ok(result.into())
+            Ok(out.into())
         })
     }
 

@@ -112,7 +112,7 @@ test('predict and feature maps agree on the CPU path and WebGPU, and survive a l
     try { await model.predict({ shape: [1, 28, 28, 1], data: new Float32Array(784) }); } catch (e) { badShape = e.message; }
     await c.__destroyWebGpuDevice();
     const after = await model.predict(x);
-    return { cpuShape: cpu.shape, gpuBackend: gpu.backend, worst, mapShapes: Object.fromEntries(Object.entries(maps.maps).map(([k, v]) => [k, v.shape])),
+    return { cpuShape: cpu.shape, gpuBackend: gpu.backend, worst, mapShapes: Object.fromEntries(Object.entries(maps).map(([k, v]) => [k, v.shape])),
       badShape, afterBackend: after.backend, afterSame: after.data.every((v, i) => v === cpu.data[i]) };
   });
   assert.deepEqual(out.cpuShape, [2, 10]);
