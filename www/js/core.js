@@ -157,7 +157,7 @@ const api = {
     names: () => requireBindings().zooNames(),
     spec: (name) => requireBindings().zooSpec(name),
   },
-  data: { fromIdx },
+  data: { fromIdx, load: loadData },
   training: {
     pause: () => control('pause'),
     resume: () => control('resume'),
@@ -224,6 +224,83 @@ function control(type) {
 function fromIdx(images, labels, options) {
   const dataset = requireBindings().Dataset.fromIdx(images, labels, options);
   return { images, labels, options, length: dataset.length, imageShape: dataset.imageShape, dataset };
+}
+
+/** The built-in data sets (scripts/fetch-data.sh puts them into assets/data/). */
+const DATASETS = {
+  fashion_mnist: {
+    dir: 'fashion-mnist', mean: 0.2860, std: 0.3530,
+    classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+  },
+  mnist: { dir: 'mnist', mean: 0.1307, std: 0.3081, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] },
+};
+
+/**
+ * Fetches a gzip file and decompresses it (the browser's DecompressionStream), reporting bytes.
+ * @param {string} url @param {(bytes: number, total: number) => void} onBytes
+ */
+async function fetchGunzipped(url, onBytes) {
+  const response = await fetch(url);
+  if (!response.ok || !response.body) throw new Error(`data: ${url} could not be fetched (HTTP ${response.status})`);
+  const total = Number(response.headers.get('content-length') ?? 0);
+  let seen = 0;
+  const counted = response.body.pipeThrough(new TransformStream({
+    transform(chunk, controller) { seen += chunk.byteLength; onBytes(seen, total); controller.enqueue(chunk); },
+  }));
+  const raw = await new Response(counted.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+  return new Uint8Array(raw);
+}
+
+/**
+ * Images `start..end` of IDX image and label files, as IDX files of their own.
+ * @param {Uint8Array} images @param {Uint8Array} labels @param {number} start @param {number} end
+ */
+function sliceIdx(images, labels, start, end) {
+  const view = new DataView(images.buffer, images.byteOffset);
+  const per = view.getUint32(8) * view.getUint32(12);
+  const outImages = new Uint8Array(16 + (end - start) * per);
+  outImages.set(images.subarray(0, 16));
+  new DataView(outImages.buffer).setUint32(4, end - start);
+  outImages.set(images.subarray(16 + start * per, 16 + end * per), 16);
+  const outLabels = new Uint8Array(8 + end - start);
+  outLabels.set(labels.subarray(0, 8));
+  new DataView(outLabels.buffer).setUint32(4, end - start);
+  outLabels.set(labels.subarray(8 + start, 8 + end), 8);
+  return { images: outImages, labels: outLabels };
+}
+
+/**
+ * `convlab.data.load("fashion_mnist" | "mnist", {onProgress, validation})`: the official
+ * train/test split, with the last `validation` (default 5,000, the chapter's) training images
+ * held out. `onProgress(fraction)` follows the download.
+ * @param {string} name @param {{onProgress?: (fraction: number) => void, validation?: number}} [options]
+ */
+async function loadData(name, options = {}) {
+  const info = /** @type {any} */ (DATASETS)[name];
+  if (!info) throw new Error(`data.load: no data set ${JSON.stringify(name)}; use ${Object.keys(DATASETS).join(' or ')}`);
+  const held = options.validation ?? 5000;
+  const base = new URL(`../assets/data/${info.dir}/`, import.meta.url);
+  const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+  const progress = files.map(() => [0, 0]);
+  const report = () => {
+    const [seen, total] = progress.reduce(([a, b], [c, d]) => [a + c, b + d], [0, 0]);
+    options.onProgress?.(total > 0 ? seen / total : 0);
+  };
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(files.map((f, i) =>
+    fetchGunzipped(new URL(`${f}.gz`, base).href, (seen, total) => { progress[i] = [seen, total]; report(); })));
+  options.onProgress?.(1);
+  const n = trainLabels.length - 8;
+  if (!Number.isInteger(held) || held < 0 || held >= n) throw new Error(`data.load: validation must be an integer from 0 to ${n - 1}, got ${held}`);
+  const opts = (/** @type {string} */ part) => ({ mean: info.mean, std: info.std, classes: 10, imagesName: `${name} ${part} images`, labelsName: `${name} ${part} labels` });
+  const first = sliceIdx(trainImages, trainLabels, 0, n - held);
+  const train = fromIdx(first.images, first.labels, opts('train'));
+  let validation = null;
+  if (held > 0) {
+    const last = sliceIdx(trainImages, trainLabels, n - held, n);
+    validation = fromIdx(last.images, last.labels, opts('validation'));
+  }
+  const test = fromIdx(testImages, testLabels, opts('test'));
+  return { train, validation, test, classNames: info.classNames };
 }
 
 /** @type {any} */

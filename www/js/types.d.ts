@@ -72,6 +72,8 @@ export interface Convlab {
   /** Data sets from IDX bytes (gzip or not), for fit and evaluate. */
   data: {
     fromIdx(images: Uint8Array, labels: Uint8Array, options?: { classes?: number; mean?: number; std?: number; imagesName?: string; labelsName?: string }): DataSource;
+    /** Fashion-MNIST or MNIST from the site (lazily, with progress); the last 5,000 training images held out. */
+    load(name: 'fashion_mnist' | 'mnist', options?: { onProgress?: (fraction: number) => void; validation?: number }): Promise<{ train: DataSource; validation: DataSource | null; test: DataSource; classNames: string[] }>;
   };
   /** The training run in the worker: pause, resume, stop (false when none is running). */
   training: { pause(): boolean; resume(): boolean; stop(): boolean; active(): boolean };
