@@ -56,6 +56,9 @@ fn bad_files_are_named() {
         msg(&idx([0, 0, 8, 3], &[2, 1, 1], &[1, 2]), &bad_label).contains("label 12 at index 1")
     );
     assert!(parse_idx("x", &[0, 0, 8], 1).unwrap_err().message().contains("too short"));
+    let images = idx([0, 0, 8, 3], &[2, 1, 1], &[1, 2]);
+    let e = Dataset::from_idx("i", &images, "l", &labels, 1 << 31, (0.0, 1.0)).unwrap_err();
+    assert!(e.message().contains("classes must be from 2 to"), "{e}");
 }
 
 #[test]

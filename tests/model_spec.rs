@@ -121,6 +121,21 @@ fn structural_errors_name_the_layers() {
     assert!(e.contains("more than 300000000 parameters") && e.contains("'huge'"), "{e}");
     let e = error(spec(&[1 << 15, 1 << 15, 3], json!([])));
     assert!(e.contains("input.shape"), "{e}");
+    // A partial connection table stores its whole kernel: 65,536 filters reading one map each
+    // count 65,536 parameters but store 2^32 values, so they are refused.
+    let table: Vec<[u32; 1]> = vec![[0]; 65_536];
+    let e = error(spec(
+        &[1, 1, 65_536],
+        json!([{"name": "wide", "class_name": "Conv2D",
+        "config": {"filters": 65_536, "kernel_size": 1, "connections": table}}]),
+    ));
+    assert!(e.contains("parameters (stored values") && e.contains("'wide'"), "{e}");
+    let e = error(spec(
+        &[4, 4, 4],
+        json!([{"name": "g", "class_name": "Conv2D",
+        "config": {"filters": 2, "kernel_size": 1, "groups": 2, "connections": [[0], [1]]}}]),
+    ));
+    assert!(e.contains("cannot be combined with groups"), "{e}");
     // Duplicate names.
     let e = error(spec(
         &[8, 8, 1],

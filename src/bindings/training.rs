@@ -97,6 +97,7 @@ impl JsDataset {
 #[wasm_bindgen(js_name = Trainer)]
 pub struct JsTrainer {
     trainer: Trainer,
+    data: Rc<Dataset>,
     batch: usize,
     epochs: u64,
     epoch: u64,
@@ -196,6 +197,7 @@ impl JsTrainer {
         };
         Ok(JsTrainer {
             trainer,
+            data: Rc::clone(&data.inner),
             batch,
             epochs,
             epoch: 0,
@@ -206,16 +208,12 @@ impl JsTrainer {
         })
     }
 
-    /// Runs up to `steps` optimisation steps on `data`, stopping early at the end of an epoch,
-    /// and reports the running loss and accuracy of the epoch (of the one just finished, when
-    /// the call ended one: then `step` is 0).
+    /// Runs up to `steps` optimisation steps on the trainer's data set, stopping early at the
+    /// end of an epoch, and reports the running loss and accuracy of the epoch (of the one just
+    /// finished, when the call ended one: then `step` is 0).
     #[wasm_bindgen(js_name = runSteps, unchecked_return_type = "TrainProgress")]
-    pub fn run_steps(
-        &mut self,
-        data: &JsDataset,
-        steps: usize,
-    ) -> std::result::Result<JsValue, JsError> {
-        let d = &data.inner;
+    pub fn run_steps(&mut self, steps: usize) -> std::result::Result<JsValue, JsError> {
+        let d = Rc::clone(&self.data);
         let per_epoch = d.len() / self.batch;
         for _ in 0..steps {
             if self.epoch >= self.epochs {

@@ -22,6 +22,10 @@ pub const MAX_REPEAT: u32 = 1_000;
 /// blocks that add no layers (an empty block repeated 1,000 times inside one repeated 1,000
 /// times ... would otherwise loop 1000^16 times without ever reaching [`MAX_LAYERS`]).
 pub const MAX_EXPANSION_STEPS: usize = 4 * MAX_LAYERS;
+/// The most JSON values (numbers, strings, array and object entries) the expanded configs
+/// and arguments may hold in all: every copy a repeat makes counts, so a 1 MB config inside a
+/// block repeated 1,000 times is refused instead of copied into gigabytes.
+pub const MAX_EXPANDED_VALUES: usize = 2_000_000;
 /// The longest layer name.
 pub const MAX_NAME_LEN: usize = 200;
 
@@ -69,6 +73,8 @@ struct Expander<'a> {
     counters: HashMap<String, usize>,
     /// Entries visited so far (see [`MAX_EXPANSION_STEPS`]).
     steps: usize,
+    /// JSON values copied so far (see [`MAX_EXPANDED_VALUES`]).
+    values: usize,
 }
 
 /// Expands `spec`'s blocks into one list of layers.
@@ -79,6 +85,7 @@ pub fn expand(spec: &ModelSpec) -> Result<Expanded> {
         aliases: HashMap::new(),
         counters: HashMap::new(),
         steps: 0,
+        values: 0,
     };
     let empty = Map::new();
     let scope = Scope {
@@ -128,6 +135,9 @@ impl Expander<'_> {
                     ));
                 }
                 let name = self.name_for(entry, scope, class)?;
+                if let Some(config) = &entry.config {
+                    self.copy_budget(config)?;
+                }
                 let mut config = entry.config.clone().unwrap_or_default();
                 substitute_map(&mut config, scope.args, &name)?;
                 if self.out.len() >= MAX_LAYERS {
@@ -188,6 +198,9 @@ impl Expander<'_> {
                  uses itself?)"
             )));
         }
+        if let Some(args) = &entry.args {
+            self.copy_budget(args)?;
+        }
         let mut args = entry.args.clone().unwrap_or_default();
         substitute_map(&mut args, scope.args, &name)?;
         let args = bind_args(&name, block_name, &block.params, &args)?;
@@ -233,6 +246,19 @@ impl Expander<'_> {
         let out = current.remove(0);
         self.aliases.insert(name, out.clone());
         Ok(out)
+    }
+
+    /// Counts the values of `map` against [`MAX_EXPANDED_VALUES`] before it is copied.
+    fn copy_budget(&mut self, map: &Map<String, Value>) -> Result<()> {
+        self.values =
+            self.values.saturating_add(map.values().map(value_count).sum::<usize>() + map.len());
+        if self.values > MAX_EXPANDED_VALUES {
+            return Err(Error::spec_limit(format!(
+                "model spec: the expanded layers' configs hold more than {MAX_EXPANDED_VALUES} \
+                 values (a large config inside repeated blocks?)"
+            )));
+        }
+        Ok(())
     }
 
     fn step(&mut self) -> Result<()> {
@@ -368,6 +394,15 @@ fn substitute(v: &mut Value, args: &Map<String, Value>, layer: &str) -> Result<(
         _ => {}
     }
     Ok(())
+}
+
+/// JSON values in `v`, itself included (arrays and objects count their entries).
+fn value_count(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(value_count).sum::<usize>(),
+        Value::Object(m) => 1 + m.values().map(value_count).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 /// Keras's default-name form of a class name: "Conv2D" -> "conv2d", "MaxPool2D" -> "max_pool2d".

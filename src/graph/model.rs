@@ -64,7 +64,7 @@ impl Model {
             position[i] = p;
         }
         let mut nodes: Vec<Node> = Vec::with_capacity(flat.len());
-        let (mut params, mut activations) = (0u64, 0u64);
+        let (mut params, mut stored, mut activations) = (0u64, 0u64, 0u64);
         for &i in &order {
             let f = &flat[i];
             let layer = if i == 0 {
@@ -75,10 +75,13 @@ impl Model {
             let inputs: Vec<usize> = reads[i].iter().map(|&r| position[r]).collect();
             let node = build_node(f, layer, inputs, &nodes, &input_shape)?;
             params = params.saturating_add(node.params.iter().map(|p| p.count).sum::<u64>());
-            if params > MAX_PARAMS {
+            // What is allocated: a partial connection table stores its whole kernel.
+            stored =
+                stored.saturating_add(node.params.iter().map(|p| elements(&p.shape)).sum::<u64>());
+            if params > MAX_PARAMS || stored > MAX_PARAMS {
                 return Err(Error::spec_limit(format!(
-                    "model has more than {MAX_PARAMS} parameters (reached at layer '{}'); the \
-                     limit keeps the weights within what a browser tab can hold",
+                    "model has more than {MAX_PARAMS} parameters (stored values, reached at layer \
+                     '{}'); the limit keeps the weights within what a browser tab can hold",
                     f.name
                 )));
             }

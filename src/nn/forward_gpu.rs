@@ -130,15 +130,22 @@ pub async fn forward_gpu(
     let mut read = |i: usize| {
         let t = values[i].take();
         async move {
-            let t = t.ok_or_else(|| Error::backend("forward plan: an output was not computed"))?;
+            let t =
+                t.ok_or_else(|| Error::invalid("predict", "plan", "an output was not computed"))?;
             let data = ctx.read(&t).await?;
             Tensor::new("predict", &nodes[i].name, batched(batch, &nodes[i].output_shape), data)
         }
     };
     let output = read(model.output()).await?;
-    let mut kept = Vec::with_capacity(keep.len());
-    for &k in keep {
-        kept.push(if k == model.output() { output.clone() } else { read(k).await? });
+    let mut kept: Vec<Tensor> = Vec::with_capacity(keep.len());
+    for (n, &k) in keep.iter().enumerate() {
+        // A layer asked for twice (or the output) is read back once.
+        let earlier = keep[..n].iter().position(|&e| e == k);
+        kept.push(match earlier {
+            Some(e) => kept[e].clone(),
+            None if k == model.output() => output.clone(),
+            None => read(k).await?,
+        });
     }
     Ok((output, kept))
 }

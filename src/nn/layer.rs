@@ -468,6 +468,9 @@ pub fn output_shape(name: &str, layer: &Layer, inputs: &[&[usize]]) -> Result<Ve
                 ));
             }
             if let Some(table) = &c.connections {
+                if c.groups > 1 {
+                    return Err(err("connections", "cannot be combined with groups (the table already says which maps each filter reads)".into()));
+                }
                 check_connections(name, table, c.filters, ch)?;
             }
             let [oh, ow] = extents(

@@ -1,10 +1,11 @@
 //! A model's parameter values and their initialisation.
 //!
-//! Initialisers are Keras's defaults, seeded: kernels Glorot-uniform (`U(-l, l)`,
-//! `l = sqrt(6 / (fan_in + fan_out))`, fans as Keras computes them for conv kernels:
-//! receptive field times input or output maps; for depthwise kernels the receptive field alone,
-//! as PyTorch counts it), He-uniform (`l = sqrt(6 / fan_in)`) for kernels
-//! followed by ReLU, biases and batch norm's beta and moving mean zero, gamma and moving
+//! Initialisers, seeded, are Keras's defaults with two departures. Kernels are Glorot-uniform
+//! (`U(-l, l)`, `l = sqrt(6 / (fan_in + fan_out))`, fans as Keras computes them for conv
+//! kernels: receptive field times input or output maps), except (1) He-uniform
+//! (`l = sqrt(6 / fan_in)`) where the layer's own activation is ReLU, and (2) a depthwise
+//! kernel's fan-in is its receptive field alone, as PyTorch counts it (Keras counts every input
+//! channel, which shrinks a random MobileNetV2's signal to 1e-12). Biases and batch norm's beta and moving mean zero, gamma and moving
 //! variance one, LeNet-5's subsampling coefficient one, RBF centres uniform in [-1, 1] (the
 //! paper fixed them to bitmaps of the digits; any spread does for a playground).
 //! LeNet-5's partial connection table zeroes the kernel taps of absent connections.

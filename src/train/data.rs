@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::nn::weights::SplitMix64;
 use crate::tensor::Tensor;
 
+/// The most classes a data set may have (the confusion matrix is classes x classes).
+pub const MAX_CLASSES: usize = 4096;
 /// The most images one IDX file may hold (MNIST's training set has 60,000).
 pub const MAX_IMAGES: usize = 1 << 22;
 
@@ -100,6 +102,12 @@ impl Dataset {
         classes: usize,
         normalization: (f32, f32),
     ) -> Result<Self> {
+        if !(2..=MAX_CLASSES).contains(&classes) {
+            return Err(idx_error(
+                labels_file,
+                format!("classes must be from 2 to {MAX_CLASSES}, got {classes}"),
+            ));
+        }
         let (dims, pixels) = parse_idx(images_file, images, 3)?;
         let (ldims, raw_labels) = parse_idx(labels_file, labels, 1)?;
         if ldims[0] != dims[0] {

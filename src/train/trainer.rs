@@ -49,9 +49,39 @@ impl Trainer {
     /// and correct count (before the update).
     pub fn step(&mut self, x: &Tensor, labels: &[u32]) -> Result<BatchResult> {
         let step_seed = self.seed ^ self.optimizer.step.wrapping_mul(0xD1B5_4A32_D192_ED03);
-        let tape = forward_train(&self.model, &mut self.weights, x, step_seed)?;
-        let (result, seed) = loss(&self.model, &tape, labels)?;
+        // Batch norm's moving statistics change in the forward pass: a step that fails leaves
+        // them as they were.
+        let moving: Vec<(usize, usize, Vec<f32>)> = self
+            .model
+            .nodes()
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| {
+                n.params.iter().enumerate().filter(|(_, p)| !p.trainable).map(move |(k, _)| (i, k))
+            })
+            .map(|(i, k)| (i, k, self.weights.values[i][k].clone()))
+            .collect();
+        let restore = |w: &mut Weights| {
+            for (i, k, v) in &moving {
+                w.values[*i][*k] = v.clone();
+            }
+        };
+        let tape = match forward_train(&self.model, &mut self.weights, x, step_seed) {
+            Ok(t) => t,
+            Err(e) => {
+                restore(&mut self.weights);
+                return Err(e);
+            }
+        };
+        let (result, seed) = match loss(&self.model, &tape, labels) {
+            Ok(r) => r,
+            Err(e) => {
+                restore(&mut self.weights);
+                return Err(e);
+            }
+        };
         if !result.loss.is_finite() {
+            restore(&mut self.weights);
             return Err(Error::invalid(
                 "train",
                 "loss",

@@ -192,8 +192,12 @@ async function fit(model, train, options = {}) {
         else if (msg.type === 'epoch') onEpoch?.(msg);
         else if (msg.type === 'error') reject(new Error(msg.message));
         else if (msg.type === 'done') {
-          model.loadWeights(msg.weights);
-          resolve({ history: msg.history, stopped: msg.stopped });
+          try {
+            model.loadWeights(msg.weights);
+            resolve({ history: msg.history, stopped: msg.stopped });
+          } catch (e) {
+            reject(e); // e.g. the model was freed while it trained
+          }
         }
       };
       worker.onerror = (e) => reject(new Error(`fit: the training worker failed: ${e.message}`));

@@ -38,7 +38,7 @@ async function run(msg) {
     while (paused && !stopped) await new Promise((resolve) => setTimeout(resolve, 50));
     if (stopped) break;
     const t = performance.now();
-    const p = trainer.runSteps(train, steps);
+    const p = trainer.runSteps(steps);
     const ms = performance.now() - t;
     // Slices of about 150 ms: responsive to pause and stop, cheap in messages.
     steps = Math.max(1, Math.min(1000, Math.round(steps * (150 / Math.max(ms, 1)))));
