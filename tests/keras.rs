@@ -6,19 +6,16 @@
 //! and Keras's `to_json()` of them imports back with the same counts.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::collections::BTreeSet;
+
+use common::keras::{root, run_driver};
 use convlab::graph::{Model, ModelSpec};
 use convlab::io::keras_export::to_keras_code;
 use convlab::io::keras_import::from_keras_json;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixture(name: &str) -> String {
     let path = root().join(format!("tests/golden/keras/{name}.json"));
@@ -770,16 +767,6 @@ for case in json.load(open(sys.argv[1])):
     keras.backend.clear_session()
 "#;
 
-fn python() -> PathBuf {
-    let python = root().join(".cache/keras-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-keras.sh (it installs Keras 3 and jax there)",
-        python.display()
-    );
-    python
-}
-
 /// The number printed after `label` on a line of `printed`.
 fn printed_count(printed: &str, label: &str) -> Option<u64> {
     printed.lines().find_map(|l| l.strip_prefix(label)?.trim().parse().ok())
@@ -787,7 +774,6 @@ fn printed_count(printed: &str, label: &str) -> Option<u64> {
 
 #[test]
 fn exported_code_builds_in_keras_with_our_counts_and_shapes() {
-    let python = python();
     let dir = std::env::temp_dir().join(format!("convlab-keras-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut models: Vec<Model> =
@@ -818,27 +804,7 @@ fn exported_code_builds_in_keras_with_our_counts_and_shapes() {
     let driver = dir.join("driver.py");
     std::fs::write(&driver, DRIVER).unwrap();
     let start = std::time::Instant::now();
-    let out = Command::new(&python)
-        .arg(&driver)
-        .arg(&cases_path)
-        .env("KERAS_BACKEND", "jax")
-        .env("JAX_PLATFORMS", "cpu")
-        .env("TF_CPP_MIN_LOG_LEVEL", "2")
-        .output()
-        .expect("run the Keras venv's python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "driver failed: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<Value> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("RESULT "))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(results.len(), models.len(), "{stdout}");
+    let results = run_driver(&driver, &cases_path, models.len());
     let mut failures = Vec::new();
     for (m, r) in models.iter().zip(&results) {
         let name = &m.spec().name;

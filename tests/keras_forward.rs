@@ -16,9 +16,12 @@
 //! the first layers that differ, with the worst element of each.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
+
+use common::keras::{root, run_driver};
 
 use convlab::graph::{Model, ModelSpec};
 use convlab::io::keras_export::to_keras_code;
@@ -29,10 +32,6 @@ use convlab::nn::weights::{KernelInit, SplitMix64, Weights};
 use convlab::Tensor;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn spec(name: &str, input: &[u64], layers: Value) -> ModelSpec {
     ModelSpec::from_value(json!({"format": "convlab-model", "version": 1, "name": name,
@@ -468,16 +467,6 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // Parity with Keras
 
-fn python() -> PathBuf {
-    let python = root().join(".cache/keras-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-keras.sh (it installs Keras 3 and jax there)",
-        python.display()
-    );
-    python
-}
-
 /// One model run by both.
 struct Case {
     model: Model,
@@ -579,28 +568,7 @@ fn run_keras(dir: &Path, cases: &[Case]) -> Vec<Value> {
     }
     let cases_path = dir.join("cases.json");
     std::fs::write(&cases_path, Value::from(list).to_string()).unwrap();
-    let out = Command::new(python())
-        .arg(root().join("scripts/golden/keras_forward.py"))
-        .arg(&cases_path)
-        .env("KERAS_BACKEND", "jax")
-        .env("JAX_PLATFORMS", "cpu")
-        .env("TF_CPP_MIN_LOG_LEVEL", "2")
-        .output()
-        .expect("run the Keras venv's python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "scripts/golden/keras_forward.py failed: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<Value> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("RESULT "))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(results.len(), cases.len(), "{stdout}");
-    results
+    run_driver(&root().join("scripts/golden/keras_forward.py"), &cases_path, cases.len())
 }
 
 /// Compares case `k`'s output and every layer's; returns the problems (the first few layers

@@ -31,9 +31,12 @@
 //! What is compared, and the tolerances: [`training_curves_agree_with_keras`].
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 use std::time::Instant;
+
+use common::keras::{python, root, run_driver};
 
 use convlab::graph::{Model, ModelSpec};
 use convlab::io::keras_export::to_keras_code;
@@ -54,20 +57,6 @@ const STEPS: usize = 300;
 const WINDOW: usize = 25;
 /// Half-width of the uniform pixel noise (the templates are in [-1, 1)).
 const NOISE: f32 = 1.6;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    let python = root().join(".cache/keras-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-keras.sh (it installs Keras 3 and jax there)",
-        python.display()
-    );
-    python
-}
 
 fn model() -> Model {
     let spec = ModelSpec::from_value(json!({
@@ -270,27 +259,11 @@ fn train_keras(
                       "labels": path("labels"), "order": path("order"), "steps": STEPS,
                       "batch": BATCH, "runs": list});
     std::fs::write(path("case.json"), case.to_string()).unwrap();
-    let out = Command::new(python())
-        .arg(root().join("scripts/golden/keras_training.py"))
-        .arg(path("case.json"))
-        .env("KERAS_BACKEND", "jax")
-        .env("JAX_PLATFORMS", "cpu")
-        .env("TF_CPP_MIN_LOG_LEVEL", "2")
-        .output()
-        .expect("run the Keras venv's python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "scripts/golden/keras_training.py failed: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+    let results = run_driver(
+        &root().join("scripts/golden/keras_training.py"),
+        &path("case.json"),
+        runs().len(),
     );
-    let results: Vec<Value> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("RESULT "))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(results.len(), runs().len(), "{stdout}");
     let weights = |file: String| {
         let bytes = std::fs::read(path(&file)).unwrap();
         load(model, &bytes).unwrap_or_else(|e| panic!("{file}: {e}"))

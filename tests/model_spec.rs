@@ -1,7 +1,7 @@
 //! The model specification: validation, shape inference, blocks, the summary, and the
 //! messages a malformed spec gets.
 
-use convlab::graph::{summarize, summary_text, Model, Optimizer, SummaryOptions};
+use convlab::graph::{summarize, summary_text, Model, SummaryOptions};
 use serde_json::json;
 
 fn model(v: serde_json::Value) -> convlab::Result<Model> {
@@ -32,7 +32,12 @@ fn the_seeds_conv_layer_has_15200_parameters_and_12_mb_per_instance() {
     assert_eq!(m.param_count(), 15_200);
     let s = summarize(
         &m,
-        SummaryOptions { batch: 100, optimizer: Optimizer::Sgd, max_buffer_bytes: None },
+        SummaryOptions {
+            batch: 100,
+            optimizer: "sgd".into(),
+            optimizer_slots: 0,
+            max_buffer_bytes: None,
+        },
     )
     .unwrap();
     let conv = &s.layers[1];

@@ -17,7 +17,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::{args, js_error, now_ms, op_result, run_on, set, state};
 use crate::backend::webgpu::GpuContext;
 use crate::error::{Error, Result};
-use crate::graph::{self, summary, ModelSpec, Optimizer, SummaryOptions};
+use crate::graph::{self, summary, ModelSpec, SummaryOptions};
 use crate::io::{keras_export, keras_import, url};
 use crate::nn::forward::forward_cpu;
 use crate::nn::forward_gpu::{forward_gpu, GpuWeights};
@@ -249,14 +249,12 @@ impl JsModel {
         const OP: &str = "summary";
         let options = args::options(OP, options, &["batch", "optimizer"])?;
         let batch = args::optional_integer(OP, &options, "batch", 1)?.unwrap_or(32);
-        let optimizer = match args::string(OP, &options, "optimizer")? {
-            Some(name) => Optimizer::from_name(&name)?,
-            None => Optimizer::Adam,
-        };
+        let optimizer = args::string(OP, &options, "optimizer")?.unwrap_or_else(|| "adam".into());
+        let optimizer_slots = crate::train::OptimizerKind::keras(&optimizer)?.slots() as u64;
         let max_buffer_bytes = state::with(|s| s.gpu.as_ref().map(|g| g.limits().max_buffer_size));
         graph::summarize(
             &self.inner.borrow().model,
-            SummaryOptions { batch: batch as u64, optimizer, max_buffer_bytes },
+            SummaryOptions { batch: batch as u64, optimizer, optimizer_slots, max_buffer_bytes },
         )
     }
 }

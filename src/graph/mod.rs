@@ -8,4 +8,4 @@ pub mod summary;
 
 pub use model::{Model, Node};
 pub use spec::{BlockSpec, EntrySpec, InputSpec, ModelSpec};
-pub use summary::{summarize, summary_text, Optimizer, Summary, SummaryOptions};
+pub use summary::{summarize, summary_text, Summary, SummaryOptions};

@@ -17,61 +17,6 @@ use crate::error::{Error, Result};
 /// wasm32's whole address space: the most memory the CPU path can ever hold.
 pub const WASM32_BYTES: u64 = 4 << 30;
 
-/// The optimizers convlab trains with, as the summary counts their state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Optimizer {
-    /// Plain SGD: no state.
-    Sgd,
-    /// SGD with (Nesterov) momentum: one slot per parameter.
-    Momentum,
-    /// RMSProp: one slot.
-    RmsProp,
-    /// Adam: two slots.
-    Adam,
-    /// Nadam: two slots.
-    Nadam,
-}
-
-impl Optimizer {
-    /// Parses "sgd", "momentum", "nesterov", "rmsprop", "adam" or "nadam".
-    pub fn from_name(name: &str) -> Result<Self> {
-        Ok(match name.to_ascii_lowercase().as_str() {
-            "sgd" => Self::Sgd,
-            "momentum" | "nesterov" => Self::Momentum,
-            "rmsprop" => Self::RmsProp,
-            "adam" => Self::Adam,
-            "nadam" => Self::Nadam,
-            _ => {
-                return Err(Error::invalid(
-                    "summary",
-                    "optimizer",
-                    format!("unknown optimizer {name:?}; use sgd, momentum, nesterov, rmsprop, adam or nadam"),
-                ))
-            }
-        })
-    }
-
-    /// Values of state kept per trainable parameter.
-    pub fn slots(self) -> u64 {
-        match self {
-            Self::Sgd => 0,
-            Self::Momentum | Self::RmsProp => 1,
-            Self::Adam | Self::Nadam => 2,
-        }
-    }
-
-    /// The name shown.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sgd => "sgd",
-            Self::Momentum => "momentum",
-            Self::RmsProp => "rmsprop",
-            Self::Adam => "adam",
-            Self::Nadam => "nadam",
-        }
-    }
-}
-
 /// One row of the summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -145,19 +90,22 @@ pub struct Summary {
 }
 
 /// Options of [`summarize`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SummaryOptions {
     /// Batch size (at least 1).
     pub batch: u64,
-    /// Optimizer for the training estimate.
-    pub optimizer: Optimizer,
+    /// The optimizer's name, shown in the training estimate.
+    pub optimizer: String,
+    /// Values of optimizer state per trainable parameter (`train::OptimizerKind::slots`:
+    /// 0 for SGD, 1 for momentum and RMSProp, 2 for Adam and Nadam).
+    pub optimizer_slots: u64,
     /// The WebGPU device's largest buffer, when one is in use.
     pub max_buffer_bytes: Option<u64>,
 }
 
 impl Default for SummaryOptions {
     fn default() -> Self {
-        Self { batch: 32, optimizer: Optimizer::Adam, max_buffer_bytes: None }
+        Self { batch: 32, optimizer: "adam".into(), optimizer_slots: 2, max_buffer_bytes: None }
     }
 }
 
@@ -196,7 +144,7 @@ pub fn summarize(model: &Model, options: SummaryOptions) -> Result<Summary> {
     let largest = layers.iter().map(|l| l.activation_bytes).max().unwrap_or(0);
     let weight_bytes = 4 * params;
     let gradient_bytes = 4 * trainable;
-    let optimizer_bytes = 4 * trainable * options.optimizer.slots();
+    let optimizer_bytes = 4 * trainable * options.optimizer_slots;
     let batch_activation_bytes = activation_bytes.saturating_mul(batch);
     let backward_bytes = largest.saturating_mul(2).saturating_mul(batch);
     let fixed = weight_bytes + gradient_bytes + optimizer_bytes;
@@ -216,11 +164,11 @@ pub fn summarize(model: &Model, options: SummaryOptions) -> Result<Summary> {
         training_bytes,
     };
     let per_instance = activation_bytes + 2 * largest;
-    let warnings = warnings(&totals, per_instance, largest, batch, options);
+    let warnings = warnings(&totals, per_instance, largest, batch, options.max_buffer_bytes);
     Ok(Summary {
         name: model.spec().name.clone(),
         batch,
-        optimizer: options.optimizer.name().to_string(),
+        optimizer: options.optimizer.clone(),
         layers,
         totals,
         warnings,
@@ -232,7 +180,7 @@ fn warnings(
     per_instance: u64,
     largest: u64,
     batch: u64,
-    o: SummaryOptions,
+    max_buffer_bytes: Option<u64>,
 ) -> Vec<String> {
     let mut out = Vec::new();
     let fixed = t.weight_bytes + t.gradient_bytes + t.optimizer_bytes;
@@ -250,7 +198,7 @@ fn warnings(
             bytes(t.training_bytes)
         ));
     }
-    if let Some(max) = o.max_buffer_bytes {
+    if let Some(max) = max_buffer_bytes {
         if largest.saturating_mul(batch) > max {
             out.push(format!(
                 "the largest layer output for a batch of {batch} is {}, over the WebGPU \

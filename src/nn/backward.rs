@@ -10,7 +10,7 @@
 //! wins), as the paper's classification rule reads them.
 
 use super::forward::{
-    batched, bn_affine, check_input, conv_geometry, depthwise_geometry, layer_core,
+    batched, bn_affine, check_input, conv_geometry, depthwise_geometry, layer_core, nhwc,
     pointwise_geometry, pool_geometry, Cache, Training,
 };
 use super::layer::Layer;
@@ -360,11 +360,4 @@ fn layer_backward(
             vec![dx]
         }
     })
-}
-
-fn nhwc(shape: &[usize]) -> Result<[usize; 4]> {
-    match shape {
-        [n, h, w, c] => Ok([*n, *h, *w, *c]),
-        _ => Err(Error::invalid("train", "x", format!("expected NHWC, got {shape:?}"))),
-    }
 }

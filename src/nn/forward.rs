@@ -140,10 +140,12 @@ pub fn batched(batch: usize, shape: &[usize]) -> Vec<usize> {
     s
 }
 
-fn nhwc(shape: &[usize]) -> Result<[usize; 4]> {
+/// `[n, h, w, c]` of a rank-4 shape (the layers that need feature maps get them by shape
+/// inference; this only guards the kernels' calls).
+pub(crate) fn nhwc(shape: &[usize]) -> Result<[usize; 4]> {
     match shape {
         [n, h, w, c] => Ok([*n, *h, *w, *c]),
-        _ => Err(Error::invalid("predict", "x", format!("expected NHWC, got {shape:?}"))),
+        _ => Err(Error::invalid("layer", "x", format!("expected NHWC, got {shape:?}"))),
     }
 }
 

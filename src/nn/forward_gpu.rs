@@ -10,15 +10,16 @@
 //!   squares come from the channel-scale kernel with `x` as its own scale). For LeNet's 84
 //!   inputs the cancellation costs about 1e-6 relative to `|x|^2`, inside the parity tolerance.
 
-use super::forward::{batched, check_input, plan};
+use super::forward::{
+    batched, check_input, conv_geometry, depthwise_geometry, plan, pointwise_geometry,
+    pool_geometry,
+};
 use super::layer::Layer;
 use super::weights::Weights;
 use crate::backend::webgpu::{GpuContext, GpuTensor, PoolKind};
 use crate::error::{Error, Result};
 use crate::graph::{Model, Node};
 use crate::ops::activation::Activation;
-use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
-use crate::ops::pool::{Pool2dGeometry, Pool2dParams};
 use crate::tensor::{Padding, Tensor};
 
 /// A model's parameters on the device, in the form each layer's kernels take.
@@ -165,38 +166,23 @@ async fn run_layer(
     match &node.layer {
         Layer::Input => ctx.copy_as(op, x, &xs).await,
         Layer::Conv2D(c) => {
-            let params = Conv2dParams {
-                strides: c.strides,
-                dilations: c.dilation_rate,
-                padding: c.padding,
-                groups: c.groups,
-            };
-            let g = Conv2dGeometry::new(op, &xs, p[0].shape(), &params)?;
+            let g = conv_geometry(op, c, &xs)?;
             let y = ctx.conv2d_tensors(&g, x, &p[0]).await?;
             activate(ctx, c.activation, y, c.use_bias.then(|| &p[1])).await
         }
         Layer::DepthwiseConv2D(c) | Layer::SeparableConv2D(c) => {
-            let params = Conv2dParams {
-                strides: c.strides,
-                dilations: c.dilation_rate,
-                padding: c.padding,
-                groups: channels,
-            };
-            let g = Conv2dGeometry::new(op, &xs, p[0].shape(), &params)?;
+            let g = depthwise_geometry(op, c, &xs)?;
             let mut y = ctx.conv2d_tensors(&g, x, &p[0]).await?;
             let mut bias_at = 1;
-            if c.filters.is_some() {
-                let mid = g.output_shape();
-                let pg = Conv2dGeometry::new(op, &mid, p[1].shape(), &Conv2dParams::default())?;
+            if let Some(filters) = c.filters {
+                let pg = pointwise_geometry(op, &g, filters)?;
                 y = ctx.conv2d_tensors(&pg, &y, &p[1]).await?;
                 bias_at = 2;
             }
             activate(ctx, c.activation, y, c.use_bias.then(|| &p[bias_at])).await
         }
         Layer::MaxPool2D(pc) | Layer::AvgPool2D(pc) => {
-            let params =
-                Pool2dParams { pool_size: pc.pool_size, strides: pc.strides, padding: pc.padding };
-            let g = Pool2dGeometry::new(op, &xs, &params)?;
+            let g = pool_geometry(op, pc.pool_size, pc.strides, pc.padding, &xs)?;
             let kind = if matches!(node.layer, Layer::MaxPool2D(_)) {
                 PoolKind::Max
             } else {
@@ -206,7 +192,7 @@ async fn run_layer(
         }
         Layer::GlobalAvgPool2D => ctx.global_pool(PoolKind::Avg, x).await,
         Layer::GlobalMaxPool2D => ctx.global_pool(PoolKind::Max, x).await,
-        Layer::Dense { units, use_bias, activation } => {
+        Layer::Dense { use_bias, activation, .. } => {
             let rows = x.len() / channels.max(1);
             let flat;
             let x2 = if xs.len() == 2 {
@@ -216,7 +202,6 @@ async fn run_layer(
                 &flat
             };
             let y = ctx.dense(x2, &p[0], use_bias.then(|| &p[1]), *activation).await?;
-            let _ = units;
             y.reshaped(&out_shape)
         }
         Layer::Dropout { .. } | Layer::Flatten => ctx.copy_as(op, x, &out_shape).await,
@@ -236,12 +221,7 @@ async fn run_layer(
         Layer::Lrn(params) => ctx.lrn(x, params).await,
         Layer::DepthMaxPool2D { pool_size } => ctx.depth_max_pool(x, *pool_size).await,
         Layer::LeNetSubsampling { pool_size, activation } => {
-            let params = Pool2dParams {
-                pool_size: *pool_size,
-                strides: *pool_size,
-                padding: Padding::Valid,
-            };
-            let g = Pool2dGeometry::new(op, &xs, &params)?;
+            let g = pool_geometry(op, *pool_size, *pool_size, Padding::Valid, &xs)?;
             let y = ctx.subsample(&g, x, &p[0], &p[1]).await?;
             activate(ctx, *activation, y, None).await
         }

@@ -2,24 +2,23 @@
 //! tolerance every fast kernel is held to.
 #![allow(dead_code)]
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod keras;
 pub mod models;
 
 use convlab::backend::reference;
 use convlab::{Conv2dGeometry, Conv2dParams, Padding};
 
-/// SplitMix64: tiny, seeded, the same sequence on every platform (native and wasm32).
-pub struct Rng(u64);
+/// The core's seeded generator (SplitMix64: the same sequence on every platform) with the
+/// draws the tests need.
+pub struct Rng(convlab::nn::weights::SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(convlab::nn::weights::SplitMix64::new(seed))
     }
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
