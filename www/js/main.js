@@ -8,6 +8,7 @@ import * as store from './store.js';
 import * as filters from './filters.js';
 import * as images from './images.js';
 import * as demo from './demo.js';
+import * as trainPanel from './train-panel.js';
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -122,6 +123,9 @@ async function boot() {
   });
   wireBackendChoice();
   store.update({ backend: report });
+  trainPanel.mount($('train')).catch((e) => {
+    $('train').textContent = `The training panel could not start: ${/** @type {Error} */ (e).message}`;
+  });
   try {
     await images.loadSamples();
   } catch (e) {

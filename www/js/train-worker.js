@@ -4,7 +4,13 @@
  * never computes a kernel while a model trains. Messages in: `{type: 'start', spec, weights,
  * train: {images, labels, options}, validation?, options}`, then `pause`, `resume`, `stop`.
  * Messages out: `progress` (after each slice of steps, about every 150 ms), `epoch` (with the
- * validation evaluation), `done` (`weights`: safetensors bytes, `history`) or `error`.
+ * validation evaluation and that epoch's `weights`, safetensors bytes, so that a page can keep a
+ * checkpoint), `done` (`weights`, `history`) or `error`.
+ *
+ * It also evaluates, for the training panel (www/js/train-panel.js), with per-image answers:
+ * `{type: 'evaluate', spec, weights, data: {images, labels, options}}` (raw IDX bytes) posts
+ * `evalProgress` (`{done, total}`) and then `evaluated` (`{accuracy, loss, confusion,
+ * predicted: Uint8Array}`), all computed here so that the page stays responsive.
  */
 /** @type {Promise<any>} */
 const ready = (async () => {
@@ -48,7 +54,8 @@ async function run(msg) {
       lastEpoch = p.epoch;
       const entry = { epoch: p.epoch, elapsed, validation: validation ? trainer.evaluate(validation) : null };
       history.push(entry);
-      self.postMessage({ type: 'epoch', ...entry });
+      const weights = trainer.saveWeights();
+      self.postMessage({ type: 'epoch', ...entry, weights }, { transfer: [weights.buffer] });
     }
     if (p.done) break;
     await yieldToMessages();
@@ -62,9 +69,68 @@ self.onmessage = (event) => {
   if (msg.type === 'pause') paused = true;
   else if (msg.type === 'resume') paused = false;
   else if (msg.type === 'stop') stopped = true;
-  else if (msg.type === 'start') {
+  else if (msg.type === 'evaluate') {
+    evaluate(msg).catch((e) => self.postMessage({ type: 'error', message: e?.message ?? String(e) }));
+  } else if (msg.type === 'start') {
     paused = false;
     stopped = false;
     run(msg).catch((e) => self.postMessage({ type: 'error', message: e?.message ?? String(e) }));
   }
 };
+
+/**
+ * Inference on every image of an IDX data set, in batches, with each image's predicted class.
+ * Inputs are `(pixel / 255 - mean) / std`, as the core's Dataset makes them; the loss is the
+ * mean cross-entropy of the model's softmax output (a softmax is applied when the outputs are
+ * not probabilities already).
+ * @param {any} msg
+ */
+async function evaluate(msg) {
+  const core = await ready;
+  const model = core.Model.fromSpec(msg.spec);
+  model.loadWeights(msg.weights);
+  const { images, labels } = msg.data;
+  const { mean = 0, std = 1, classes = 10 } = msg.data.options ?? {};
+  const view = new DataView(images.buffer, images.byteOffset, images.byteLength);
+  const n = view.getUint32(4);
+  const [h, w] = [view.getUint32(8), view.getUint32(12)];
+  const per = h * w;
+  const predicted = new Uint8Array(n);
+  const confusion = Array.from({ length: classes }, () => new Array(classes).fill(0));
+  let correct = 0;
+  let loss = 0;
+  const batch = msg.batch ?? 200;
+  for (let start = 0; start < n; start += batch) {
+    const count = Math.min(batch, n - start);
+    const data = new Float32Array(count * per);
+    const pixels = images.subarray(16 + start * per, 16 + (start + count) * per);
+    for (let i = 0; i < data.length; i++) data[i] = (pixels[i] / 255 - mean) / std;
+    const out = await model.predict({ shape: [count, h, w, 1], data }, { backend: 'cpu' });
+    const k = out.shape[1];
+    for (let i = 0; i < count; i++) {
+      const row = probabilities(out.data.subarray(i * k, (i + 1) * k));
+      let best = 0;
+      for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+      const label = labels[8 + start + i];
+      predicted[start + i] = best;
+      if (best === label) correct++;
+      if (label < classes && best < classes) confusion[label][best]++;
+      loss -= Math.log(Math.max(row[label] ?? 0, 1e-12));
+    }
+    self.postMessage({ type: 'evalProgress', done: start + count, total: n });
+  }
+  self.postMessage({ type: 'evaluated', accuracy: correct / Math.max(n, 1), loss: loss / Math.max(n, 1), confusion, predicted },
+    { transfer: [predicted.buffer] });
+}
+
+/** @param {Float32Array} row outputs of one image @returns {ArrayLike<number>} */
+function probabilities(row) {
+  let sum = 0;
+  let negative = false;
+  for (const v of row) { sum += v; if (v < 0) negative = true; }
+  if (!negative && Math.abs(sum - 1) < 1e-3) return row;
+  const max = Math.max(...row);
+  const e = Array.from(row, (v) => Math.exp(v - max));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / z);
+}
