@@ -203,7 +203,7 @@ async function train(model, choice, settings, startEpoch, history) {
     const result = await model.fit(trainSet, {
       ...fitSettings, epochs, validation: data.validation,
       onProgress: (/** @type {any} */ p) => { last = p; onProgress(p, startEpoch, settings); },
-      onEpoch: (/** @type {any} */ e) => {
+      onEpoch: (/** @type {import('./types').EpochReport} */ e) => {
         const epoch = startEpoch + e.epoch;
         const entry = { epoch, elapsed: e.elapsed, train: { loss: last.loss, accuracy: last.accuracy }, validation: e.validation && { loss: e.validation.loss, accuracy: e.validation.accuracy } };
         history.push(entry);

@@ -95,6 +95,9 @@ export interface DataSource { images: Uint8Array; labels: Uint8Array; options?: 
 /** Result of `model.fit`. */
 export interface FitResult { history: { epoch: number; elapsed: number; validation: { accuracy: number; loss: number; confusion: number[][] } | null }[]; stopped: boolean; }
 
+/** What `fit`'s `onEpoch` receives: the validation evaluation and that epoch's weights (safetensors bytes). */
+export interface EpochReport { epoch: number; elapsed: number; validation: { accuracy: number; loss: number; confusion: number[][] } | null; weights: Uint8Array; }
+
 declare module '../../pkg/convlab.js' {
   interface Model {
     /** Trains in the training worker (see www/js/train-worker.js); loads the trained weights. */
