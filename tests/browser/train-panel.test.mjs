@@ -180,6 +180,14 @@ test('share links carry the settings; malformed ones and bad weights files give 
 
   // Bad uploads: named, and whatever the browser keeps is unchanged.
   const up = await openPanel();
+  assert.equal(await up.page.inputValue('#tp-model'), 'fashion_mnist_cnn');
+  assert.equal(await up.page.isChecked('#tp-flip'), true, 'the chapter\'s recipe flips Fashion-MNIST images');
+  assert.equal(await up.page.inputValue('#tp-optimizer'), 'nadam');
+  await up.page.selectOption('#tp-data', 'mnist');
+  assert.equal(await up.page.isChecked('#tp-flip'), false, 'no flips for digits');
+  await up.page.fill('#tp-lr', '');
+  await up.page.click('#tp-share');
+  assert.match(await up.page.textContent('#tp-message'), /No link: check the settings: learningRate must be a number/);
   const before = await up.page.evaluate(() => document.getElementById('tp-restored').textContent);
   await up.page.setInputFiles('#tp-upload', { name: 'holiday.jpg.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a weights file at all') });
   await up.page.waitForFunction(() => /holiday/.test(document.getElementById('tp-message').textContent ?? ''));

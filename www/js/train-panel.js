@@ -106,7 +106,13 @@ function applyHash() {
       const linked = api.Model.fromUrl(model);
       const spec = linked.spec();
       const canonical = linked.toUrl();
-      const known = Object.keys(state.specs).find((k) => api.Model.fromSpec(state.specs[k]).toUrl() === canonical);
+      linked.free();
+      const known = Object.keys(state.specs).find((k) => {
+        const m = api.Model.fromSpec(state.specs[k]);
+        const same = m.toUrl() === canonical;
+        m.free();
+        return same;
+      });
       if (known) choice = known;
       else { addLinkedModel(spec.name ?? 'unnamed model', spec); choice = LINK_CHOICE; }
     } catch (e) {
@@ -335,6 +341,7 @@ function onTrain() {
     return message(`The model is not valid: ${/** @type {Error} */ (e).message}`);
   }
   charts.clear();
+  $('tp-continue').hidden = true;
   train(model, choice, checked.settings, 0, []);
 }
 
@@ -381,8 +388,12 @@ async function onUpload() {
 
 function onShare() {
   const spec = state.specs[input('tp-model').value];
+  const checked = settingsLib.validate(readForm(), readForm());
+  if (checked.problems.length) return message(`No link: check the settings: ${checked.problems.join('; ')}.`);
   try {
-    const hash = settingsLib.shareHash(api.Model.fromSpec(spec).toUrl(), readForm());
+    const model = api.Model.fromSpec(spec);
+    const hash = settingsLib.shareHash(model.toUrl(), readForm());
+    model.free();
     history.replaceState(null, '', hash);
     input('tp-link').value = location.href;
     input('tp-link').select();

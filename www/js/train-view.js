@@ -45,7 +45,7 @@ export function render(host) {
     <fieldset>
       <legend>Augmentation (seeded, per batch)</legend>
       <label>Random shifts up to <input id="tp-shift" type="number" min="0" max="8" step="1"> pixels</label>
-      <label><input id="tp-flip" type="checkbox"> Horizontal flips (off for digits)</label>
+      <label class="check"><input id="tp-flip" type="checkbox"> Horizontal flips (off for digits)</label>
     </fieldset>
   </form>
   <div class="train-buttons" role="group" aria-label="Training">
