@@ -2,13 +2,15 @@
 /**
  * The training panel's memory across reloads, in IndexedDB (database `convlab`, store
  * `training`): one record, `current`, holding the model's spec, the latest weights
- * (safetensors bytes, rewritten after every epoch while a model trains), the settings, the
+ * (safetensors bytes, rewritten after every epoch while a model trains; with the trainer's
+ * checkpoint where the core makes one), the settings, the
  * epoch history and, once a run has finished, its test result. A reload during training so
  * loses at most the epoch in progress. Failures (private windows, quota) are reported, never
  * thrown at the page.
  *
  * @typedef {{
- *   spec: any, weights: Uint8Array, settings: import('./train-settings.js').TrainSettings,
+ *   spec: any, weights: Uint8Array, checkpoint?: Uint8Array | null,
+ *   settings: import('./train-settings.js').TrainSettings,
  *   modelChoice: string, history: any[], epoch: number, status: 'training' | 'done' | 'stopped' | 'uploaded',
  *   test: {accuracy: number, loss: number} | null, savedAt: number,
  * }} SavedRun

@@ -187,13 +187,15 @@ function setTraining(training) {
 const duration = (seconds) => (seconds < 90 ? `${Math.round(seconds)} s` : seconds < 5400 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`);
 
 /**
- * Trains `model` for `settings.epochs - startEpoch` epochs, keeping each epoch in IndexedDB.
+ * Trains `model` for `settings.epochs - startEpoch` epochs, keeping each epoch in IndexedDB;
+ * with `resume` (a trainer checkpoint) the worker continues that run where it stood.
  * @param {any} model @param {string} choice @param {TrainSettings} settings
- * @param {number} startEpoch @param {any[]} history
+ * @param {number} startEpoch @param {any[]} history @param {Uint8Array | null} [resume]
  */
-async function train(model, choice, settings, startEpoch, history) {
+async function train(model, choice, settings, startEpoch, history, resume = null) {
   const { trainImages, data: dataName, ...fitSettings } = settings;
   const epochs = settings.epochs - startEpoch;
+  const speed = { position: -1, elapsed: 0 };
   setTraining(true);
   message('');
   $('tp-results').replaceChildren();
@@ -207,14 +209,14 @@ async function train(model, choice, settings, startEpoch, history) {
     const spec = model.spec();
     let last = { loss: 0, accuracy: 0 };
     const result = await model.fit(trainSet, {
-      ...fitSettings, epochs, validation: data.validation,
-      onProgress: (/** @type {any} */ p) => { last = p; onProgress(p, startEpoch, settings); },
+      ...fitSettings, epochs, validation: data.validation, ...(resume ? { resume } : {}),
+      onProgress: (/** @type {any} */ p) => { last = p; onProgress(p, startEpoch, settings, speed); },
       onEpoch: (/** @type {import('./types').EpochReport} */ e) => {
         const epoch = startEpoch + e.epoch;
         const entry = { epoch, elapsed: e.elapsed, train: { loss: last.loss, accuracy: last.accuracy }, validation: e.validation && { loss: e.validation.loss, accuracy: e.validation.accuracy } };
         history.push(entry);
         charts.add(epoch, entry.train, entry.validation);
-        const run = { spec, weights: e.weights, settings, modelChoice: choice, history: [...history], epoch, status: /** @type {const} */ ('training'), test: null, savedAt: Date.now() };
+        const run = { spec, weights: e.weights, checkpoint: e.checkpoint ?? null, settings, modelChoice: choice, history: [...history], epoch, status: /** @type {const} */ ('training'), test: null, savedAt: Date.now() };
         state.saving = state.saving.then(() => saveRun(run)).catch((err) => message(`The weights could not be kept in this browser: ${err.message}`));
       },
     });
@@ -235,20 +237,20 @@ async function train(model, choice, settings, startEpoch, history) {
 
 /**
  * @param {any} p the worker's progress message @param {number} startEpoch
- * @param {TrainSettings} settings
+ * @param {TrainSettings} settings @param {{position: number, elapsed: number}} speed where the
+ * first message of this call stood (a resumed run's epochs count from its checkpoint's)
  */
-function onProgress(p, startEpoch, settings) {
+function onProgress(p, startEpoch, settings, speed) {
   const inEpoch = p.step === 0 && p.epoch > 0 ? 1 : p.step / p.stepsPerEpoch;
   const doneEpochs = p.step === 0 && p.epoch > 0 ? p.epoch - 1 : p.epoch;
   /** @type {HTMLProgressElement} */ ($('tp-epoch-progress')).value = inEpoch;
-  const runDone = (doneEpochs + inEpoch) / p.epochs;
-  /** @type {HTMLProgressElement} */ ($('tp-run-progress')).value = (startEpoch + (doneEpochs + inEpoch)) / settings.epochs;
-  const samples = (doneEpochs + inEpoch) * p.stepsPerEpoch * settings.batchSize;
-  const rate = samples / Math.max(p.elapsed, 1e-3);
-  $('tp-speed').textContent = `${Math.round(rate)} samples/s`;
-  $('tp-eta').textContent = runDone > 0 ? duration(p.elapsed * (1 - runDone) / runDone) : '-';
-  const x = startEpoch + doneEpochs + inEpoch;
-  charts.add(x, { loss: p.loss, accuracy: p.accuracy }, null);
+  const position = startEpoch + doneEpochs + inEpoch;
+  if (speed.position < 0) Object.assign(speed, { position: startEpoch + p.epoch - (p.step === 0 && p.epoch > 0 ? 1 : 0), elapsed: 0 });
+  /** @type {HTMLProgressElement} */ ($('tp-run-progress')).value = position / settings.epochs;
+  const epochsPerSecond = (position - speed.position) / Math.max(p.elapsed - speed.elapsed, 1e-3);
+  $('tp-speed').textContent = `${Math.round(epochsPerSecond * p.stepsPerEpoch * settings.batchSize)} samples/s`;
+  $('tp-eta').textContent = epochsPerSecond > 0 ? duration((settings.epochs - position) / epochsPerSecond) : '-';
+  charts.add(position, { loss: p.loss, accuracy: p.accuracy }, null);
   status(`Epoch ${startEpoch + doneEpochs + 1} of ${settings.epochs}, step ${p.step || p.stepsPerEpoch} of ${p.stepsPerEpoch}: loss ${p.loss.toFixed(4)}, accuracy ${(100 * p.accuracy).toFixed(1)}%, learning rate ${p.learningRate.toExponential(2)}`);
 }
 
@@ -324,9 +326,15 @@ function onContinue() {
   if (!run || state.training) return;
   const model = api.Model.fromSpec(run.spec);
   model.loadWeights(run.weights);
-  // A fresh optimizer state and the schedule over the remaining epochs: the worker's Trainer
-  // starts at its own epoch 0 (the core has no optimizer checkpoint in the page yet).
-  train(model, run.modelChoice, run.settings, run.epoch, [...run.history]);
+  $('tp-results').replaceChildren();
+  if (run.checkpoint) {
+    // The trainer's own checkpoint: optimizer slots, schedule and batch order continue exactly.
+    train(model, run.modelChoice, run.settings, 0, [...run.history], run.checkpoint);
+  } else {
+    // Weights only (a core without Trainer.checkpoint): a fresh optimizer state, and the
+    // schedule over the remaining epochs, as the worker's Trainer starts at its own epoch 0.
+    train(model, run.modelChoice, run.settings, run.epoch, [...run.history]);
+  }
 }
 
 function onTrain() {

@@ -4,8 +4,9 @@
  * never computes a kernel while a model trains. Messages in: `{type: 'start', spec, weights,
  * train: {images, labels, options}, validation?, options}`, then `pause`, `resume`, `stop`.
  * Messages out: `progress` (after each slice of steps, about every 150 ms), `epoch` (with the
- * validation evaluation and that epoch's `weights`, safetensors bytes, so that a page can keep a
- * checkpoint), `done` (`weights`, `history`) or `error`.
+ * validation evaluation, that epoch's `weights`, safetensors bytes, and, where the core has
+ * `Trainer.checkpoint`, the run's whole state as `checkpoint`, so that a page can keep them),
+ * `done` (`weights`, `history`) or `error`.
  *
  * It also evaluates, for the training panel (www/js/train-panel.js), with per-image answers:
  * `{type: 'evaluate', spec, weights, data: {images, labels, options}}` (raw IDX bytes) posts
@@ -38,7 +39,9 @@ async function run(msg) {
   const trainer = new core.Trainer(model, train, msg.options);
   const history = [];
   let steps = 1;
-  let lastEpoch = 0;
+  // A run resumed from a checkpoint (options.resume, where the core has Trainer.checkpoint)
+  // starts at its saved epoch; zero steps report where the trainer stands.
+  let lastEpoch = msg.options?.resume ? trainer.runSteps(0).epoch : 0;
   const started = performance.now();
   for (;;) {
     while (paused && !stopped) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -55,7 +58,10 @@ async function run(msg) {
       const entry = { epoch: p.epoch, elapsed, validation: validation ? trainer.evaluate(validation) : null };
       history.push(entry);
       const weights = trainer.saveWeights();
-      self.postMessage({ type: 'epoch', ...entry, weights }, { transfer: [weights.buffer] });
+      // The whole state (optimizer slots, position) where the core can checkpoint a run.
+      const checkpoint = typeof trainer.checkpoint === 'function' ? trainer.checkpoint() : null;
+      const transfer = checkpoint ? [weights.buffer, checkpoint.buffer] : [weights.buffer];
+      self.postMessage({ type: 'epoch', ...entry, weights, checkpoint }, { transfer });
     }
     if (p.done) break;
     await yieldToMessages();

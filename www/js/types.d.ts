@@ -10,8 +10,9 @@ export type {
 import type { Model, ModelSpec } from '../../pkg/convlab.js';
 import type {
   Tensor, Conv2dOptions, DepthwiseOptions, PoolOptions, DenseOptions, BatchNormOptions,
-  LrnOptions, OpResult, BackendsReport, BackendName,
+  LrnOptions, OpResult, BackendsReport, BackendName, AugmentOptions, PreviewResult,
 } from '../../pkg/convlab.js';
+export type { AugmentOptions, PreviewResult, TrainerOptions } from '../../pkg/convlab.js';
 
 /** Options of the ops that take only a backend. */
 export interface BackendOption { backend?: BackendName | 'auto'; }
@@ -74,6 +75,10 @@ export interface Convlab {
     fromIdx(images: Uint8Array, labels: Uint8Array, options?: { classes?: number; mean?: number; std?: number; imagesName?: string; labelsName?: string }): DataSource;
     /** Fashion-MNIST or MNIST from the site (lazily, with progress); the last 5,000 training images held out. */
     load(name: 'fashion_mnist' | 'mnist', options?: { onProgress?: (fraction: number) => void; validation?: number }): Promise<{ train: DataSource; validation: DataSource | null; test: DataSource; classNames: string[] }>;
+    /** The user's own images, one list of files per class: decoded, centre-cropped, resized (grey for 1 channel); bad files are skipped and listed. */
+    fromImages(classes: { name: string; files: (File | Blob)[] }[], options: FromImagesOptions): Promise<UserDataSource>;
+    /** Augmented samples of a data set for display: NHWC floats in [0, 1]. */
+    preview(dataset: DataSource, options?: { augment?: AugmentOptions; seed?: number; count?: number; start?: number }): Promise<PreviewResult>;
   };
   /** The training run in the worker: pause, resume, stop (false when none is running). */
   training: { pause(): boolean; resume(): boolean; stop(): boolean; active(): boolean };
@@ -92,11 +97,17 @@ export interface Convlab {
 /** A data set: the IDX bytes (sent to the training worker) and the core's view of them. */
 export interface DataSource { images: Uint8Array; labels: Uint8Array; options?: object; length: number; imageShape: number[]; dataset: unknown; }
 
+/** The model's input size for `data.fromImages`; `mean` and `std` default to the pixels' own. */
+export interface FromImagesOptions { height: number; width: number; channels: 1 | 3; mean?: number; std?: number; }
+
+/** A data set of the user's images: class names, images kept per class, and the files skipped with why. */
+export interface UserDataSource extends DataSource { classNames: string[]; counts: number[]; skipped: { file: string; reason: string }[]; }
+
 /** Result of `model.fit`. */
 export interface FitResult { history: { epoch: number; elapsed: number; validation: { accuracy: number; loss: number; confusion: number[][] } | null }[]; stopped: boolean; }
 
 /** What `fit`'s `onEpoch` receives: the validation evaluation and that epoch's weights (safetensors bytes). */
-export interface EpochReport { epoch: number; elapsed: number; validation: { accuracy: number; loss: number; confusion: number[][] } | null; weights: Uint8Array; }
+export interface EpochReport { epoch: number; elapsed: number; validation: { accuracy: number; loss: number; confusion: number[][] } | null; weights: Uint8Array; checkpoint: Uint8Array | null; }
 
 declare module '../../pkg/convlab.js' {
   interface Model {
