@@ -22,6 +22,7 @@ use convlab::graph::Model;
 use convlab::io::safetensors;
 use convlab::nn::weights::Weights;
 use convlab::train::augment::Augment;
+use convlab::train::checkpoint::{restore_slots, slot_weights};
 use convlab::train::data::{maybe_gunzip, shuffled};
 use convlab::train::trainer::evaluate;
 use convlab::train::{Dataset, Optimizer, OptimizerConfig, OptimizerKind, Schedule, Trainer};
@@ -82,43 +83,6 @@ struct Progress {
     seconds: f64,
 }
 
-fn slot_weights(model: &Model, optimizer: &Optimizer, second: bool) -> Weights {
-    let mut values: Vec<Vec<Vec<f32>>> = Vec::new();
-    let mut index = 0;
-    for node in model.nodes() {
-        let mut per = Vec::new();
-        for p in &node.params {
-            let len: usize = p.shape.iter().product();
-            let slot = if p.trainable {
-                index += 1;
-                optimizer
-                    .slots
-                    .get(index - 1)
-                    .map(|s| if second { s.b.clone() } else { s.a.clone() })
-            } else {
-                None
-            };
-            per.push(slot.filter(|s| s.len() == len).unwrap_or_else(|| vec![0.0; len]));
-        }
-        values.push(per);
-    }
-    Weights { values }
-}
-
-fn restore_slots(model: &Model, optimizer: &mut Optimizer, a: &Weights, b: &Weights) {
-    optimizer.slots.clear();
-    for (i, node) in model.nodes().iter().enumerate() {
-        for (k, p) in node.params.iter().enumerate() {
-            if p.trainable {
-                optimizer.slots.push(convlab::train::optimizer::Slots {
-                    a: a.values[i][k].clone(),
-                    b: b.values[i][k].clone(),
-                });
-            }
-        }
-    }
-}
-
 fn checkpoint(run: &Path, t: &Trainer, progress: &Progress) {
     let write = |name: &str, bytes: Vec<u8>| {
         let tmp = run.join(format!("{name}.tmp"));
@@ -151,7 +115,7 @@ fn main() {
         schedule: Schedule::Cosine { steps: a.epochs * steps_per_epoch as u64, floor: 0.01 },
         weight_decay: 0.0,
     };
-    let augment = Augment { max_shift: 2, flip: true };
+    let augment = Augment { max_shift: 2, flip: true, ..Augment::default() };
     let mut t = Trainer {
         weights: Weights::init(&model, a.seed).unwrap(),
         model,

@@ -1,4 +1,5 @@
-//! IDX parsing and batches: every malformed file gets a message naming it.
+//! IDX parsing and batches (grey `[n, rows, cols]` and channels-last `[n, rows, cols,
+//! channels]` images): every malformed file gets a message naming it.
 
 use convlab::train::data::{parse_idx, shuffled};
 use convlab::train::Dataset;
@@ -81,7 +82,7 @@ fn augmentation_shifts_and_flips_whole_images() {
     use convlab::Tensor;
     let x = Tensor::new("t", "x", vec![2, 3, 3, 1], (1..=18).map(|v| v as f32).collect()).unwrap();
     assert_eq!(Augment::default().apply(&x, 1, 0.0).unwrap(), x);
-    let flip = Augment { max_shift: 0, flip: true };
+    let flip = Augment { max_shift: 0, flip: true, ..Augment::default() };
     let mut flipped = 0;
     for seed in 0..20 {
         let y = flip.apply(&x, seed, 0.0).unwrap();
@@ -94,7 +95,7 @@ fn augmentation_shifts_and_flips_whole_images() {
         }
     }
     assert!(flipped > 5 && flipped < 35, "{flipped} of 40 flipped");
-    let shift = Augment { max_shift: 1, flip: false };
+    let shift = Augment { max_shift: 1, flip: false, ..Augment::default() };
     let y = shift.apply(&x, 3, -1.0).unwrap();
     // Every value is an original pixel of the same image or the fill.
     for b in 0..2 {
@@ -103,4 +104,29 @@ fn augmentation_shifts_and_flips_whole_images() {
         }
     }
     assert_eq!(shift.apply(&x, 3, -1.0).unwrap(), y, "seeded");
+}
+
+#[test]
+fn four_dimensional_idx_images_keep_their_channels() {
+    let mut images = vec![0, 0, 8, 4];
+    for s in [2u32, 2, 1, 3] {
+        images.extend_from_slice(&s.to_be_bytes());
+    }
+    images.extend((0..12).map(|v| v as u8 * 20));
+    let labels = [0u8, 0, 8, 1, 0, 0, 0, 2, 1, 0];
+    let d = Dataset::from_idx("rgb", &images, "l", &labels, 2, (0.0, 1.0)).unwrap();
+    assert_eq!((d.len(), d.shape), (2, [2, 1, 3]));
+    let (x, _) = d.batch(&[1]).unwrap();
+    assert_eq!(x.shape(), [1, 2, 1, 3]);
+    assert!((x.data()[0] - 120.0 / 255.0).abs() < 1e-6);
+    let mut nine = images.clone();
+    nine[19] = 9; // nine channels
+    nine.resize(20 + 36, 0);
+    let e = Dataset::from_idx("rgb", &nine, "l", &labels, 2, (0.0, 1.0)).unwrap_err();
+    assert!(e.message().contains("rgb") && e.message().contains("9 channels"), "{e}");
+    let e = Dataset::from_idx("rgb", &images[..20], "l", &labels, 2, (0.0, 1.0)).unwrap_err();
+    assert!(e.message().contains("rgb") && e.message().contains("truncated"), "{e}");
+    let two_d = [0u8, 0, 8, 2, 0, 0, 0, 1, 0, 0, 0, 1, 7];
+    let e = Dataset::from_idx("flat", &two_d, "l", &labels, 2, (0.0, 1.0)).unwrap_err();
+    assert!(e.message().contains("flat") && e.message().contains("dimensions"), "{e}");
 }

@@ -1,11 +1,13 @@
-//! Training from JavaScript: `Dataset.fromIdx` (IDX bytes, gzip or not), and `Trainer`, which
-//! runs a bounded number of optimisation steps per call so that the caller (the training
-//! worker, www/js/train-worker.js) can report progress and honour pause and stop between calls.
-//! Models gain `saveWeights` / `loadWeights` (safetensors bytes) and `evaluate`.
+//! Training from JavaScript: `Dataset.fromIdx` (IDX bytes, gzip or not) and `Dataset.preview`
+//! (augmented samples for display), and `Trainer`, which runs a bounded number of optimisation
+//! steps per call so that the caller (the training worker, www/js/train-worker.js) can report
+//! progress and honour pause and stop between calls, and which checkpoints and restores its
+//! whole state (`checkpoint`, `restore`, the `resume` option). Models gain `saveWeights` /
+//! `loadWeights` (safetensors bytes) and `evaluate`.
 
 use std::rc::Rc;
 
-use js_sys::{Array, Object};
+use js_sys::{Array, Float32Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::model::JsModel;
@@ -14,18 +16,32 @@ use crate::error::{Error, Result};
 use crate::io::safetensors;
 use crate::nn::Weights;
 use crate::train::augment::Augment;
-use crate::train::data::{maybe_gunzip, shuffled};
+use crate::train::checkpoint;
+use crate::train::data::maybe_gunzip;
 use crate::train::trainer::evaluate;
-use crate::train::{Dataset, Optimizer, OptimizerConfig, OptimizerKind, Schedule, Trainer};
+use crate::train::{
+    Dataset, Optimizer, OptimizerConfig, OptimizerKind, RunSettings, Schedule, Trainer, TrainingRun,
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TRAINING: &str = r#"
 export interface DatasetOptions { classes?: number; mean?: number; std?: number; imagesName?: string; labelsName?: string; }
-export interface TrainerOptions {
+export interface AugmentOptions {
+  /** Largest shift in pixels (0 to 64). */ maxShift?: number;
+  /** Mirror left-right at random. */ flip?: boolean;
+  /** Largest rotation in degrees, either way (0 to 180). */ rotation?: number;
+  /** Largest zoom as a fraction, in and out (0 to below 1). */ zoom?: number;
+  /** Largest contrast change (0 to 1). */ contrast?: number;
+  /** Largest brightness change, a fraction of the pixel range (0 to 1). */ brightness?: number;
+}
+export interface TrainerOptions extends AugmentOptions {
   optimizer?: "sgd" | "momentum" | "nesterov" | "rmsprop" | "adam" | "nadam";
   learningRate?: number; schedule?: "constant" | "cosine"; weightDecay?: number;
-  batchSize?: number; epochs?: number; seed?: number; maxShift?: number; flip?: boolean;
+  batchSize?: number; epochs?: number; seed?: number;
+  /** Bytes from `trainer.checkpoint()`: continue that run (same model, settings and data). */
+  resume?: Uint8Array;
 }
+export interface PreviewResult { shape: number[]; data: Float32Array; }
 export interface TrainProgress { epoch: number; step: number; stepsPerEpoch: number; epochs: number; loss: number; accuracy: number; samples: number; learningRate: number; done: boolean; }
 export interface EvaluationResult { accuracy: number; loss: number; confusion: number[][]; }
 "#;
@@ -81,6 +97,63 @@ impl JsDataset {
         self.inner.shape.to_vec()
     }
 
+    /// Images `start..start + count` after augmentation with `options` (seeded by `seed`), as
+    /// NHWC floats brought back to pixel values in `[0, 1]` for display.
+    #[wasm_bindgen(unchecked_return_type = "PreviewResult")]
+    pub fn preview(
+        &self,
+        start: JsValue,
+        count: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "AugmentOptions | undefined")] options: JsValue,
+        seed: JsValue,
+    ) -> std::result::Result<JsValue, JsError> {
+        self.augmented_preview(&start, &count, &options, &seed).map_err(js_error)
+    }
+
+    fn augmented_preview(
+        &self,
+        start: &JsValue,
+        count: &JsValue,
+        options: &JsValue,
+        seed: &JsValue,
+    ) -> Result<JsValue> {
+        const OP: &str = "Dataset.preview";
+        let number = |name: &str, v: &JsValue, default: usize| -> Result<usize> {
+            let holder = Object::new();
+            set(&holder, name, v.clone());
+            Ok(args::optional_integer(OP, &holder, name, 0)?.unwrap_or(default))
+        };
+        let start = number("start", start, 0)?;
+        let count = number("count", count, 8)?;
+        let seed = number("seed", seed, 0)?;
+        let d = &self.inner;
+        if count == 0 || count > MAX_PREVIEW || start.saturating_add(count) > d.len() {
+            return Err(Error::invalid(
+                OP,
+                "count",
+                format!(
+                    "images {start}..{} are not within the {} images (1 to {MAX_PREVIEW} at a time)",
+                    start.saturating_add(count),
+                    d.len()
+                ),
+            ));
+        }
+        let augment = augment_options(OP, &args::options(OP, options, &AUGMENT_KEYS)?)?;
+        let indices: Vec<usize> = (start..start + count).collect();
+        let (x, _) = d.batch(&indices)?;
+        let x = augment.apply_normalised(&x, seed as u64, d.normalization)?;
+        let (mean, std) = d.normalization;
+        let pixels: Vec<f32> = x.data().iter().map(|&v| (v * std + mean).clamp(0.0, 1.0)).collect();
+        let o = Object::new();
+        let shape = Array::new();
+        for &s in x.shape() {
+            shape.push(&JsValue::from(s as f64));
+        }
+        set(&o, "shape", shape);
+        set(&o, "data", Float32Array::from(pixels.as_slice()));
+        Ok(o.into())
+    }
+
     /// `[first, last n]`: the chapter holds out the last 5,000 training images for validation.
     #[wasm_bindgen(js_name = splitLast, unchecked_return_type = "[Dataset, Dataset]")]
     pub fn split_last(&self, n: usize) -> std::result::Result<Array, JsError> {
@@ -92,19 +165,49 @@ impl JsDataset {
     }
 }
 
+/// The most images one preview shows.
+const MAX_PREVIEW: usize = 256;
+
+/// The augmentation options, as `Trainer` and `Dataset.preview` take them.
+const AUGMENT_KEYS: [&str; 6] = ["maxShift", "flip", "rotation", "zoom", "contrast", "brightness"];
+
+/// The augmentation options of `options` (other keys are the caller's to check).
+fn augment_options(op: &str, options: &JsValue) -> Result<Augment> {
+    let max_shift = args::optional_integer(op, options, "maxShift", 0)?.unwrap_or(0);
+    if max_shift > 64 {
+        return Err(Error::invalid(op, "maxShift", format!("must be 0 to 64, got {max_shift}")));
+    }
+    let flip = js_sys::Reflect::get(options, &"flip".into()).unwrap_or(JsValue::UNDEFINED);
+    let flip = match (flip.is_undefined(), flip.as_bool()) {
+        (true, _) => false,
+        (false, Some(b)) => b,
+        (false, None) => {
+            return Err(Error::invalid(
+                op,
+                "flip",
+                format!("expected true or false, got {}", args::describe(&flip)),
+            ))
+        }
+    };
+    let number =
+        |key: &str| Ok::<f32, Error>(args::optional_number(op, options, key)?.unwrap_or(0.0));
+    let augment = Augment {
+        max_shift,
+        flip,
+        rotation: number("rotation")?,
+        zoom: number("zoom")?,
+        contrast: number("contrast")?,
+        brightness: number("brightness")?,
+    };
+    augment.validate(op)?;
+    Ok(augment)
+}
+
 /// A training run of one model: settings, weights, optimizer state and the position in the
-/// current epoch's (seeded) batch order.
+/// current epoch's (seeded) batch order (see [`TrainingRun`]).
 #[wasm_bindgen(js_name = Trainer)]
 pub struct JsTrainer {
-    trainer: Trainer,
-    data: Rc<Dataset>,
-    batch: usize,
-    epochs: u64,
-    epoch: u64,
-    step_in_epoch: usize,
-    order: Vec<usize>,
-    augment: Augment,
-    sums: (f64, usize, usize),
+    run: TrainingRun,
 }
 
 /// The options; a cosine schedule's length is filled in by the caller (it needs the data).
@@ -118,8 +221,13 @@ fn trainer_options(options: &JsValue) -> Result<(OptimizerConfig, usize, u64, u6
         "batchSize",
         "epochs",
         "seed",
+        "resume",
         "maxShift",
         "flip",
+        "rotation",
+        "zoom",
+        "contrast",
+        "brightness",
     ];
     let options = args::options(OP, options, &allowed)?;
     let kind = OptimizerKind::keras(
@@ -141,138 +249,126 @@ fn trainer_options(options: &JsValue) -> Result<(OptimizerConfig, usize, u64, u6
         }
     };
     let weight_decay = args::optional_number(OP, &options, "weightDecay")?.unwrap_or(0.0);
-    let max_shift = args::optional_integer(OP, &options, "maxShift", 0)?.unwrap_or(0);
-    let flip = js_sys::Reflect::get(&options, &"flip".into())
-        .ok()
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    if batch > 4096 || epochs > 10_000 || max_shift > 64 {
-        return Err(Error::invalid(
-            OP,
-            "options",
-            "batchSize at most 4096, epochs at most 10000, maxShift at most 64",
-        ));
+    if batch > 4096 || epochs > 10_000 {
+        return Err(Error::invalid(OP, "options", "batchSize at most 4096, epochs at most 10000"));
     }
+    let augment = augment_options(OP, &options)?;
     Ok((
         OptimizerConfig { kind, learning_rate, schedule, weight_decay },
         batch,
         epochs,
         seed,
-        Augment { max_shift, flip },
+        augment,
     ))
+}
+
+/// The `resume` option: checkpoint bytes, or none.
+fn resume_option(options: &JsValue) -> Result<Option<Vec<u8>>> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let value = js_sys::Reflect::get(options, &"resume".into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if !value.is_instance_of::<Uint8Array>() {
+        return Err(Error::invalid(
+            "Trainer",
+            "resume",
+            format!(
+                "expected a Uint8Array from trainer.checkpoint(), got {}",
+                args::describe(&value)
+            ),
+        ));
+    }
+    Ok(Some(value.unchecked_into::<Uint8Array>().to_vec()))
 }
 
 #[wasm_bindgen(js_class = Trainer)]
 impl JsTrainer {
-    /// A run for `model` (its current weights, initialised if it has none) on `data`.
+    /// A run for `model` (its current weights, initialised if it has none) on `data`; with
+    /// `resume`, continuing from that checkpoint.
     #[wasm_bindgen(constructor)]
     pub fn new(
         model: &JsModel,
         data: &JsDataset,
         #[wasm_bindgen(unchecked_param_type = "TrainerOptions | undefined")] options: JsValue,
     ) -> std::result::Result<JsTrainer, JsError> {
-        let (mut config, batch, epochs, seed, augment) =
-            trainer_options(&options).map_err(js_error)?;
+        Self::build(model, data, &options).map_err(js_error)
+    }
+
+    fn build(model: &JsModel, data: &JsDataset, options: &JsValue) -> Result<JsTrainer> {
+        let (mut config, batch, epochs, seed, augment) = trainer_options(options)?;
+        let resume = resume_option(options)?;
         if let Schedule::Cosine { floor, .. } = config.schedule {
             let steps = epochs * (data.inner.len() / batch).max(1) as u64;
             config.schedule = Schedule::Cosine { steps, floor };
         }
         if data.inner.len() < batch {
-            return Err(JsError::new(&format!(
-                "Trainer: {} images are fewer than one batch of {batch}",
-                data.inner.len()
-            )));
+            return Err(Error::invalid(
+                "Trainer",
+                "batchSize",
+                format!("{} images are fewer than one batch of {batch}", data.inner.len()),
+            ));
         }
-        let (graph, weights) = model.model_and_weights().map_err(js_error)?;
+        let (graph, weights) = model.model_and_weights()?;
         crate::nn::forward::check_input(
             &graph,
             &[batch, data.inner.shape[0], data.inner.shape[1], data.inner.shape[2]],
-        )
-        .map_err(js_error)?;
-        let trainer = Trainer {
-            model: graph,
-            weights,
-            optimizer: Optimizer::new(config).map_err(js_error)?,
-            seed,
-        };
-        Ok(JsTrainer {
-            trainer,
-            data: Rc::clone(&data.inner),
-            batch,
-            epochs,
-            epoch: 0,
-            step_in_epoch: 0,
-            order: Vec::new(),
-            augment,
-            sums: (0.0, 0, 0),
-        })
+        )?;
+        let trainer = Trainer { model: graph, weights, optimizer: Optimizer::new(config)?, seed };
+        let settings = RunSettings { batch, epochs, augment };
+        let mut run = TrainingRun::new(trainer, Rc::clone(&data.inner), settings)?;
+        if let Some(bytes) = resume {
+            checkpoint::restore(&mut run, &bytes)?;
+        }
+        Ok(JsTrainer { run })
     }
 
     /// Runs up to `steps` optimisation steps on the trainer's data set, stopping early at the
     /// end of an epoch, and reports the running loss and accuracy of the epoch (of the one just
-    /// finished, when the call ended one: then `step` is 0).
+    /// finished, when the call ended one: then `step` is 0). `runSteps(0)` only reports.
     #[wasm_bindgen(js_name = runSteps, unchecked_return_type = "TrainProgress")]
     pub fn run_steps(&mut self, steps: usize) -> std::result::Result<JsValue, JsError> {
-        let d = Rc::clone(&self.data);
-        let per_epoch = d.len() / self.batch;
-        for _ in 0..steps {
-            if self.epoch >= self.epochs {
-                break;
-            }
-            if self.step_in_epoch == 0 {
-                self.order = shuffled(
-                    d.len(),
-                    self.trainer.seed ^ (self.epoch + 1).wrapping_mul(0x9E37_79B9),
-                );
-                self.sums = (0.0, 0, 0);
-            }
-            let s = self.step_in_epoch;
-            let (x, labels) =
-                d.batch(&self.order[s * self.batch..(s + 1) * self.batch]).map_err(js_error)?;
-            let fill = -d.normalization.0 / d.normalization.1;
-            let x = self
-                .augment
-                .apply(
-                    &x,
-                    self.trainer.seed ^ self.trainer.optimizer.step.wrapping_mul(0xA24B_AED4),
-                    fill,
-                )
-                .map_err(js_error)?;
-            let r = self.trainer.step(&x, &labels).map_err(js_error)?;
-            self.sums.0 += r.loss as f64 * labels.len() as f64;
-            self.sums.1 += r.correct;
-            self.sums.2 += labels.len();
-            self.step_in_epoch += 1;
-            if self.step_in_epoch >= per_epoch {
-                self.step_in_epoch = 0;
-                self.epoch += 1;
-                break; // a call never crosses an epoch's end, so each end gets its report
-            }
-        }
+        self.run.run_steps(steps).map_err(js_error)?;
+        let r = &self.run;
         let o = Object::new();
-        let n = self.sums.2.max(1) as f64;
-        set(&o, "epoch", self.epoch as f64);
-        set(&o, "step", self.step_in_epoch as f64);
-        set(&o, "stepsPerEpoch", per_epoch as f64);
-        set(&o, "epochs", self.epochs as f64);
-        set(&o, "loss", self.sums.0 / n);
-        set(&o, "accuracy", self.sums.1 as f64 / n);
-        set(&o, "samples", self.sums.2 as f64);
-        set(&o, "learningRate", self.trainer.optimizer.learning_rate());
-        set(&o, "done", self.epoch >= self.epochs);
+        let n = r.sums.seen.max(1) as f64;
+        set(&o, "epoch", r.epoch as f64);
+        set(&o, "step", r.step_in_epoch as f64);
+        set(&o, "stepsPerEpoch", r.steps_per_epoch() as f64);
+        set(&o, "epochs", r.settings.epochs as f64);
+        set(&o, "loss", r.sums.loss / n);
+        set(&o, "accuracy", r.sums.correct as f64 / n);
+        set(&o, "samples", r.sums.seen as f64);
+        set(&o, "learningRate", r.trainer.optimizer.learning_rate());
+        set(&o, "done", r.done());
         Ok(o.into())
     }
 
     /// Accuracy, loss and confusion matrix of the current weights on `data`.
     #[wasm_bindgen(unchecked_return_type = "EvaluationResult")]
     pub fn evaluate(&self, data: &JsDataset) -> std::result::Result<JsValue, JsError> {
-        evaluation(&self.trainer.model, &self.trainer.weights, &data.inner)
+        evaluation(&self.run.trainer.model, &self.run.trainer.weights, &data.inner)
     }
 
     /// The current weights as a safetensors file.
     #[wasm_bindgen(js_name = saveWeights)]
     pub fn save_weights(&self) -> std::result::Result<Vec<u8>, JsError> {
-        safetensors::save(&self.trainer.model, &self.trainer.weights).map_err(js_error)
+        safetensors::save(&self.run.trainer.model, &self.run.trainer.weights).map_err(js_error)
+    }
+
+    /// The whole state of the run (weights, optimizer state, step counters, the position in
+    /// the epoch and the seeds) as a safetensors file; `restore` or the `resume` option
+    /// continues it bit for bit.
+    pub fn checkpoint(&self) -> std::result::Result<Vec<u8>, JsError> {
+        checkpoint::save(&self.run).map_err(js_error)
+    }
+
+    /// Continues from `trainer.checkpoint()` bytes of a run with the same model, settings and
+    /// data; anything else is refused (with what differs) and leaves this trainer as it was.
+    pub fn restore(&mut self, bytes: &[u8]) -> std::result::Result<(), JsError> {
+        checkpoint::restore(&mut self.run, bytes).map_err(js_error)
     }
 }
 

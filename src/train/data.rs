@@ -3,7 +3,8 @@
 //!
 //! IDX (LeCun's format): a big-endian magic `0x00 0x00 <type> <dims>` (type 0x08 = unsigned
 //! bytes), one big-endian u32 per dimension, then the data. Images are `[n, rows, cols]`
-//! (`0x00000803`), labels `[n]` (`0x00000801`). Every way a file can be wrong (wrong magic,
+//! (`0x00000803`), or `[n, rows, cols, channels]` (`0x00000804`, convlab's own packing of
+//! colour images, channels last), labels `[n]` (`0x00000801`). Every way a file can be wrong (wrong magic,
 //! truncated, sizes that overflow, counts that differ between images and labels, labels past
 //! the class count) gets an error naming the file.
 
@@ -15,6 +16,8 @@ use crate::tensor::Tensor;
 pub const MAX_CLASSES: usize = 4096;
 /// The most images one IDX file may hold (MNIST's training set has 60,000).
 pub const MAX_IMAGES: usize = 1 << 22;
+/// The most channels a pixel of a 4-D IDX image file may have.
+pub const MAX_CHANNELS: usize = 4;
 
 /// A labelled image set kept as bytes (a quarter of the f32 size), converted per batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,8 +95,8 @@ pub fn parse_idx<'a>(
 }
 
 impl Dataset {
-    /// Images and labels from IDX files (`[n, rows, cols]` bytes and `[n]` labels below
-    /// `classes`).
+    /// Images and labels from IDX files (`[n, rows, cols]` or `[n, rows, cols, channels]`
+    /// bytes and `[n]` labels below `classes`).
     pub fn from_idx(
         images_file: &str,
         images: &[u8],
@@ -108,7 +111,16 @@ impl Dataset {
                 format!("classes must be from 2 to {MAX_CLASSES}, got {classes}"),
             ));
         }
-        let (dims, pixels) = parse_idx(images_file, images, 3)?;
+        // Three dimensions (grey) unless the header says four (channels last).
+        let image_dims = if images.get(3) == Some(&4) { 4 } else { 3 };
+        let (dims, pixels) = parse_idx(images_file, images, image_dims)?;
+        let channels = dims.get(3).copied().unwrap_or(1);
+        if channels > MAX_CHANNELS {
+            return Err(idx_error(
+                images_file,
+                format!("has {channels} channels per pixel, more than {MAX_CHANNELS}"),
+            ));
+        }
         let (ldims, raw_labels) = parse_idx(labels_file, labels, 1)?;
         if ldims[0] != dims[0] {
             return Err(idx_error(
@@ -124,7 +136,7 @@ impl Dataset {
         }
         Ok(Self {
             pixels: pixels.to_vec(),
-            shape: [dims[1], dims[2], 1],
+            shape: [dims[1], dims[2], channels],
             labels: raw_labels.iter().map(|&l| l as u32).collect(),
             classes,
             normalization,
@@ -139,6 +151,28 @@ impl Dataset {
     /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// A 64-bit FNV-1a digest of the images, labels, shape, classes and normalisation: a
+    /// checkpoint records it so that it continues only on the data it was trained on.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for d in self.shape {
+            eat(&(d as u64).to_le_bytes());
+        }
+        eat(&(self.classes as u64).to_le_bytes());
+        eat(&self.normalization.0.to_le_bytes());
+        eat(&self.normalization.1.to_le_bytes());
+        for l in &self.labels {
+            eat(&l.to_le_bytes());
+        }
+        eat(&self.pixels);
+        h
     }
 
     /// Splits off the last `n` images (the chapter keeps the last 5,000 training images for
