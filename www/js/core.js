@@ -11,6 +11,7 @@
  * @typedef {import('./types').Convlab} Convlab
  */
 import { CpuPool } from './cpu-pool.js';
+import { checkArguments, packImages, pixelStatistics } from './user-data.js';
 
 /** The smallest module that uses a SIMD128 instruction (i8x16.popcnt of v128.const 0). */
 const SIMD_PROBE = new Uint8Array([
@@ -157,7 +158,7 @@ const api = {
     names: () => requireBindings().zooNames(),
     spec: (name) => requireBindings().zooSpec(name),
   },
-  data: { fromIdx, load: loadData },
+  data: { fromIdx, load: loadData, fromImages, preview },
   training: {
     pause: () => control('pause'),
     resume: () => control('resume'),
@@ -173,7 +174,8 @@ let trainingWorker = null;
  * `model.fit(train, options)`: the training loop runs in a dedicated worker with its own core;
  * this thread only posts the spec, the weights and the data's bytes, and receives progress.
  * Resolves to `{history, stopped}` once the worker is done and the trained weights are loaded
- * into `model`.
+ * into `model`. `resume` (bytes of `trainer.checkpoint()`, which `onEpoch` receives as
+ * `checkpoint`) goes to the worker's Trainer, which continues that run bit for bit.
  * @param {any} model @param {any} train @param {any} options
  */
 async function fit(model, train, options = {}) {
@@ -228,6 +230,53 @@ function control(type) {
 function fromIdx(images, labels, options) {
   const dataset = requireBindings().Dataset.fromIdx(images, labels, options);
   return { images, labels, options, length: dataset.length, imageShape: dataset.imageShape, dataset };
+}
+
+/**
+ * `convlab.data.fromImages([{name, files}], {height, width, channels, mean?, std?})`: the user's
+ * own images, one list of files per class (see www/js/user-data.js for the decoding: centre crop,
+ * resize, grey for one channel). Returns what `fromIdx` returns plus `classNames`, `counts` (images
+ * kept per class) and `skipped` (`[{file, reason}]`: empty, not an image, undecodable). `mean` and
+ * `std` default to the pixels' own. A class left without images is an error that names it.
+ * @param {any} classes @param {any} options
+ */
+async function fromImages(classes, options) {
+  requireBindings();
+  const checked = checkArguments(classes, options);
+  const { images, labels, skipped, counts } = await packImages(checked.classes, checked);
+  const empty = checked.classes.filter((_, k) => counts[k] === 0).map((c) => JSON.stringify(c.name));
+  if (empty.length > 0) {
+    const why = skipped.length > 0 ? `; skipped: ${skipped.map((s) => s.reason).join('; ')}` : '';
+    throw new Error(`data.fromImages: class ${empty.join(', ')} has no usable images${why}`);
+  }
+  const own = pixelStatistics(images, checked.channels === 1 ? 16 : 20);
+  const dataOptions = {
+    classes: checked.classes.length, mean: options.mean ?? own.mean, std: options.std ?? own.std,
+    imagesName: 'your images', labelsName: 'your labels',
+  };
+  return { ...fromIdx(images, labels, dataOptions), classNames: checked.classes.map((c) => c.name), counts, skipped };
+}
+
+/**
+ * `convlab.data.preview(dataset, {augment, seed, count, start})`: images `start..start + count`
+ * of a data set (default the first 8) after augmentation (Trainer's options: maxShift, flip,
+ * rotation, zoom, contrast, brightness), as NHWC floats in [0, 1] for display.
+ * @param {any} dataset @param {any} [options]
+ */
+async function preview(dataset, options = {}) {
+  const { bindings } = await loading;
+  const core = dataset?.dataset;
+  if (!(core instanceof bindings.Dataset)) {
+    throw new Error('data.preview: argument \'dataset\': expected a data set from convlab.data.fromIdx, load or fromImages');
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new Error(`data.preview: argument 'options': expected an object, got ${String(options)}`);
+  }
+  const allowed = ['augment', 'seed', 'count', 'start'];
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new Error(`data.preview: argument 'options': unknown option ${JSON.stringify(key)}; the options are ${allowed.join(', ')}`);
+  }
+  return core.preview(options.start ?? 0, options.count ?? Math.min(8, core.length), options.augment ?? {}, options.seed ?? 0);
 }
 
 /** The built-in data sets (scripts/fetch-data.sh puts them into assets/data/). */
