@@ -102,10 +102,10 @@ impl JsDataset {
     #[wasm_bindgen(unchecked_return_type = "PreviewResult")]
     pub fn preview(
         &self,
-        start: JsValue,
-        count: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] start: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] count: JsValue,
         #[wasm_bindgen(unchecked_param_type = "AugmentOptions | undefined")] options: JsValue,
-        seed: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] seed: JsValue,
     ) -> std::result::Result<JsValue, JsError> {
         self.augmented_preview(&start, &count, &options, &seed).map_err(js_error)
     }
