@@ -8,6 +8,8 @@
  * @typedef {{accuracy: number, loss: number, confusion: number[][], predicted: Uint8Array}} Evaluation
  */
 
+import { idxGeometry } from './idx-split.js';
+
 /** How many images a cell's gallery shows at most. */
 const GALLERY_LIMIT = 120;
 
@@ -33,20 +35,20 @@ export function evaluateInWorker(spec, weights, data, onProgress) {
 }
 
 /**
- * Draws image `index` of IDX image bytes (one channel) into a new canvas.
+ * Draws image `index` of IDX image bytes (grey or colour, as the header says) into a new canvas.
  * @param {Uint8Array} images @param {number} index
  */
 function imageCanvas(images, index) {
-  const view = new DataView(images.buffer, images.byteOffset, images.byteLength);
-  const [h, w] = [view.getUint32(8), view.getUint32(12)];
+  const { header, height: h, width: w, channels: c, per } = idxGeometry(images);
   const canvas = document.createElement('canvas');
   canvas.width = w;
   canvas.height = h;
   const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
   const pixels = ctx.createImageData(w, h);
-  const src = images.subarray(16 + index * w * h, 16 + (index + 1) * w * h);
-  for (let i = 0; i < src.length; i++) {
-    pixels.data.set([src[i], src[i], src[i], 255], i * 4);
+  const src = images.subarray(header + index * per, header + (index + 1) * per);
+  for (let i = 0; i < h * w; i++) {
+    const [r, g, b] = c === 3 ? [src[3 * i], src[3 * i + 1], src[3 * i + 2]] : [src[i], src[i], src[i]];
+    pixels.data.set([r, g, b, 255], i * 4);
   }
   ctx.putImageData(pixels, 0, 0);
   return canvas;

@@ -3,7 +3,9 @@
  * The training panel: model, data and settings; Train, Pause/Resume, Stop; progress, speed and
  * time left; live curves; the test result with its confusion matrix; weights kept in IndexedDB
  * after every epoch (a reload offers to continue), downloaded and uploaded as safetensors; the
- * settings in the share link (`#model=1.<...>&train=<...>`). The loop itself runs in the
+ * settings in the share link (`#model=1.<...>&train=<...>`); the user's own images or IDX files
+ * (own-data.js, a stratified hold-out for validation and the test) and an augmentation preview
+ * (augment-panel.js). The loop itself runs in the
  * training worker through `model.fit` (core.js), so the page computes no kernel while a model
  * trains. `mount(host)` builds the whole panel inside `host`.
  */
@@ -14,6 +16,11 @@ import { TrainingCharts } from './charts.js';
 import { evaluateInWorker, showResults } from './results.js';
 import { loadRun, saveRun } from './persist.js';
 import { readSafetensorsSpec } from './weights-file.js';
+import { readForm, writeForm, fillModels, applyHash } from './train-form.js';
+import { OwnData } from './own-data.js';
+import { AugmentPreview } from './augment-panel.js';
+import { firstIdx } from './idx-split.js';
+import { showProgress } from './train-progress.js';
 
 /** @typedef {import('./train-settings.js').TrainSettings} TrainSettings */
 
@@ -21,9 +28,6 @@ import { readSafetensorsSpec } from './weights-file.js';
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 /** @param {string} id */
 const input = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
-
-const ZOO_FOR_28 = ['fashion_mnist_cnn', 'lenet5_modern'];
-const LINK_CHOICE = 'link';
 
 const state = {
   /** @type {Record<string, any>} spec per model choice */
@@ -43,6 +47,10 @@ const state = {
 
 /** @type {TrainingCharts} */
 let charts;
+/** @type {OwnData} */
+let own;
+/** @type {AugmentPreview} */
+let preview;
 
 /** @param {string} text @param {boolean} [error] */
 function message(text, error = true) {
@@ -55,95 +63,26 @@ function message(text, error = true) {
 /** @param {string} text */
 function status(text) { $('tp-status').textContent = text; }
 
-/** @returns {TrainSettings} the form's settings */
-function readForm() {
-  const num = (/** @type {string} */ id) => Number(input(id).value);
-  return {
-    data: /** @type {TrainSettings['data']} */ (input('tp-data').value),
-    optimizer: input('tp-optimizer').value, learningRate: num('tp-lr'),
-    schedule: /** @type {TrainSettings['schedule']} */ (input('tp-schedule').value), weightDecay: num('tp-decay'),
-    batchSize: num('tp-batch'), epochs: num('tp-epochs'), seed: num('tp-seed'), maxShift: num('tp-shift'),
-    flip: input('tp-flip').checked, trainImages: num('tp-train-images'),
-  };
-}
-
-/** @param {TrainSettings} s */
-function writeForm(s) {
-  const set = (/** @type {string} */ id, /** @type {any} */ v) => { input(id).value = String(v); };
-  set('tp-data', s.data); set('tp-optimizer', s.optimizer); set('tp-lr', s.learningRate);
-  set('tp-schedule', s.schedule); set('tp-decay', s.weightDecay); set('tp-batch', s.batchSize);
-  set('tp-epochs', s.epochs); set('tp-seed', s.seed); set('tp-shift', s.maxShift);
-  set('tp-train-images', s.trainImages);
-  input('tp-flip').checked = s.flip;
-}
-
-/** The model choices: zoo models with a 28x28x1 input, the small CNN, a linked model. */
-function fillModels() {
-  const select = /** @type {HTMLSelectElement} */ ($('tp-model'));
-  state.specs.fashion_small = settingsLib.SMALL_CNN;
-  for (const name of ZOO_FOR_28) {
-    if (api.zoo.names().includes(name)) state.specs[name] = api.zoo.spec(name);
-  }
-  const labels = { fashion_small: 'Small fast CNN (16 + 32 filters)', fashion_mnist_cnn: 'The chapter\'s Fashion-MNIST CNN (1.4M parameters)', lenet5_modern: 'LeNet-5, modern (ReLU, max pooling, softmax)' };
-  select.replaceChildren(...Object.keys(state.specs).map((k) => new Option(/** @type {any} */ (labels)[k] ?? k, k)));
-}
-
-/** @param {string} name @param {object} spec */
-function addLinkedModel(name, spec) {
-  state.specs[LINK_CHOICE] = spec;
-  const select = /** @type {HTMLSelectElement} */ ($('tp-model'));
-  select.querySelector(`option[value="${LINK_CHOICE}"]`)?.remove();
-  select.append(new Option(`From the link: ${name}`, LINK_CHOICE));
-}
-
-/** Reads `#model=...&train=...`: preselects the model and the settings, or says what is wrong. */
-function applyHash() {
-  const { model, train } = settingsLib.parseHash(location.hash);
-  const problems = [];
-  let choice = 'fashion_mnist_cnn';
-  if (model) {
-    try {
-      const linked = api.Model.fromUrl(model);
-      const spec = linked.spec();
-      const canonical = linked.toUrl();
-      linked.free();
-      const known = Object.keys(state.specs).find((k) => {
-        const m = api.Model.fromSpec(state.specs[k]);
-        const same = m.toUrl() === canonical;
-        m.free();
-        return same;
-      });
-      if (known) choice = known;
-      else { addLinkedModel(spec.name ?? 'unnamed model', spec); choice = LINK_CHOICE; }
-    } catch (e) {
-      problems.push(`The link's model could not be read (${/** @type {Error} */ (e).message}).`);
-    }
-  }
-  const specName = /** @type {any} */ (state.specs[choice])?.name ?? choice;
-  let settings = settingsLib.defaults(specName);
-  if (train !== null) {
-    try {
-      const checked = settingsLib.validate(settingsLib.decode(train), settings);
-      if (checked.problems.length) throw new Error(checked.problems.join('; '));
-      settings = checked.settings;
-    } catch (e) {
-      problems.push(`The link's training settings (train=) were not used: ${/** @type {Error} */ (e).message}. The defaults apply.`);
-    }
-  }
-  /** @type {HTMLSelectElement} */ ($('tp-model')).value = choice;
-  writeForm(settings);
-  if (problems.length) message(problems.join(' '));
-}
-
 /** The model choice's defaults (keeping the data set); flips off for digits. */
 function onModelChange() {
   const choice = input('tp-model').value;
   const name = /** @type {any} */ (state.specs[choice])?.name ?? choice;
   writeForm(settingsLib.defaults(name, readForm().data));
+  onSettingsChange();
 }
 
 function onDataChange() {
-  if (input('tp-data').value === 'mnist') input('tp-flip').checked = false;
+  const data = input('tp-data').value;
+  if (data !== 'fashion_mnist') input('tp-flip').checked = false;
+  own.show(data);
+  onSettingsChange();
+}
+
+/** The preview follows the settings (when they are valid). */
+function onSettingsChange() {
+  const form = readForm();
+  const checked = settingsLib.validate(form, form);
+  if (!checked.problems.length) preview.update(settingsLib.augmentOf(form), form.seed);
 }
 
 /** @param {string} name */
@@ -154,19 +93,54 @@ function loadData(name) {
   return state.data[name];
 }
 
+/** @param {any} spec @returns {{height: number, width: number, channels: number}} */
+function inputShape(spec) {
+  const [height, width, channels = 1] = spec.input?.shape ?? [28, 28, 1];
+  return { height, width, channels };
+}
+
 /**
- * The first `n` images of a data set as a new one (0: all of it).
- * @param {any} source @param {number} n
+ * `spec` with its last Dense layer giving `classes` outputs (the user's data has its own number
+ * of classes; the zoo's models end in 10).
+ * @param {any} spec @param {number} classes
  */
-function firstImages(source, n) {
-  if (!n || n >= source.length) return source;
-  const view = new DataView(source.images.buffer, source.images.byteOffset);
-  const per = view.getUint32(8) * view.getUint32(12);
-  const images = source.images.slice(0, 16 + n * per);
-  const labels = source.labels.slice(0, 8 + n);
-  new DataView(images.buffer).setUint32(4, n);
-  new DataView(labels.buffer).setUint32(4, n);
-  return api.data.fromIdx(images, labels, source.options);
+function specFor(spec, classes) {
+  const copy = structuredClone(spec);
+  const last = copy.layers?.[copy.layers.length - 1];
+  if (last?.class_name === 'Dense' && last.config?.units !== classes) last.config = { ...last.config, units: classes };
+  return copy;
+}
+
+/**
+ * The data of a run: training, validation and test sets with the class names. The user's own
+ * data is split per class, and the held-out part serves as validation and as the test.
+ * @param {TrainSettings} settings @param {any} spec
+ */
+async function runData(settings, spec) {
+  if (settingsLib.BUILT_IN.includes(settings.data)) {
+    status(`Loading ${settingsLib.DATASETS[settings.data]}...`);
+    const data = await loadData(settings.data);
+    const first = firstIdx(data.train.images, data.train.labels, settings.trainImages);
+    const train = first.images === data.train.images ? data.train : api.data.fromIdx(first.images, first.labels, data.train.options);
+    return { train, validation: data.validation, test: data.test, classNames: data.classNames };
+  }
+  own.show(settings.data);
+  status('Preparing your data...');
+  try {
+    const split = await own.build(inputShape(spec), settings.holdout);
+    return { train: split.train, validation: split.held, test: split.held, classNames: split.classNames };
+  } catch (e) {
+    own.fail(`Your data could not be used: ${/** @type {Error} */ (e).message}`);
+    throw new Error(`your data could not be used: ${/** @type {Error} */ (e).message}`);
+  }
+}
+
+/** The training set the preview samples (the selected data and model). */
+async function previewSource() {
+  const form = readForm();
+  if (settingsLib.BUILT_IN.includes(form.data)) return (await loadData(form.data)).train;
+  const split = await own.build(inputShape(state.specs[input('tp-model').value]), form.holdout);
+  return split.train;
 }
 
 /** @param {boolean} training */
@@ -181,28 +155,28 @@ function setTraining(training) {
   /** @type {HTMLButtonElement} */ ($('tp-evaluate')).disabled = training || !state.model;
   /** @type {HTMLButtonElement} */ ($('tp-download')).disabled = training || !state.model;
   /** @type {HTMLFieldSetElement[]} */ ([...document.querySelectorAll('#tp-form fieldset')]).forEach((f) => { f.disabled = training; });
+  own.setDisabled(training);
+  preview.setTraining(training);
 }
 
-/** @param {number} seconds */
-const duration = (seconds) => (seconds < 90 ? `${Math.round(seconds)} s` : seconds < 5400 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`);
-
 /**
- * Trains `model` for `settings.epochs - startEpoch` epochs, keeping each epoch in IndexedDB;
- * with `resume` (a trainer checkpoint) the worker continues that run where it stood.
+ * Trains `model` (null: a fresh one of the choice's spec, its outputs fitted to the data's
+ * classes) for `settings.epochs - startEpoch` epochs, keeping each epoch in IndexedDB; with
+ * `resume` (a trainer checkpoint) the worker continues that run where it stood.
  * @param {any} model @param {string} choice @param {TrainSettings} settings
  * @param {number} startEpoch @param {any[]} history @param {Uint8Array | null} [resume]
  */
 async function train(model, choice, settings, startEpoch, history, resume = null) {
-  const { trainImages, data: dataName, ...fitSettings } = settings;
+  const { trainImages, data: dataName, holdout, ...fitSettings } = settings;
   const epochs = settings.epochs - startEpoch;
   const speed = { position: -1, elapsed: 0 };
   setTraining(true);
   message('');
   $('tp-results').replaceChildren();
   try {
-    status(`Loading ${settingsLib.DATASETS[dataName]}...`);
-    const data = await loadData(dataName);
-    const trainSet = firstImages(data.train, trainImages);
+    const data = await runData(settings, model ? model.spec() : state.specs[choice]);
+    model ??= api.Model.fromSpec(specFor(state.specs[choice], data.classNames.length));
+    const trainSet = data.train;
     state.model = model;
     state.modelChoice = choice;
     status(`Training on ${trainSet.length.toLocaleString('en')} images in the worker...`);
@@ -210,7 +184,7 @@ async function train(model, choice, settings, startEpoch, history, resume = null
     let last = { loss: 0, accuracy: 0 };
     const result = await model.fit(trainSet, {
       ...fitSettings, epochs, validation: data.validation, ...(resume ? { resume } : {}),
-      onProgress: (/** @type {any} */ p) => { last = p; onProgress(p, startEpoch, settings, speed); },
+      onProgress: (/** @type {any} */ p) => { last = p; showProgress(p, startEpoch, settings, speed, charts); },
       onEpoch: (/** @type {import('./types').EpochReport} */ e) => {
         const epoch = startEpoch + e.epoch;
         const entry = { epoch, elapsed: e.elapsed, train: { loss: last.loss, accuracy: last.accuracy }, validation: e.validation && { loss: e.validation.loss, accuracy: e.validation.accuracy } };
@@ -235,33 +209,14 @@ async function train(model, choice, settings, startEpoch, history, resume = null
   }
 }
 
-/**
- * @param {any} p the worker's progress message @param {number} startEpoch
- * @param {TrainSettings} settings @param {{position: number, elapsed: number}} speed where the
- * first message of this call stood (a resumed run's epochs count from its checkpoint's)
- */
-function onProgress(p, startEpoch, settings, speed) {
-  const inEpoch = p.step === 0 && p.epoch > 0 ? 1 : p.step / p.stepsPerEpoch;
-  const doneEpochs = p.step === 0 && p.epoch > 0 ? p.epoch - 1 : p.epoch;
-  /** @type {HTMLProgressElement} */ ($('tp-epoch-progress')).value = inEpoch;
-  const position = startEpoch + doneEpochs + inEpoch;
-  if (speed.position < 0) Object.assign(speed, { position: startEpoch + p.epoch - (p.step === 0 && p.epoch > 0 ? 1 : 0), elapsed: 0 });
-  /** @type {HTMLProgressElement} */ ($('tp-run-progress')).value = position / settings.epochs;
-  const epochsPerSecond = (position - speed.position) / Math.max(p.elapsed - speed.elapsed, 1e-3);
-  $('tp-speed').textContent = `${Math.round(epochsPerSecond * p.stepsPerEpoch * settings.batchSize)} samples/s`;
-  $('tp-eta').textContent = epochsPerSecond > 0 ? duration((settings.epochs - position) / epochsPerSecond) : '-';
-  charts.add(position, { loss: p.loss, accuracy: p.accuracy }, null);
-  status(`Epoch ${startEpoch + doneEpochs + 1} of ${settings.epochs}, step ${p.step || p.stepsPerEpoch} of ${p.stepsPerEpoch}: loss ${p.loss.toFixed(4)}, accuracy ${(100 * p.accuracy).toFixed(1)}%, learning rate ${p.learningRate.toExponential(2)}`);
-}
-
 /** Evaluates the held model on the test set (in a worker), shows the results, keeps them. */
 async function evaluateTest() {
-  const dataName = state.saved?.settings.data ?? readForm().data;
+  const settings = state.saved?.settings ?? readForm();
   /** @type {HTMLButtonElement} */ ($('tp-evaluate')).disabled = true;
   try {
-    const data = await loadData(dataName);
-    const weights = state.model.saveWeights();
     const spec = state.model.spec();
+    const data = await runData(settings, spec);
+    const weights = state.model.saveWeights();
     const result = await evaluateInWorker(spec, weights, data.test, (done, total) => {
       $('tp-status').textContent = `Evaluating on the test set: ${done} of ${total} images...`;
     });
@@ -342,15 +297,15 @@ function onTrain() {
   const spec = state.specs[choice];
   const checked = settingsLib.validate(readForm(), readForm());
   if (checked.problems.length) return message(`Check the settings: ${checked.problems.join('; ')}.`);
-  let model;
   try {
-    model = api.Model.fromSpec(spec);
+    api.Model.fromSpec(spec).free();
   } catch (e) {
     return message(`The model is not valid: ${/** @type {Error} */ (e).message}`);
   }
   charts.clear();
   $('tp-continue').hidden = true;
-  train(model, choice, checked.settings, 0, []);
+  // The model is made once the data is known (its outputs follow the data's classes).
+  train(null, choice, checked.settings, 0, []);
 }
 
 function onPause() {
@@ -415,10 +370,16 @@ export async function mount(host) {
   render(host);
   charts = new TrainingCharts($('tp-loss-chart'), $('tp-acc-chart'));
   await api.ready;
-  fillModels();
-  applyHash();
+  own = new OwnData($('tp-own'), onSettingsChange);
+  preview = new AugmentPreview(/** @type {HTMLDetailsElement} */ ($('tp-preview-box')), $('tp-preview'), $('tp-preview-note'), previewSource);
+  fillModels(state.specs);
+  const problems = applyHash(state.specs);
+  if (problems.length) message(problems.join(' '));
+  own.show(readForm().data);
+  onSettingsChange();
   $('tp-model').addEventListener('change', onModelChange);
   $('tp-data').addEventListener('change', onDataChange);
+  $('tp-form').addEventListener('input', onSettingsChange);
   $('tp-train').addEventListener('click', onTrain);
   $('tp-pause').addEventListener('click', onPause);
   $('tp-stop').addEventListener('click', () => { api.training.stop(); status('Stopping after this slice of steps...'); });

@@ -6,15 +6,24 @@
  * apply, as a whole, so a half-read link never trains something nobody asked for).
  *
  * @typedef {{
- *   data: 'fashion_mnist' | 'mnist', optimizer: string, learningRate: number,
+ *   data: 'fashion_mnist' | 'mnist' | 'images' | 'idx', optimizer: string, learningRate: number,
  *   schedule: 'constant' | 'cosine', weightDecay: number, batchSize: number, epochs: number,
- *   seed: number, maxShift: number, flip: boolean, trainImages: number,
+ *   seed: number, maxShift: number, flip: boolean, rotation: number, zoom: number,
+ *   contrast: number, brightness: number, trainImages: number, holdout: number,
  * }} TrainSettings
+ *
+ * `images` and `idx` are the user's own data (www/js/own-data.js): a link carries the choice
+ * and the settings, never the images. `holdout` is the percentage of each class held out from
+ * the user's own data for validation and the test (stratified).
  */
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'nesterov', 'adam', 'nadam', 'rmsprop'];
 export const SCHEDULES = ['constant', 'cosine'];
-export const DATASETS = { fashion_mnist: 'Fashion-MNIST', mnist: 'MNIST (digits)' };
+export const DATASETS = { fashion_mnist: 'Fashion-MNIST', mnist: 'MNIST (digits)', images: 'Your own images', idx: 'Your IDX files' };
+/** The built-in data sets (the rest are the user's own). */
+export const BUILT_IN = ['fashion_mnist', 'mnist'];
+/** The augmentation settings, as fit and data.preview take them. */
+export const AUGMENT_KEYS = /** @type {const} */ (['maxShift', 'flip', 'rotation', 'zoom', 'contrast', 'brightness']);
 
 /** The small CNN chosen for speed (tests/browser/training.test.mjs: 88.51% after one epoch). */
 export const SMALL_CNN = {
@@ -32,7 +41,8 @@ export const SMALL_CNN = {
 /** @type {TrainSettings} */
 const BASE = {
   data: 'fashion_mnist', optimizer: 'adam', learningRate: 1e-3, schedule: 'constant', weightDecay: 0,
-  batchSize: 32, epochs: 5, seed: 1, maxShift: 0, flip: false, trainImages: 0,
+  batchSize: 32, epochs: 5, seed: 1, maxShift: 0, flip: false, rotation: 0, zoom: 0, contrast: 0,
+  brightness: 0, trainImages: 0, holdout: 20,
 };
 
 /** @type {Record<string, Partial<TrainSettings>>} */
@@ -51,7 +61,9 @@ const RECIPES = {
  */
 export function defaults(model, data = 'fashion_mnist') {
   const s = { ...BASE, ...(RECIPES[model] ?? {}), data };
-  if (data === 'mnist') s.flip = false;
+  // The recipes' flips are for Fashion-MNIST: off for digits, and for the user's own data
+  // until the user says a mirrored picture keeps its class.
+  if (data !== 'fashion_mnist') s.flip = false;
   return s;
 }
 
@@ -67,8 +79,21 @@ const RULES = /** @type {Record<keyof TrainSettings, (v: any) => string | null>}
   seed: (v) => integer(v, 0, 2 ** 32 - 1),
   maxShift: (v) => integer(v, 0, 8),
   flip: (v) => (typeof v === 'boolean' ? null : 'must be true or false'),
+  rotation: (v) => number(v, 0, 180),
+  zoom: (v) => (number(v, 0, 0.95) ? 'must be a number from 0 to 0.95' : null),
+  contrast: (v) => number(v, 0, 1),
+  brightness: (v) => number(v, 0, 1),
   trainImages: (v) => integer(v, 0, 60000),
+  holdout: (v) => integer(v, 5, 50),
 });
+
+/**
+ * The augmentation options of `settings`, as fit and data.preview take them.
+ * @param {TrainSettings} settings
+ */
+export function augmentOf(settings) {
+  return Object.fromEntries(AUGMENT_KEYS.map((k) => [k, settings[k]]));
+}
 
 /** @param {any} v @param {number} lo @param {number} hi */
 function number(v, lo, hi) {

@@ -17,7 +17,7 @@ const OPTIMIZER_LABELS = {
 /** @param {HTMLElement} host */
 export function render(host) {
   host.innerHTML = `
-  <h2 id="tp-h">Train a network <span class="fig">(Fashion-MNIST, MNIST)</span></h2>
+  <h2 id="tp-h">Train a network <span class="fig">(Fashion-MNIST, MNIST, your own images)</span></h2>
   <p>Pick a model, a data set and settings, then train. The training runs in a Web Worker on the
      CPU path, so this page stays responsive; the curves update as it learns, and the weights are
      kept in this browser after every epoch.</p>
@@ -31,6 +31,9 @@ export function render(host) {
       <label>Training images <input id="tp-train-images" type="number" min="0" max="55000" step="100"
         aria-describedby="tp-train-images-help"></label>
       <span id="tp-train-images-help" class="note">0: all 55,000 (the last 5,000 are held out for validation)</span>
+      <label>Held out of your data <input id="tp-holdout" type="number" min="5" max="50" step="1"
+        aria-describedby="tp-holdout-help"> %</label>
+      <span id="tp-holdout-help" class="note">of each class, for validation and the test</span>
     </fieldset>
     <fieldset>
       <legend>Optimisation</legend>
@@ -46,8 +49,20 @@ export function render(host) {
       <legend>Augmentation (seeded, per batch)</legend>
       <label>Random shifts up to <input id="tp-shift" type="number" min="0" max="8" step="1"> pixels</label>
       <label class="check"><input id="tp-flip" type="checkbox"> Horizontal flips (off for digits)</label>
+      <label>Rotations up to &plusmn; <input id="tp-rotation" type="number" min="0" max="180" step="any"> degrees</label>
+      <label>Zoom up to &plusmn; <input id="tp-zoom" type="number" min="0" max="0.95" step="any"> (fraction)</label>
+      <label>Contrast up to &plusmn; <input id="tp-contrast" type="number" min="0" max="1" step="any"></label>
+      <label>Brightness up to &plusmn; <input id="tp-brightness" type="number" min="0" max="1" step="any"></label>
+      <details id="tp-preview-box" class="augment-preview">
+        <summary>Preview augmented training samples</summary>
+        <p class="note">Top: the images as they are; below: augmented with these settings and the seed.</p>
+        <div id="tp-preview" class="preview-strip" data-version="0" role="img"
+          aria-label="Training samples, as they are and augmented"></div>
+        <p id="tp-preview-note" class="note" aria-live="polite"></p>
+      </details>
     </fieldset>
   </form>
+  <section id="tp-own" class="own-data" aria-label="Your own data" hidden></section>
   <div class="train-buttons" role="group" aria-label="Training">
     <button id="tp-train" type="button" class="primary">Train</button>
     <button id="tp-pause" type="button" disabled>Pause</button>

@@ -97,10 +97,14 @@ async function evaluate(msg) {
   model.loadWeights(msg.weights);
   const { images, labels } = msg.data;
   const { mean = 0, std = 1, classes = 10 } = msg.data.options ?? {};
+  // The header says the shape: [n, h, w] (magic 0x803, 16 bytes) or [n, h, w, c] (0x804, 20).
   const view = new DataView(images.buffer, images.byteOffset, images.byteLength);
+  const dims = view.getUint8(3);
+  const header = 4 + 4 * dims;
   const n = view.getUint32(4);
   const [h, w] = [view.getUint32(8), view.getUint32(12)];
-  const per = h * w;
+  const c = dims >= 4 ? view.getUint32(16) : 1;
+  const per = h * w * c;
   const predicted = new Uint8Array(n);
   const confusion = Array.from({ length: classes }, () => new Array(classes).fill(0));
   let correct = 0;
@@ -109,9 +113,9 @@ async function evaluate(msg) {
   for (let start = 0; start < n; start += batch) {
     const count = Math.min(batch, n - start);
     const data = new Float32Array(count * per);
-    const pixels = images.subarray(16 + start * per, 16 + (start + count) * per);
+    const pixels = images.subarray(header + start * per, header + (start + count) * per);
     for (let i = 0; i < data.length; i++) data[i] = (pixels[i] / 255 - mean) / std;
-    const out = await model.predict({ shape: [count, h, w, 1], data }, { backend: 'cpu' });
+    const out = await model.predict({ shape: [count, h, w, c], data }, { backend: 'cpu' });
     const k = out.shape[1];
     for (let i = 0; i < count; i++) {
       const row = probabilities(out.data.subarray(i * k, (i + 1) * k));

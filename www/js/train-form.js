@@ -1,0 +1,102 @@
+// @ts-check
+/**
+ * The training panel's form: reading and writing the settings, the model choices (zoo models
+ * with a 28x28x1 input, the small CNN, a model from the link) and the share link's
+ * `#model=...&train=...` applied to them. The behaviour lives in train-panel.js.
+ */
+import api from './core.js';
+import * as settingsLib from './train-settings.js';
+
+/** @typedef {import('./train-settings.js').TrainSettings} TrainSettings */
+
+/** @param {string} id */
+const input = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
+
+const ZOO_FOR_28 = ['fashion_mnist_cnn', 'lenet5_modern'];
+export const LINK_CHOICE = 'link';
+
+/** The numeric fields: setting and input id. */
+const NUMBERS = /** @type {const} */ ([
+  ['learningRate', 'tp-lr'], ['weightDecay', 'tp-decay'], ['batchSize', 'tp-batch'], ['epochs', 'tp-epochs'],
+  ['seed', 'tp-seed'], ['maxShift', 'tp-shift'], ['rotation', 'tp-rotation'], ['zoom', 'tp-zoom'],
+  ['contrast', 'tp-contrast'], ['brightness', 'tp-brightness'], ['trainImages', 'tp-train-images'], ['holdout', 'tp-holdout'],
+]);
+
+/** @returns {TrainSettings} the form's settings (an empty field reads as NaN, which validate names) */
+export function readForm() {
+  const num = (/** @type {string} */ id) => (input(id).value.trim() === '' ? NaN : Number(input(id).value));
+  return /** @type {TrainSettings} */ ({
+    data: input('tp-data').value, optimizer: input('tp-optimizer').value, schedule: input('tp-schedule').value,
+    flip: input('tp-flip').checked,
+    ...Object.fromEntries(NUMBERS.map(([key, id]) => [key, num(id)])),
+  });
+}
+
+/** @param {TrainSettings} s */
+export function writeForm(s) {
+  const set = (/** @type {string} */ id, /** @type {any} */ v) => { input(id).value = String(v); };
+  set('tp-data', s.data); set('tp-optimizer', s.optimizer); set('tp-schedule', s.schedule);
+  for (const [key, id] of NUMBERS) set(id, s[key]);
+  input('tp-flip').checked = s.flip;
+}
+
+/** The model choices, into `specs` and the select. @param {Record<string, any>} specs */
+export function fillModels(specs) {
+  const select = /** @type {HTMLSelectElement} */ (document.getElementById('tp-model'));
+  specs.fashion_small = settingsLib.SMALL_CNN;
+  for (const name of ZOO_FOR_28) {
+    if (api.zoo.names().includes(name)) specs[name] = api.zoo.spec(name);
+  }
+  const labels = { fashion_small: 'Small fast CNN (16 + 32 filters)', fashion_mnist_cnn: 'The chapter\'s Fashion-MNIST CNN (1.4M parameters)', lenet5_modern: 'LeNet-5, modern (ReLU, max pooling, softmax)' };
+  select.replaceChildren(...Object.keys(specs).map((k) => new Option(/** @type {any} */ (labels)[k] ?? k, k)));
+}
+
+/** @param {Record<string, any>} specs @param {string} name @param {object} spec */
+function addLinkedModel(specs, name, spec) {
+  specs[LINK_CHOICE] = spec;
+  const select = /** @type {HTMLSelectElement} */ (document.getElementById('tp-model'));
+  select.querySelector(`option[value="${LINK_CHOICE}"]`)?.remove();
+  select.append(new Option(`From the link: ${name}`, LINK_CHOICE));
+}
+
+/**
+ * Reads `#model=...&train=...`: preselects the model and the settings; returns what is wrong.
+ * @param {Record<string, any>} specs @returns {string[]} problems
+ */
+export function applyHash(specs) {
+  const { model, train } = settingsLib.parseHash(location.hash);
+  const problems = [];
+  let choice = 'fashion_mnist_cnn';
+  if (model) {
+    try {
+      const linked = api.Model.fromUrl(model);
+      const spec = linked.spec();
+      const canonical = linked.toUrl();
+      linked.free();
+      const known = Object.keys(specs).find((k) => {
+        const m = api.Model.fromSpec(specs[k]);
+        const same = m.toUrl() === canonical;
+        m.free();
+        return same;
+      });
+      if (known) choice = known;
+      else { addLinkedModel(specs, spec.name ?? 'unnamed model', spec); choice = LINK_CHOICE; }
+    } catch (e) {
+      problems.push(`The link's model could not be read (${/** @type {Error} */ (e).message}).`);
+    }
+  }
+  const specName = /** @type {any} */ (specs[choice])?.name ?? choice;
+  let settings = settingsLib.defaults(specName);
+  if (train !== null) {
+    try {
+      const checked = settingsLib.validate(settingsLib.decode(train), settings);
+      if (checked.problems.length) throw new Error(checked.problems.join('; '));
+      settings = checked.settings;
+    } catch (e) {
+      problems.push(`The link's training settings (train=) were not used: ${/** @type {Error} */ (e).message}. The defaults apply.`);
+    }
+  }
+  /** @type {HTMLSelectElement} */ (document.getElementById('tp-model')).value = choice;
+  writeForm(settings);
+  return problems;
+}
