@@ -69,10 +69,11 @@ typecheck: pkg
 clean:
 	rm -rf dist pkg target/phases.txt
 
-## bench: benchmark programs (figures, not tests)
+## bench: benchmark programs (figures, not tests); BENCH_MODES=train (or plain,isolated,webgpu) for one pass
 bench: build setup-test
 	mkdir -p dist/vendor
 	cp node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js \
+	   node_modules/@tensorflow/tfjs/dist/tf.min.js \
 	   node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js \
 	   node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm \
 	   node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js \

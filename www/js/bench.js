@@ -304,8 +304,6 @@ async function main() {
   await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 5, () => cnnConvlab(batch, W),
     tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }),
     onnxCnn && (() => onnxCnn(batch.data)));
-  report({ workload: '(e) CNN training step, batch 64', engine: 'convlab', ms: null, gflops: null, runs: 0,
-    note: 'not measurable yet: training runs through the model graph and training loop of later issues' });
   /** @type {any} */ (globalThis).benchResults.done = true;
   status.textContent = 'done';
 }
@@ -413,13 +411,40 @@ async function mainWebGpu() {
   } else {
     status.textContent += ' TensorFlow.js webgl unavailable';
   }
-  report({ workload: '(e) CNN training step, batch 64', engine: 'convlab webgpu', ms: null, gflops: null, runs: 0,
-    note: 'not measurable yet: training runs through the model graph and training loop of later issues' });
   /** @type {any} */ (globalThis).benchResults.done = true;
   status.textContent = 'done';
 }
 
-(new URLSearchParams(location.search).has('webgpu') ? mainWebGpu() : main()).catch((e) => {
+/** The training pass (bench.html?train, www/js/bench-train.js): its rows go to benchResults.training. */
+async function mainTraining() {
+  const { mainTrain } = await import('./bench-train.js');
+  /** @type {import('./bench-train.js').TrainRow[]} */
+  const training = [];
+  /** @type {any} */ (globalThis).benchResults.training = training;
+  document.getElementById('bench-table')?.setAttribute('hidden', '');
+  const table = /** @type {HTMLElement} */ (document.getElementById('bench-train-table'));
+  table.removeAttribute('hidden');
+  await mainTrain({
+    status, script, report: (row) => {
+      training.push(row);
+      const tr = document.createElement('tr');
+      const fixed = (/** @type {number | null} */ v, /** @type {number} */ d) => (v === null ? '-' : v.toFixed(d));
+      const lt = row.longTasks;
+      for (const c of [row.workload, row.engine, fixed(row.msPerStep, 0), fixed(row.samplesPerSecond, 2),
+        lt ? `${lt.count} (${lt.totalMs.toFixed(0)} ms) in ${lt.seconds.toFixed(0)} s` : '-', row.note ?? '']) {
+        const td = document.createElement('td');
+        td.textContent = c;
+        tr.append(td);
+      }
+      table.querySelector('tbody')?.append(tr);
+    },
+  });
+  /** @type {any} */ (globalThis).benchResults.done = true;
+  status.textContent = 'done';
+}
+
+const pass = new URLSearchParams(location.search);
+(pass.has('train') ? mainTraining() : pass.has('webgpu') ? mainWebGpu() : main()).catch((e) => {
   status.textContent = `benchmark failed: ${e.message}`;
   /** @type {any} */ (globalThis).benchResults = { done: true, rows, error: e.message };
 });
