@@ -1,11 +1,14 @@
 // The training panel with the user's own data, driven as a user would: two classes of generated
-// PNGs chosen through the class's file inputs (a corrupt file among them is listed as skipped,
+// PNGs chosen through the class's file and folder inputs (a corrupt file among them is listed as skipped,
 // nothing else is lost), a stratified hold-out, a few epochs in the worker and a confusion matrix
 // on the held-out images; IDX files with a wrong magic number are refused naming the file; the
 // augmentation preview appears and changes with the rotation; share links carry the
 // augmentation settings and a bad value is named.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { serve, launch, open, demoDone } from './harness.mjs';
 
 let server;
@@ -53,6 +56,39 @@ async function pngs(page, k, n, seed) {
   return encoded.map((b64, i) => ({ name: `class${k}-${i}.png`, mimeType: 'image/png', buffer: Buffer.from(b64, 'base64') }));
 }
 
+/** PNG files of `n` 16x16 colour pictures: reddish (class 0) or bluish (class 1), noisy. */
+async function colourPngs(page, k, n, seed) {
+  const encoded = await page.evaluate(async ({ k, n, seed }) => {
+    let s = seed >>> 0;
+    const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const canvas = new OffscreenCanvas(16, 16);
+      const ctx = canvas.getContext('2d');
+      const image = ctx.createImageData(16, 16);
+      for (let p = 0; p < 256; p++) {
+        const noise = () => Math.floor(rand() * 60);
+        const [r, b] = k === 0 ? [180, 40] : [40, 180];
+        image.data.set([r + noise(), 90 + noise(), b + noise(), 255], 4 * p);
+      }
+      ctx.putImageData(image, 0, 0);
+      const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+      out.push(btoa(String.fromCharCode(...bytes)));
+    }
+    return out;
+  }, { k, n, seed });
+  return encoded.map((b64, i) => ({ name: `colour${k}-${i}.png`, mimeType: 'image/png', buffer: Buffer.from(b64, 'base64') }));
+}
+
+/** Drops files on a class's drop zone, as a drag from the desktop would (a synthetic DataTransfer). */
+async function dropFiles(page, selector, files) {
+  await page.evaluate(({ selector, files }) => {
+    const transfer = new DataTransfer();
+    for (const f of files) transfer.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.mimeType }));
+    document.querySelector(selector).dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, { selector, files: files.map((f) => ({ name: f.name, mimeType: f.mimeType, b64: f.buffer.toString('base64') })) });
+}
+
 const kernelCalls = (page) => page.evaluate(() => globalThis.convlab.__kernelCalls());
 
 test('your own images: classes from file inputs, skipped files named, a held-out confusion matrix', async () => {
@@ -75,7 +111,11 @@ test('your own images: classes from file inputs, skipped files named, a held-out
   const left = await pngs(page, 0, 20, 1);
   await page.setInputFiles(`#tp-class-${ids[0]}-files`, left.slice(0, 12));
   await page.setInputFiles(`#tp-class-${ids[0]}-files`, [...left.slice(12), corrupt]); // added to the first twelve
-  await page.setInputFiles(`#tp-class-${ids[1]}-files`, await pngs(page, 1, 20, 2));
+  // The second class as a folder (with a sub-folder), through the folder picker.
+  const folder = await fs.mkdtemp(path.join(os.tmpdir(), 'convlab-right-'));
+  await fs.mkdir(path.join(folder, 'more'));
+  for (const [i, f] of (await pngs(page, 1, 20, 2)).entries()) await fs.writeFile(path.join(folder, i < 10 ? '' : 'more', f.name), f.buffer);
+  await page.setInputFiles(`#tp-class-${ids[1]}-folder`, folder); // read from disk when decoded
   assert.equal(await page.textContent(`[data-class="${ids[0]}"] .class-count`), '21 files');
   assert.equal(await page.textContent(`[data-class="${ids[1]}"] .class-count`), '20 files');
   assert.equal(await page.$$eval(`[data-class="${ids[0]}"] .thumbs img`, (i) => i.length), 12);
@@ -101,6 +141,7 @@ test('your own images: classes from file inputs, skipped files named, a held-out
   const accuracy = await page.textContent('#tp-results .test-accuracy');
   console.log(`own images: ${accuracy}`);
   assert.match(accuracy, /on 10 images/);
+  await fs.rm(folder, { recursive: true, force: true });
   assert.ok(cells[0] + cells[3] >= 8, `the bars are easy to tell apart: ${cells}`);
   // A cell opens its held-out images.
   await page.click('table.confusion button[data-truth="0"][data-predicted="0"]');
@@ -119,6 +160,42 @@ test('your own images: classes from file inputs, skipped files named, a held-out
   await page.waitForFunction(() => /Training failed/.test(document.getElementById('tp-message').textContent ?? ''));
   assert.match(await page.textContent('#tp-message'), /your data could not be used: .*holiday-images\.idx.*not an IDX file/);
   assert.equal(await page.isDisabled('#tp-train'), false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('colour images for a colour model from a link: dropped files, evaluated in the worker', async () => {
+  const spec = {
+    format: 'convlab-model', version: 1, name: 'tiny_colour', input: { shape: [12, 12, 3] },
+    layers: [
+      { class_name: 'Conv2D', config: { filters: 4, kernel_size: 3, padding: 'same', activation: 'relu' } },
+      { class_name: 'MaxPool2D' },
+      { class_name: 'Flatten' },
+      { class_name: 'Dense', config: { units: 10, activation: 'softmax' } },
+    ],
+  };
+  const first = await openPanel();
+  const modelPart = await first.page.evaluate((s) => globalThis.convlab.Model.fromSpec(s).toUrl(), spec);
+  await first.page.close();
+  const train = Buffer.from(JSON.stringify({ data: 'images', epochs: 6, batchSize: 4, learningRate: 0.01, holdout: 20 })).toString('base64url');
+  const { page, errors } = await openPanel(`${modelPart}&train=${train}`);
+  assert.equal(await page.inputValue('#tp-model'), 'link');
+  const ids = await page.$$eval('#tp-classes > li', (li) => li.map((l) => l.dataset.class));
+  await page.fill(`#tp-class-${ids[0]}-name`, 'red');
+  await page.fill(`#tp-class-${ids[1]}-name`, 'blue');
+  await dropFiles(page, `[data-class="${ids[0]}"] .drop-zone`, await colourPngs(page, 0, 10, 3));
+  await dropFiles(page, `[data-class="${ids[1]}"] .drop-zone`, await colourPngs(page, 1, 10, 4));
+  await page.waitForFunction((id) => document.querySelector(`[data-class="${id}"] .class-count`).textContent === '10 files', ids[1]);
+  await page.click('#tp-train');
+  await page.waitForSelector('#tp-results table.confusion', { timeout: 120_000 });
+  const cells = await page.$$eval('table.confusion tbody button', (bs) => bs.map((b) => Number(b.textContent)));
+  assert.equal(cells.length, 4, 'the model\'s outputs follow the two classes');
+  assert.deepEqual([cells[0] + cells[1], cells[2] + cells[3]], [2, 2]);
+  assert.ok(cells[0] + cells[3] >= 3, `red and blue are easy to tell apart: ${cells}`);
+  // The gallery draws the held-out images in colour.
+  await page.click('table.confusion button[data-truth="0"][data-predicted="0"]');
+  const [r, , b] = await page.$eval('.gallery-images canvas', (c) => [...c.getContext('2d').getImageData(5, 5, 1, 1).data]);
+  assert.ok(r > b + 60, `a red image is drawn red: ${r}, ${b}`);
   assert.deepEqual(errors, []);
   await page.close();
 });

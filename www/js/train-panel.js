@@ -82,7 +82,7 @@ function onDataChange() {
 function onSettingsChange() {
   const form = readForm();
   const checked = settingsLib.validate(form, form);
-  if (!checked.problems.length) preview.update(settingsLib.augmentOf(form), form.seed);
+  if (!checked.problems.length) preview?.update(settingsLib.augmentOf(form), form.seed);
 }
 
 /** @param {string} name */
