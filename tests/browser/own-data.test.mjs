@@ -97,6 +97,11 @@ test('your own images: classes from file inputs, skipped files named, a held-out
   await page.selectOption('#tp-data', 'images');
   assert.equal(await page.isVisible('#tp-own-images'), true);
   assert.equal(await page.$$eval('#tp-classes > li', (li) => li.length), 2, 'two classes to start with');
+  assert.equal(await page.isVisible('#tp-holdout'), true);
+  assert.equal(await page.isVisible('#tp-train-images'), false, 'a subset is for the built-in sets');
+  await page.click('#tp-train');
+  await page.waitForFunction(() => /Training failed/.test(document.getElementById('tp-message').textContent ?? ''));
+  assert.match(await page.textContent('#tp-message'), /your data could not be used: add images to classes "Class 1", "Class 2"/);
   assert.equal(await page.isDisabled('#tp-classes .remove-class'), true, 'at least two classes stay');
   // A third class can be added and removed again.
   await page.click('#tp-add-class');

@@ -221,6 +221,8 @@ export class OwnData {
     this.summary.textContent = 'Reading your data...';
     if (this.kind === 'idx') return this.loadIdx(shape);
     const channels = /** @type {1 | 3} */ (shape.channels === 3 ? 3 : 1);
+    const empty = this.classes.filter((c) => c.files.length === 0).map((c) => JSON.stringify(c.name));
+    if (empty.length) throw new Error(`add images to ${empty.length === 1 ? 'class' : 'classes'} ${empty.join(', ')}`);
     if (shape.channels !== 1 && shape.channels !== 3) throw new Error(`the model takes ${shape.channels} channels; your images can feed models of 1 (grey) or 3 (colour) channels`);
     const data = await api.data.fromImages(this.classes.map((c) => ({ name: c.name, files: c.files })), { height: shape.height, width: shape.width, channels });
     this.skipped.replaceChildren(...data.skipped.map((s) => el('li', { textContent: `Skipped ${s.reason}` })));

@@ -61,7 +61,7 @@ function message(text, error = true) {
 }
 
 /** @param {string} text */
-function status(text) { $('tp-status').textContent = text; }
+const status = (text) => { $('tp-status').textContent = text; };
 
 /** The model choice's defaults (keeping the data set); flips off for digits. */
 function onModelChange() {
@@ -74,15 +74,22 @@ function onModelChange() {
 function onDataChange() {
   const data = input('tp-data').value;
   if (data !== 'fashion_mnist') input('tp-flip').checked = false;
-  own.show(data);
+  showDataFields(data);
   onSettingsChange();
+}
+
+/** The fields that apply to the data choice: a subset of a built-in set, or a hold-out of one's own. @param {string} data */
+function showDataFields(data) {
+  const builtIn = settingsLib.BUILT_IN.includes(data);
+  for (const id of ['tp-train-images', 'tp-train-images-help']) (/** @type {HTMLElement} */ ($(id).closest('label') ?? $(id))).hidden = !builtIn;
+  for (const id of ['tp-holdout', 'tp-holdout-help']) (/** @type {HTMLElement} */ ($(id).closest('label') ?? $(id))).hidden = builtIn;
+  own.show(data);
 }
 
 /** The preview follows the settings (when they are valid). */
 function onSettingsChange() {
   const form = readForm();
-  const checked = settingsLib.validate(form, form);
-  if (!checked.problems.length) preview?.update(settingsLib.augmentOf(form), form.seed);
+  if (!settingsLib.validate(form, form).problems.length) preview?.update(settingsLib.augmentOf(form), form.seed);
 }
 
 /** @param {string} name */
@@ -124,7 +131,7 @@ async function runData(settings, spec) {
     const train = first.images === data.train.images ? data.train : api.data.fromIdx(first.images, first.labels, data.train.options);
     return { train, validation: data.validation, test: data.test, classNames: data.classNames };
   }
-  own.show(settings.data);
+  showDataFields(settings.data);
   status('Preparing your data...');
   try {
     const split = await own.build(inputShape(spec), settings.holdout);
@@ -375,7 +382,7 @@ export async function mount(host) {
   fillModels(state.specs);
   const problems = applyHash(state.specs);
   if (problems.length) message(problems.join(' '));
-  own.show(readForm().data);
+  showDataFields(readForm().data);
   onSettingsChange();
   $('tp-model').addEventListener('change', onModelChange);
   $('tp-data').addEventListener('change', onDataChange);
