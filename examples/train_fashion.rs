@@ -5,8 +5,12 @@
 //!
 //! ```sh
 //! nice cargo run --release --example train_fashion -- [--epochs 20] [--run target/fashion-run]
-//!     [--data /usr/share/datasets/fashion-mnist] [--batch 32] [--seed 42]
+//!     [--data /usr/share/datasets/fashion-mnist] [--batch 32] [--seed 42] [--backend cpu|webgpu]
+//!     [--limit N]   (only the first N training images: a quick smoke run)
 //! ```
+//! `--backend webgpu` runs every step on the GPU through wgpu (natively: Vulkan), with the
+//! same batches, masks, augmentation and update formulas (src/train/gpu.rs); weights and
+//! optimizer state come back to the CPU for each checkpoint.
 //! Data: Debian's `dataset-fashion-mnist` (`apt-get install dataset-fashion-mnist`).
 //! Recipe (the playground's default for this model): the chapter's Nadam (learning rate 1e-3)
 //! and batch 32 with the last 5,000 training images held out, plus a cosine learning-rate decay
@@ -33,6 +37,8 @@ struct Args {
     epochs: u64,
     batch: usize,
     seed: u64,
+    webgpu: bool,
+    limit: Option<usize>,
 }
 
 fn args() -> Args {
@@ -42,6 +48,8 @@ fn args() -> Args {
         epochs: 20,
         batch: 32,
         seed: 42,
+        webgpu: false,
+        limit: None,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     for pair in v.chunks(2) {
@@ -52,6 +60,8 @@ fn args() -> Args {
             "--epochs" => a.epochs = value.parse().expect("--epochs N"),
             "--batch" => a.batch = value.parse().expect("--batch N"),
             "--seed" => a.seed = value.parse().expect("--seed N"),
+            "--backend" => a.webgpu = value == "webgpu",
+            "--limit" => a.limit = Some(value.parse().expect("--limit N")),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -106,7 +116,10 @@ fn main() {
     fs::create_dir_all(&a.run).unwrap();
     let train_all = load(&a.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
     let test = load(&a.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
-    let (train, valid) = train_all.split_last(5000).unwrap();
+    let (mut train, valid) = train_all.split_last(5000).unwrap();
+    if let Some(n) = a.limit {
+        train = train.split_last(train.len() - n.min(train.len() - 1)).unwrap().0;
+    }
     let model = Model::from_spec(convlab::zoo::spec("fashion_mnist_cnn").unwrap()).unwrap();
     let steps_per_epoch = train.len() / a.batch;
     let config = OptimizerConfig {
@@ -137,6 +150,7 @@ fn main() {
         t.optimizer.nadam_product = progress.nadam_product;
         println!("resuming at epoch {} step {}", progress.epoch + 1, progress.step_in_epoch);
     }
+    let mut device = Device::open(a.webgpu, &t);
     let fill = -0.2860 / 0.3530; // a zero pixel, normalised
     while progress.epoch < a.epochs {
         let started = Instant::now();
@@ -149,7 +163,7 @@ fn main() {
             let x = augment
                 .apply(&x, a.seed ^ t.optimizer.step.wrapping_mul(0xA24B_AED4), fill)
                 .unwrap();
-            let r = t.step(&x, &labels).unwrap();
+            let r = device.step(&mut t, &x, &labels);
             loss_sum += r.loss as f64 * labels.len() as f64;
             correct += r.correct;
             seen += labels.len();
@@ -158,6 +172,7 @@ fn main() {
                 progress.optimizer_step = t.optimizer.step;
                 progress.nadam_product = t.optimizer.nadam_product;
                 progress.seconds = base_seconds + started.elapsed().as_secs_f64();
+                device.sync(&mut t);
                 checkpoint(&a.run, &t, &progress);
                 eprintln!(
                     "epoch {} step {}/{}: loss {:.4}",
@@ -169,8 +184,9 @@ fn main() {
             }
         }
         let train_seconds = started.elapsed().as_secs_f64();
-        let v = evaluate(&t.model, &t.weights, &valid, 250).unwrap();
-        let te = evaluate(&t.model, &t.weights, &test, 250).unwrap();
+        device.sync(&mut t);
+        let v = device.evaluate(&t, &valid);
+        let te = device.evaluate(&t, &test);
         progress.epoch += 1;
         progress.step_in_epoch = 0;
         progress.optimizer_step = t.optimizer.step;
@@ -182,7 +198,7 @@ fn main() {
             "valid_loss": v.loss, "valid_accuracy": v.accuracy, "test_loss": te.loss, "test_accuracy": te.accuracy,
             "learning_rate": t.optimizer.learning_rate(), "epoch_seconds": started.elapsed().as_secs_f64(),
             "train_samples_per_second": seen as f64 / train_seconds, "total_seconds": progress.seconds,
-            "resumed_at_step": first_step,
+            "resumed_at_step": first_step, "backend": device.name(),
         });
         println!("{line}");
         let mut log = fs::OpenOptions::new()
@@ -193,5 +209,72 @@ fn main() {
         use std::io::Write;
         writeln!(log, "{line}").unwrap();
         checkpoint(&a.run, &t, &progress);
+    }
+}
+
+/// Where the steps run: the CPU path, or the GPU with the trainer's state on the device.
+enum Device {
+    Cpu,
+    #[cfg(not(target_arch = "wasm32"))]
+    Gpu(Box<(convlab::backend::webgpu::GpuContext, convlab::train::gpu::GpuTrainer)>),
+}
+
+impl Device {
+    #[cfg(not(target_arch = "wasm32"))]
+    fn open(webgpu: bool, t: &Trainer) -> Self {
+        if !webgpu {
+            return Self::Cpu;
+        }
+        let ctx = pollster::block_on(convlab::backend::webgpu::GpuContext::new("")).unwrap();
+        println!("WebGPU adapter: {:?}", ctx.adapter());
+        let g = convlab::train::gpu::GpuTrainer::new(&ctx, t).unwrap();
+        Self::Gpu(Box::new((ctx, g)))
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn open(webgpu: bool, _t: &Trainer) -> Self {
+        assert!(!webgpu, "--backend webgpu runs natively only");
+        Self::Cpu
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Gpu(_) => "webgpu",
+        }
+    }
+
+    fn step(
+        &mut self,
+        t: &mut Trainer,
+        x: &convlab::Tensor,
+        labels: &[u32],
+    ) -> convlab::nn::backward::BatchResult {
+        match self {
+            Self::Cpu => t.step(x, labels).unwrap(),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Gpu(b) => {
+                let (ctx, g) = &mut **b;
+                pollster::block_on(g.step(ctx, t, x, labels)).unwrap()
+            }
+        }
+    }
+
+    /// Brings the device's weights and optimizer state into `t` (for checkpoints).
+    fn sync(&self, t: &mut Trainer) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Self::Gpu(b) = self {
+            pollster::block_on(b.1.sync(&b.0, t)).unwrap();
+        }
+        let _ = t;
+    }
+
+    fn evaluate(&self, t: &Trainer, data: &Dataset) -> convlab::train::Evaluation {
+        match self {
+            Self::Cpu => evaluate(&t.model, &t.weights, data, 250).unwrap(),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Gpu(b) => pollster::block_on(b.1.evaluate(&b.0, &t.model, data, 250)).unwrap(),
+        }
     }
 }

@@ -32,6 +32,13 @@ pub struct Tape {
     caches: Vec<Cache>,
 }
 
+impl Tape {
+    /// The output of node `node` in this pass (for tests and inspection).
+    pub fn output(&self, node: usize) -> &[f32] {
+        &self.outputs[node]
+    }
+}
+
 /// Gradients `grads[node][param]`, in the order of [`crate::graph::Node::params`]; zeros for
 /// non-trainable parameters (batch norm's moving statistics).
 pub struct Gradients {
@@ -112,12 +119,26 @@ pub fn ending_activation(node: &Node) -> Activation {
     }
 }
 
-/// Softmax cross-entropy of the tape's output against `labels`: the loss, the accuracy, and
-/// the gradient that starts the backward pass (see the module docs).
-pub fn loss(model: &Model, tape: &Tape, labels: &[u32]) -> Result<(BatchResult, Seed)> {
+/// Where a classifier's logits are, and where the gradient of the loss enters the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogitsAt {
+    /// The output of this node (the model's output is an Activation(softmax) layer reading
+    /// it); the gradient enters as this node's output gradient.
+    Node(usize),
+    /// The pre-activation of this node, whose fused activation is the softmax; the gradient
+    /// enters there.
+    PreActivation(usize),
+    /// The output itself (linear logits).
+    Output(usize),
+    /// LeNet-5's RBF distances, negated.
+    NegatedOutput(usize),
+}
+
+/// Where `model`'s logits are (see the module docs); an output that is not one vector per
+/// instance is refused.
+pub fn logits_at(model: &Model) -> Result<LogitsAt> {
     let out = model.output();
     let node = &model.nodes()[out];
-    let classes = *node.output_shape.last().unwrap_or(&1);
     if node.output_shape.len() != 1 {
         return Err(Error::invalid(
             "train",
@@ -128,21 +149,30 @@ pub fn loss(model: &Model, tape: &Tape, labels: &[u32]) -> Result<(BatchResult, 
             ),
         ));
     }
-    if labels.len() != tape.batch {
+    let softmax_end = ending_activation(node) == Activation::Softmax;
+    Ok(match (&node.layer, softmax_end) {
+        (Layer::Activation(_), true) => LogitsAt::Node(node.inputs[0]),
+        (_, true) => LogitsAt::PreActivation(out),
+        (Layer::Rbf { .. }, _) => LogitsAt::NegatedOutput(out),
+        _ => LogitsAt::Output(out),
+    })
+}
+
+/// Mean softmax cross-entropy of `logits` (`[batch, classes]`) against `labels`, the number
+/// right, and d loss / d logits.
+pub fn score_logits(
+    logits: &[f32],
+    labels: &[u32],
+    classes: usize,
+) -> Result<(BatchResult, Vec<f32>)> {
+    if labels.len() * classes != logits.len() {
         return Err(Error::invalid(
             "train",
             "labels",
-            format!("{} labels for a batch of {}", labels.len(), tape.batch),
+            format!("{} labels for a batch of {}", labels.len(), logits.len() / classes.max(1)),
         ));
     }
-    let softmax_end = ending_activation(node) == Activation::Softmax;
-    let logits: Vec<f32> = match (&node.layer, softmax_end) {
-        (Layer::Activation(_), true) => tape.outputs[node.inputs[0]].clone(),
-        (_, true) => tape.pre[out].clone().unwrap_or_default(),
-        (Layer::Rbf { .. }, _) => tape.outputs[out].iter().map(|d| -d).collect(),
-        _ => tape.outputs[out].clone(),
-    };
-    let (loss, mut dlogits) = cpu::softmax_cross_entropy(&logits, labels, classes)?;
+    let (loss, dlogits) = cpu::softmax_cross_entropy(logits, labels, classes)?;
     let correct = logits
         .chunks_exact(classes)
         .zip(labels)
@@ -151,16 +181,33 @@ pub fn loss(model: &Model, tape: &Tape, labels: &[u32]) -> Result<(BatchResult, 
             best == l as usize
         })
         .count();
-    let seed = match (&node.layer, softmax_end) {
-        (Layer::Activation(_), true) => Seed::Node { node: node.inputs[0], grad: dlogits },
-        (_, true) => Seed::PreActivation { node: out, grad: dlogits },
-        (Layer::Rbf { .. }, _) => {
-            dlogits.iter_mut().for_each(|d| *d = -*d);
-            Seed::Node { node: out, grad: dlogits }
-        }
-        _ => Seed::Node { node: out, grad: dlogits },
+    Ok((BatchResult { loss, correct }, dlogits))
+}
+
+/// Softmax cross-entropy of the tape's output against `labels`: the loss, the accuracy, and
+/// the gradient that starts the backward pass (see the module docs).
+pub fn loss(model: &Model, tape: &Tape, labels: &[u32]) -> Result<(BatchResult, Seed)> {
+    let at = logits_at(model)?;
+    let classes = *model.nodes()[model.output()].output_shape.last().unwrap_or(&1);
+    let logits: Vec<f32> = match at {
+        LogitsAt::Node(n) | LogitsAt::Output(n) => tape.outputs[n].clone(),
+        LogitsAt::PreActivation(n) => tape.pre[n].clone().unwrap_or_default(),
+        LogitsAt::NegatedOutput(n) => tape.outputs[n].iter().map(|d| -d).collect(),
     };
-    Ok((BatchResult { loss, correct }, seed))
+    let (result, dlogits) = score_logits(&logits, labels, classes)?;
+    Ok((result, seed_at(at, dlogits)))
+}
+
+/// The seed of the backward pass from d loss / d logits.
+pub fn seed_at(at: LogitsAt, mut dlogits: Vec<f32>) -> Seed {
+    match at {
+        LogitsAt::Node(node) | LogitsAt::Output(node) => Seed::Node { node, grad: dlogits },
+        LogitsAt::PreActivation(node) => Seed::PreActivation { node, grad: dlogits },
+        LogitsAt::NegatedOutput(node) => {
+            dlogits.iter_mut().for_each(|d| *d = -*d);
+            Seed::Node { node, grad: dlogits }
+        }
+    }
 }
 
 /// Where the backward pass starts.

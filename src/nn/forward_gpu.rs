@@ -24,7 +24,7 @@ use crate::tensor::{Padding, Tensor};
 
 /// A model's parameters on the device, in the form each layer's kernels take.
 pub struct GpuWeights {
-    values: Vec<Vec<GpuTensor>>,
+    pub(crate) values: Vec<Vec<GpuTensor>>,
 }
 
 impl GpuWeights {
@@ -151,7 +151,7 @@ pub async fn forward_gpu(
     Ok((output, kept))
 }
 
-async fn run_layer(
+pub(super) async fn run_layer(
     ctx: &GpuContext,
     node: &Node,
     p: &[GpuTensor],

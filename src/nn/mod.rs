@@ -4,6 +4,7 @@
 //! every intermediate on the device ([`forward_gpu`]).
 
 pub mod backward;
+pub mod backward_gpu;
 pub mod config;
 pub mod forward;
 pub mod forward_gpu;

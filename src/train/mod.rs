@@ -6,6 +6,7 @@
 pub mod augment;
 pub mod checkpoint;
 pub mod data;
+pub mod gpu;
 pub mod optimizer;
 pub mod run;
 pub mod trainer;

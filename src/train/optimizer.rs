@@ -220,6 +220,7 @@ impl Optimizer {
                 format!("{} values for {} weights", g.len(), w.len()),
             ));
         }
+        let r = self.rule(p, decay);
         while self.slots.len() <= index {
             self.slots.push(Slots { a: Vec::new(), b: Vec::new() });
         }
@@ -231,46 +232,43 @@ impl Optimizer {
         if n >= 2 && slots.b.len() != w.len() {
             slots.b = vec![0.0; w.len()];
         }
-        let wd = if decay { self.config.weight_decay } else { 0.0 };
-        let lr = p.lr as f32;
-        match self.config.kind {
-            OptimizerKind::Sgd { momentum, nesterov } => {
-                if momentum == 0.0 {
-                    for (w, &g) in w.iter_mut().zip(g) {
-                        *w -= lr * (g + wd * *w);
-                    }
-                } else {
-                    for ((w, &g), v) in w.iter_mut().zip(g).zip(slots.a.iter_mut()) {
-                        let g = g + wd * *w;
-                        *v = momentum * *v - lr * g;
-                        *w += if nesterov { momentum * *v - lr * g } else { *v };
-                    }
+        let [lr, wd, c2, c3, c4, c5, c6, c7] = r.f;
+        match r.kind {
+            0 => {
+                for (w, &g) in w.iter_mut().zip(g) {
+                    *w -= lr * (g + wd * *w);
                 }
             }
-            OptimizerKind::RmsProp { rho, epsilon } => {
+            1 => {
+                let (momentum, nesterov) = (c2, c3 != 0.0);
+                for ((w, &g), v) in w.iter_mut().zip(g).zip(slots.a.iter_mut()) {
+                    let g = g + wd * *w;
+                    *v = momentum * *v - lr * g;
+                    *w += if nesterov { momentum * *v - lr * g } else { *v };
+                }
+            }
+            2 => {
+                let (rho, epsilon) = (c2, c3);
                 for ((w, &g), s) in w.iter_mut().zip(g).zip(slots.a.iter_mut()) {
                     let g = g + wd * *w;
                     *s = rho * *s + (1.0 - rho) * g * g;
                     *w -= lr * g / (*s + epsilon).sqrt();
                 }
             }
-            OptimizerKind::Adam { beta_1, beta_2, epsilon } => {
-                let (b1, b2) = (beta_1 as f64, beta_2 as f64);
-                let alpha = (p.lr * (1.0 - b2.powf(p.t)).sqrt() / (1.0 - b1.powf(p.t))) as f32;
+            3 => {
+                // `lr` is Adam's bias-corrected rate here.
+                let (beta_1, beta_2, epsilon) = (c2, c3, c4);
                 for (((w, &g), m), v) in
                     w.iter_mut().zip(g).zip(slots.a.iter_mut()).zip(slots.b.iter_mut())
                 {
                     let g = g + wd * *w;
                     *m += (1.0 - beta_1) * (g - *m);
                     *v += (1.0 - beta_2) * (g * g - *v);
-                    *w -= alpha * *m / (v.sqrt() + epsilon);
+                    *w -= lr * *m / (v.sqrt() + epsilon);
                 }
             }
-            OptimizerKind::Nadam { beta_1, beta_2, epsilon } => {
-                let (u_t, u_next, product, product_next) = p.nadam.unwrap_or((0.0, 0.0, 1.0, 1.0));
-                let c_m = (u_next / (1.0 - product_next)) as f32;
-                let c_g = ((1.0 - u_t) / (1.0 - product)) as f32;
-                let c_v = (1.0 / (1.0 - (beta_2 as f64).powf(p.t))) as f32;
+            _ => {
+                let (beta_1, beta_2, epsilon, c_m, c_g, c_v) = (c2, c3, c4, c5, c6, c7);
                 for (((w, &g), m), v) in
                     w.iter_mut().zip(g).zip(slots.a.iter_mut()).zip(slots.b.iter_mut())
                 {
@@ -284,6 +282,39 @@ impl Optimizer {
             }
         }
         Ok(())
+    }
+}
+
+impl Optimizer {
+    /// The update of one parameter in this step: the rule and its scalars, shared by the CPU
+    /// loop above and the WebGPU kernel (src/backend/webgpu/optimizer.wgsl), so both paths
+    /// follow the same formulas (they differ only in rounding: the GPU may fuse multiply-adds).
+    pub fn rule(&self, p: &StepParams, decay: bool) -> crate::backend::webgpu::UpdateRule {
+        let wd = if decay { self.config.weight_decay } else { 0.0 };
+        let lr = p.lr as f32;
+        let (kind, f) = match self.config.kind {
+            OptimizerKind::Sgd { momentum: 0.0, .. } => (0, [lr, wd, 0.0, 0.0, 0.0]),
+            OptimizerKind::Sgd { momentum, nesterov } => {
+                (1, [lr, wd, momentum, if nesterov { 1.0 } else { 0.0 }, 0.0])
+            }
+            OptimizerKind::RmsProp { rho, epsilon } => (2, [lr, wd, rho, epsilon, 0.0]),
+            OptimizerKind::Adam { beta_1, beta_2, epsilon } => {
+                let (b1, b2) = (beta_1 as f64, beta_2 as f64);
+                let alpha = (p.lr * (1.0 - b2.powf(p.t)).sqrt() / (1.0 - b1.powf(p.t))) as f32;
+                (3, [alpha, wd, beta_1, beta_2, epsilon])
+            }
+            OptimizerKind::Nadam { beta_1, beta_2, epsilon } => {
+                let (u_t, u_next, product, product_next) = p.nadam.unwrap_or((0.0, 0.0, 1.0, 1.0));
+                let c_m = (u_next / (1.0 - product_next)) as f32;
+                let c_g = ((1.0 - u_t) / (1.0 - product)) as f32;
+                let c_v = (1.0 / (1.0 - (beta_2 as f64).powf(p.t))) as f32;
+                let f = [lr, wd, beta_1, beta_2, epsilon, c_m, c_g, c_v];
+                return crate::backend::webgpu::UpdateRule { kind: 4, f };
+            }
+        };
+        let mut all = [0.0f32; 8];
+        all[..5].copy_from_slice(&f);
+        crate::backend::webgpu::UpdateRule { kind, f: all }
     }
 }
 

@@ -40,7 +40,7 @@ pub struct Evaluation {
 
 /// Parameters that weight decay applies to: kernels and RBF centres, not biases or batch
 /// norm's scale and shift.
-fn decays(name: &str) -> bool {
+pub(crate) fn decays(name: &str) -> bool {
     matches!(name, "kernel" | "depthwise_kernel" | "pointwise_kernel" | "centers")
 }
 
@@ -48,7 +48,7 @@ impl Trainer {
     /// One step: forward in training mode, loss, backward, update. Returns the batch's loss
     /// and correct count (before the update).
     pub fn step(&mut self, x: &Tensor, labels: &[u32]) -> Result<BatchResult> {
-        let step_seed = self.seed ^ self.optimizer.step.wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let step_seed = self.step_seed();
         // Batch norm's moving statistics change in the forward pass: a step that fails leaves
         // them as they were.
         let moving: Vec<(usize, usize, Vec<f32>)> = self
@@ -80,17 +80,9 @@ impl Trainer {
                 return Err(e);
             }
         };
-        if !result.loss.is_finite() {
+        if let Err(e) = self.check_loss(&result) {
             restore(&mut self.weights);
-            return Err(Error::invalid(
-                "train",
-                "loss",
-                format!(
-                    "became {} at step {}: lower the learning rate",
-                    result.loss,
-                    self.optimizer.step + 1
-                ),
-            ));
+            return Err(e);
         }
         let grads = backward(&self.model, &self.weights, &tape, seed)?;
         let p = self.optimizer.begin_step();
@@ -113,6 +105,27 @@ impl Trainer {
         Ok(result)
     }
 
+    /// The seed of this step's dropout masks (the run's seed and the step number).
+    pub fn step_seed(&self) -> u64 {
+        self.seed ^ self.optimizer.step.wrapping_mul(0xD1B5_4A32_D192_ED03)
+    }
+
+    /// Refuses a step whose loss is not finite (the update would poison the weights).
+    pub fn check_loss(&self, result: &BatchResult) -> Result<()> {
+        if result.loss.is_finite() {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            "train",
+            "loss",
+            format!(
+                "became {} at step {}: lower the learning rate",
+                result.loss,
+                self.optimizer.step + 1
+            ),
+        ))
+    }
+
     /// Accuracy, loss and confusion matrix over `data`, in batches of `batch` (inference mode).
     pub fn evaluate(&self, data: &Dataset, batch: usize) -> Result<Evaluation> {
         evaluate(&self.model, &self.weights, data, batch)
@@ -126,23 +139,51 @@ pub fn evaluate(
     data: &Dataset,
     batch: usize,
 ) -> Result<Evaluation> {
-    let classes = data.classes;
-    let mut confusion = vec![vec![0u32; classes]; classes];
-    let mut total_loss = 0.0f64;
+    let mut tally = Tally::new(data.classes);
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(batch.max(1)) {
         let (x, labels) = data.batch(chunk)?;
         let (loss, predicted) = inference_loss(model, weights, &x, &labels)?;
-        total_loss += loss * chunk.len() as f64;
-        for (&label, &p) in labels.iter().zip(&predicted) {
-            if (label as usize) < classes && p < classes {
-                confusion[label as usize][p] += 1;
+        tally.add(loss, &labels, &predicted);
+    }
+    Ok(tally.finish())
+}
+
+/// Sums of an evaluation over batches.
+pub struct Tally {
+    classes: usize,
+    confusion: Vec<Vec<u32>>,
+    total_loss: f64,
+    count: usize,
+}
+
+impl Tally {
+    /// Nothing counted yet.
+    pub fn new(classes: usize) -> Self {
+        Self { classes, confusion: vec![vec![0u32; classes]; classes], total_loss: 0.0, count: 0 }
+    }
+
+    /// Counts a batch: its mean loss, labels and predictions.
+    pub fn add(&mut self, mean_loss: f64, labels: &[u32], predicted: &[usize]) {
+        self.total_loss += mean_loss * labels.len() as f64;
+        self.count += labels.len();
+        for (&label, &p) in labels.iter().zip(predicted) {
+            if (label as usize) < self.classes && p < self.classes {
+                self.confusion[label as usize][p] += 1;
             }
         }
     }
-    let correct: u32 = (0..classes).map(|k| confusion[k][k]).sum();
-    let n = data.len().max(1) as f64;
-    Ok(Evaluation { accuracy: correct as f64 / n, loss: total_loss / n, confusion })
+
+    /// Accuracy, mean loss and the confusion matrix.
+    pub fn finish(self) -> Evaluation {
+        let correct: u32 = (0..self.classes).map(|k| self.confusion[k][k]).sum();
+        let n = self.count.max(1) as f64;
+        Evaluation {
+            accuracy: correct as f64 / n,
+            loss: self.total_loss / n,
+            confusion: self.confusion,
+        }
+    }
 }
 
 /// Mean cross-entropy of a batch in inference mode (dropout off, batch norm's moving
@@ -155,13 +196,18 @@ pub fn inference_loss(
     labels: &[u32],
 ) -> Result<(f64, Vec<usize>)> {
     let (y, _) = forward_cpu(model, weights, x, &[])?;
+    score_outputs(model, y.data(), labels)
+}
+
+/// [`inference_loss`] of outputs already computed (on any backend).
+pub fn score_outputs(model: &Model, y: &[f32], labels: &[u32]) -> Result<(f64, Vec<usize>)> {
     let node = &model.nodes()[model.output()];
     let width = *node.output_shape.last().unwrap_or(&1);
-    if labels.len() * width != y.data().len() {
+    if labels.len() * width != y.len() {
         return Err(Error::invalid(
             "evaluate",
             "labels",
-            format!("{} labels for {} outputs of {width}", labels.len(), y.data().len()),
+            format!("{} labels for {} outputs of {width}", labels.len(), y.len()),
         ));
     }
     let sign = if matches!(node.layer, crate::nn::Layer::Rbf { .. }) { -1.0f64 } else { 1.0 };
@@ -170,7 +216,7 @@ pub fn inference_loss(
         crate::ops::activation::Activation::Softmax
     );
     let (mut total, mut predicted) = (0.0f64, Vec::with_capacity(labels.len()));
-    for (row, &label) in y.data().chunks_exact(width).zip(labels) {
+    for (row, &label) in y.chunks_exact(width).zip(labels) {
         let row: Vec<f64> = row.iter().map(|&v| sign * v as f64).collect();
         let best = row.iter().enumerate().fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
         predicted.push(best);

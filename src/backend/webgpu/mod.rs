@@ -16,6 +16,7 @@ mod conv2d;
 mod loss;
 mod matmul;
 mod norm;
+mod optimizer;
 mod pool;
 pub mod runtime;
 
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex};
 
 pub use conv2d::ConvKernel;
 pub use norm::GpuBatchNormTraining;
+pub use optimizer::{ParamUpdate, UpdateRule};
 pub use pool::PoolKind;
 use runtime::{Binding, KernelSpec, PipelineCache, PoolState};
 pub use runtime::{GpuTensor, PoolStats};
@@ -78,6 +80,9 @@ pub struct GpuContext {
     /// recorded and the passes recorded into it.
     timestamps: Option<wgpu::QuerySet>,
     passes: std::cell::Cell<u32>,
+    /// Whether submits are timed (on by default; a training loop turns it off, since each
+    /// timed submit waits for its timestamps).
+    timing: std::cell::Cell<bool>,
     /// GPU time (ns) measured by timestamp queries since the last [`Self::take_gpu_ns`].
     gpu_ns: std::cell::Cell<Option<f64>>,
     lost: Arc<Mutex<Option<String>>>,
@@ -166,6 +171,7 @@ impl GpuContext {
             current_op: RefCell::new(String::new()),
             timestamps,
             passes: std::cell::Cell::new(0),
+            timing: std::cell::Cell::new(true),
             gpu_ns: std::cell::Cell::new(None),
             lost,
         })
@@ -345,8 +351,18 @@ impl GpuContext {
         self.timestamps.is_some()
     }
 
+    /// Turns timing of submits (timestamp queries, `take_gpu_ms`) on or off. A timed submit
+    /// reads its timestamps back before it returns, so a loop of many small submits (a
+    /// training step) runs faster untimed.
+    pub fn set_timing(&self, on: bool) {
+        self.timing.set(on);
+    }
+
     /// The timestamp slot for the next pass of the submit being recorded, if any is left.
     pub(crate) fn next_timestamp(&self) -> Option<(&wgpu::QuerySet, u32)> {
+        if !self.timing.get() {
+            return None;
+        }
         let qs = self.timestamps.as_ref()?;
         let n = self.passes.get();
         if n >= MAX_TIMED_PASSES {
