@@ -259,7 +259,7 @@ impl JsModel {
     }
 }
 
-fn into_js(e: Error) -> JsValue {
+pub(super) fn into_js(e: Error) -> JsValue {
     js_error(e).into()
 }
 

@@ -5,19 +5,23 @@
 //! whole state (`checkpoint`, `restore`, the `resume` option). Models gain `saveWeights` /
 //! `loadWeights` (safetensors bytes) and `evaluate`.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array, Object, Uint8Array};
+use js_sys::{Array, Float32Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
-use super::model::JsModel;
+use super::model::{into_js, JsModel};
 use super::{args, js_error, set};
+use crate::backend::webgpu::GpuContext;
 use crate::error::{Error, Result};
 use crate::io::safetensors;
 use crate::nn::Weights;
 use crate::train::augment::Augment;
 use crate::train::checkpoint;
 use crate::train::data::maybe_gunzip;
+use crate::train::gpu::GpuTrainer;
 use crate::train::trainer::evaluate;
 use crate::train::{
     Dataset, Optimizer, OptimizerConfig, OptimizerKind, RunSettings, Schedule, Trainer, TrainingRun,
@@ -40,6 +44,8 @@ export interface TrainerOptions extends AugmentOptions {
   batchSize?: number; epochs?: number; seed?: number;
   /** Bytes from `trainer.checkpoint()`: continue that run (same model, settings and data). */
   resume?: Uint8Array;
+  /** Where the steps run (default "cpu"); "webgpu" needs a device from initBackends. */
+  backend?: "cpu" | "webgpu";
 }
 export interface PreviewResult { shape: number[]; data: Float32Array; }
 export interface TrainProgress { epoch: number; step: number; stepsPerEpoch: number; epochs: number; loss: number; accuracy: number; samples: number; learningRate: number; done: boolean; }
@@ -207,7 +213,36 @@ fn augment_options(op: &str, options: &JsValue) -> Result<Augment> {
 /// current epoch's (seeded) batch order (see [`TrainingRun`]).
 #[wasm_bindgen(js_name = Trainer)]
 pub struct JsTrainer {
+    inner: Rc<RefCell<TrainerState>>,
+}
+
+/// A run and, with `backend: "webgpu"`, its state on the device.
+struct TrainerState {
     run: TrainingRun,
+    gpu: Option<(Rc<GpuContext>, GpuTrainer)>,
+    /// Whether the device has steps the run's weights (and slots) have not seen yet.
+    stale: bool,
+}
+
+impl TrainerState {
+    /// Refuses what needs the weights while the device holds newer ones.
+    fn current(&self, op: &str) -> Result<&TrainingRun> {
+        if self.stale {
+            return Err(Error::invalid(
+                op,
+                "trainer",
+                "the weights are on the GPU: await trainer.sync() first",
+            ));
+        }
+        Ok(&self.run)
+    }
+}
+
+/// The trainer's state for one call; a call while an asynchronous one holds it is refused.
+fn borrow_state(inner: &RefCell<TrainerState>) -> Result<std::cell::RefMut<'_, TrainerState>> {
+    inner
+        .try_borrow_mut()
+        .map_err(|_| Error::invalid("Trainer", "trainer", "busy with another call: await it first"))
 }
 
 /// The options; a cosine schedule's length is filled in by the caller (it needs the data).
@@ -222,6 +257,7 @@ fn trainer_options(options: &JsValue) -> Result<(OptimizerConfig, usize, u64, u6
         "epochs",
         "seed",
         "resume",
+        "backend",
         "maxShift",
         "flip",
         "rotation",
@@ -322,7 +358,32 @@ impl JsTrainer {
         if let Some(bytes) = resume {
             checkpoint::restore(&mut run, &bytes)?;
         }
-        Ok(JsTrainer { run })
+        let gpu = match args::string("Trainer", options, "backend")?.as_deref() {
+            None | Some("cpu") => None,
+            Some("webgpu") => {
+                let ctx = super::state::with(|s| match (&s.gpu, &s.gpu_problem) {
+                    (Some(gpu), _) => Ok(Rc::clone(gpu)),
+                    (None, problem) => Err(Error::invalid(
+                        "Trainer",
+                        "backend",
+                        format!(
+                            "WebGPU is unavailable here ({})",
+                            problem.as_deref().unwrap_or("initBackends did not open a device")
+                        ),
+                    )),
+                })?;
+                let g = GpuTrainer::new(&ctx, &run.trainer)?;
+                Some((ctx, g))
+            }
+            Some(other) => {
+                return Err(Error::invalid(
+                    "Trainer",
+                    "backend",
+                    format!("{other:?} is not \"cpu\" or \"webgpu\""),
+                ))
+            }
+        };
+        Ok(JsTrainer { inner: Rc::new(RefCell::new(TrainerState { run, gpu, stale: false })) })
     }
 
     /// Runs up to `steps` optimisation steps on the trainer's data set, stopping early at the
@@ -330,46 +391,142 @@ impl JsTrainer {
     /// finished, when the call ended one: then `step` is 0). `runSteps(0)` only reports.
     #[wasm_bindgen(js_name = runSteps, unchecked_return_type = "TrainProgress")]
     pub fn run_steps(&mut self, steps: usize) -> std::result::Result<JsValue, JsError> {
-        self.run.run_steps(steps).map_err(js_error)?;
-        let r = &self.run;
-        let o = Object::new();
-        let n = r.sums.seen.max(1) as f64;
-        set(&o, "epoch", r.epoch as f64);
-        set(&o, "step", r.step_in_epoch as f64);
-        set(&o, "stepsPerEpoch", r.steps_per_epoch() as f64);
-        set(&o, "epochs", r.settings.epochs as f64);
-        set(&o, "loss", r.sums.loss / n);
-        set(&o, "accuracy", r.sums.correct as f64 / n);
-        set(&o, "samples", r.sums.seen as f64);
-        set(&o, "learningRate", r.trainer.optimizer.learning_rate());
-        set(&o, "done", r.done());
-        Ok(o.into())
+        let mut state = borrow_state(&self.inner).map_err(js_error)?;
+        if state.gpu.is_some() && steps > 0 {
+            return Err(js_error(Error::invalid(
+                "runSteps",
+                "backend",
+                "this trainer runs on WebGPU: use await trainer.runStepsAsync(steps)",
+            )));
+        }
+        state.run.run_steps(steps).map_err(js_error)?;
+        Ok(progress(&state.run))
+    }
+
+    // The state stays borrowed across the device's awaits on purpose: every other call
+    // takes it with `try_borrow_mut` and is refused as busy instead of interleaving.
+    #[allow(clippy::await_holding_refcell_ref)]
+    /// `runSteps` for either backend, as a promise (on WebGPU each step waits for the device).
+    #[wasm_bindgen(js_name = runStepsAsync, unchecked_return_type = "Promise<TrainProgress>")]
+    pub fn run_steps_async(&self, steps: usize) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            let mut guard = borrow_state(&inner).map_err(into_js)?;
+            let state = &mut *guard;
+            match &mut state.gpu {
+                Some((ctx, g)) => {
+                    if steps > 0 {
+                        state.stale = true;
+                    }
+                    state.run.run_steps_gpu(ctx, g, steps).await.map_err(into_js)?
+                }
+                None => state.run.run_steps(steps).map_err(into_js)?,
+            }
+            Ok(progress(&state.run))
+        })
+    }
+
+    // The state stays borrowed across the device's awaits on purpose: every other call
+    // takes it with `try_borrow_mut` and is refused as busy instead of interleaving.
+    #[allow(clippy::await_holding_refcell_ref)]
+    /// Brings the device's weights and optimizer state back (nothing to do on the CPU path);
+    /// `saveWeights`, `checkpoint` and `evaluate` need it after WebGPU steps.
+    pub fn sync(&self) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            let mut guard = borrow_state(&inner).map_err(into_js)?;
+            let state = &mut *guard;
+            if let (Some((ctx, g)), true) = (&state.gpu, state.stale) {
+                g.sync(ctx, &mut state.run.trainer).await.map_err(into_js)?;
+                state.stale = false;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The backend the steps run on: "cpu" or "webgpu".
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        let on_gpu = self.inner.try_borrow().map(|s| s.gpu.is_some()).unwrap_or(false);
+        if on_gpu { "webgpu" } else { "cpu" }.into()
     }
 
     /// Accuracy, loss and confusion matrix of the current weights on `data`.
     #[wasm_bindgen(unchecked_return_type = "EvaluationResult")]
     pub fn evaluate(&self, data: &JsDataset) -> std::result::Result<JsValue, JsError> {
-        evaluation(&self.run.trainer.model, &self.run.trainer.weights, &data.inner)
+        let state = borrow_state(&self.inner).map_err(js_error)?;
+        let run = state.current("evaluate").map_err(js_error)?;
+        evaluation(&run.trainer.model, &run.trainer.weights, &data.inner)
+    }
+
+    // The state stays borrowed across the device's awaits on purpose: every other call
+    // takes it with `try_borrow_mut` and is refused as busy instead of interleaving.
+    #[allow(clippy::await_holding_refcell_ref)]
+    /// `evaluate` on the trainer's backend (on WebGPU with the device's weights, no sync
+    /// needed).
+    #[wasm_bindgen(js_name = evaluateAsync, unchecked_return_type = "Promise<EvaluationResult>")]
+    pub fn evaluate_async(&self, data: &JsDataset) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        let data = Rc::clone(&data.inner);
+        future_to_promise(async move {
+            let guard = borrow_state(&inner).map_err(into_js)?;
+            let e = match &guard.gpu {
+                Some((ctx, g)) => {
+                    g.evaluate(ctx, &guard.run.trainer.model, &data, 100).await.map_err(into_js)?
+                }
+                None => {
+                    let t = &guard.run.trainer;
+                    evaluate(&t.model, &t.weights, &data, 100).map_err(into_js)?
+                }
+            };
+            Ok(evaluation_object(&e))
+        })
     }
 
     /// The current weights as a safetensors file.
     #[wasm_bindgen(js_name = saveWeights)]
     pub fn save_weights(&self) -> std::result::Result<Vec<u8>, JsError> {
-        safetensors::save(&self.run.trainer.model, &self.run.trainer.weights).map_err(js_error)
+        let state = borrow_state(&self.inner).map_err(js_error)?;
+        let run = state.current("saveWeights").map_err(js_error)?;
+        safetensors::save(&run.trainer.model, &run.trainer.weights).map_err(js_error)
     }
 
     /// The whole state of the run (weights, optimizer state, step counters, the position in
     /// the epoch and the seeds) as a safetensors file; `restore` or the `resume` option
-    /// continues it bit for bit.
+    /// continues it bit for bit (on the CPU path; on WebGPU up to rounding).
     pub fn checkpoint(&self) -> std::result::Result<Vec<u8>, JsError> {
-        checkpoint::save(&self.run).map_err(js_error)
+        let state = borrow_state(&self.inner).map_err(js_error)?;
+        checkpoint::save(state.current("checkpoint").map_err(js_error)?).map_err(js_error)
     }
 
     /// Continues from `trainer.checkpoint()` bytes of a run with the same model, settings and
     /// data; anything else is refused (with what differs) and leaves this trainer as it was.
     pub fn restore(&mut self, bytes: &[u8]) -> std::result::Result<(), JsError> {
-        checkpoint::restore(&mut self.run, bytes).map_err(js_error)
+        let mut guard = borrow_state(&self.inner).map_err(js_error)?;
+        let state = &mut *guard;
+        checkpoint::restore(&mut state.run, bytes).map_err(js_error)?;
+        if let Some((ctx, g)) = &mut state.gpu {
+            *g = GpuTrainer::new(ctx, &state.run.trainer).map_err(js_error)?;
+        }
+        state.stale = false;
+        Ok(())
     }
+}
+
+/// A run's position and running figures as a `TrainProgress` object.
+fn progress(r: &TrainingRun) -> JsValue {
+    let o = Object::new();
+    let n = r.sums.seen.max(1) as f64;
+    set(&o, "epoch", r.epoch as f64);
+    set(&o, "step", r.step_in_epoch as f64);
+    set(&o, "stepsPerEpoch", r.steps_per_epoch() as f64);
+    set(&o, "epochs", r.settings.epochs as f64);
+    set(&o, "loss", r.sums.loss / n);
+    set(&o, "accuracy", r.sums.correct as f64 / n);
+    set(&o, "samples", r.sums.seen as f64);
+    set(&o, "learningRate", r.trainer.optimizer.learning_rate());
+    set(&o, "done", r.done());
+    o.into()
 }
 
 /// `{accuracy, loss, confusion}` as a plain object.
@@ -379,6 +536,10 @@ pub(super) fn evaluation(
     data: &Dataset,
 ) -> std::result::Result<JsValue, JsError> {
     let e = evaluate(model, weights, data, 100).map_err(js_error)?;
+    Ok(evaluation_object(&e))
+}
+
+fn evaluation_object(e: &crate::train::Evaluation) -> JsValue {
     let o = Object::new();
     set(&o, "accuracy", e.accuracy);
     set(&o, "loss", e.loss);
@@ -391,5 +552,5 @@ pub(super) fn evaluation(
         rows.push(&r);
     }
     set(&o, "confusion", rows);
-    Ok(o.into())
+    o.into()
 }

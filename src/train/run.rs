@@ -13,8 +13,12 @@ use std::rc::Rc;
 
 use super::augment::Augment;
 use super::data::{shuffled, Dataset};
+use super::gpu::GpuTrainer;
 use super::trainer::Trainer;
+use crate::backend::webgpu::GpuContext;
 use crate::error::{Error, Result};
+use crate::nn::backward::BatchResult;
+use crate::tensor::Tensor;
 
 /// The settings of a run besides the model and its optimizer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,31 +123,61 @@ impl TrainingRun {
     /// Runs up to `steps` optimisation steps, stopping early at the end of an epoch (so each
     /// epoch's end can be reported) or of the run.
     pub fn run_steps(&mut self, steps: usize) -> Result<()> {
-        let per_epoch = self.steps_per_epoch();
-        let batch = self.settings.batch;
         for _ in 0..steps {
-            if self.done() {
-                break;
-            }
-            if self.step_in_epoch == 0 {
-                self.order = epoch_order(self.data.len(), self.trainer.seed, self.epoch);
-                self.sums = EpochSums::default();
-            }
-            let s = self.step_in_epoch;
-            let (x, labels) = self.data.batch(&self.order[s * batch..(s + 1) * batch])?;
-            let seed = augment_seed(self.trainer.seed, self.trainer.optimizer.step);
-            let x = self.settings.augment.apply_normalised(&x, seed, self.data.normalization)?;
+            let Some((x, labels)) = self.next_batch()? else { break };
             let r = self.trainer.step(&x, &labels)?;
-            self.sums.loss += r.loss as f64 * labels.len() as f64;
-            self.sums.correct += r.correct;
-            self.sums.seen += labels.len();
-            self.step_in_epoch += 1;
-            if self.step_in_epoch >= per_epoch {
-                self.step_in_epoch = 0;
-                self.epoch += 1;
+            if self.record(r, labels.len()) {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// [`Self::run_steps`] with each step on the device (`gpu` holds the trainer's state there;
+    /// `self.trainer`'s weights and slots are stale until [`GpuTrainer::sync`]).
+    pub async fn run_steps_gpu(
+        &mut self,
+        ctx: &GpuContext,
+        gpu: &mut GpuTrainer,
+        steps: usize,
+    ) -> Result<()> {
+        for _ in 0..steps {
+            let Some((x, labels)) = self.next_batch()? else { break };
+            let r = gpu.step(ctx, &mut self.trainer, &x, &labels).await?;
+            if self.record(r, labels.len()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The next step's augmented batch, or `None` when the run is done.
+    fn next_batch(&mut self) -> Result<Option<(Tensor, Vec<u32>)>> {
+        if self.done() {
+            return Ok(None);
+        }
+        if self.step_in_epoch == 0 {
+            self.order = epoch_order(self.data.len(), self.trainer.seed, self.epoch);
+            self.sums = EpochSums::default();
+        }
+        let (s, batch) = (self.step_in_epoch, self.settings.batch);
+        let (x, labels) = self.data.batch(&self.order[s * batch..(s + 1) * batch])?;
+        let seed = augment_seed(self.trainer.seed, self.trainer.optimizer.step);
+        let x = self.settings.augment.apply_normalised(&x, seed, self.data.normalization)?;
+        Ok(Some((x, labels)))
+    }
+
+    /// Counts a finished step; true when it ended an epoch.
+    fn record(&mut self, r: BatchResult, n: usize) -> bool {
+        self.sums.loss += r.loss as f64 * n as f64;
+        self.sums.correct += r.correct;
+        self.sums.seen += n;
+        self.step_in_epoch += 1;
+        if self.step_in_epoch >= self.steps_per_epoch() {
+            self.step_in_epoch = 0;
+            self.epoch += 1;
+            return true;
+        }
+        false
     }
 }

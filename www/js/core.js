@@ -196,7 +196,7 @@ async function fit(model, train, options = {}) {
         else if (msg.type === 'done') {
           try {
             model.loadWeights(msg.weights);
-            resolve({ history: msg.history, stopped: msg.stopped });
+            resolve({ history: msg.history, stopped: msg.stopped, backend: msg.backend });
           } catch (e) {
             reject(e); // e.g. the model was freed while it trained
           }

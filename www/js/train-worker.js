@@ -6,7 +6,12 @@
  * Messages out: `progress` (after each slice of steps, about every 150 ms), `epoch` (with the
  * validation evaluation, that epoch's `weights`, safetensors bytes, and, where the core has
  * `Trainer.checkpoint`, the run's whole state as `checkpoint`, so that a page can keep them),
- * `done` (`weights`, `history`) or `error`.
+ * `done` (`weights`, `history`) or `error`. Progress, epoch and done messages say the `backend`.
+ *
+ * `options.backend` picks where the steps run: 'cpu' (the default), 'webgpu' (refused with the
+ * reason when this worker has no device), or 'auto' (WebGPU on a hardware adapter, the CPU path
+ * on a software one, where training runs many times slower). The worker opens a device only
+ * when the run asks for one.
  *
  * It also evaluates, for the training panel (www/js/train-panel.js), with per-image answers:
  * `{type: 'evaluate', spec, weights, data: {images, labels, options}}` (raw IDX bytes) posts
@@ -17,9 +22,35 @@
 const ready = (async () => {
   const core = await import(new URL('../convlab.js', import.meta.url).href);
   await core.default({ module_or_path: new URL('../convlab_bg.wasm', import.meta.url) });
-  await core.initBackends({ webgpu: false });
   return core;
 })();
+
+/** @type {Promise<any> | null} */
+let backendsOpened = null;
+
+/**
+ * The backend a run asked for, resolved: opens the device on first need.
+ * @param {any} core @param {string | undefined} wanted @returns {Promise<'cpu' | 'webgpu'>}
+ */
+async function resolveBackend(core, wanted) {
+  if (wanted === undefined || wanted === 'cpu') {
+    backendsOpened ??= core.initBackends({ webgpu: false });
+    await backendsOpened;
+    return 'cpu';
+  }
+  if (wanted !== 'auto' && wanted !== 'webgpu') {
+    throw new Error(`fit: option 'backend': ${JSON.stringify(wanted)} is not 'auto', 'cpu' or 'webgpu'`);
+  }
+  backendsOpened ??= core.initBackends({ webgpu: true });
+  await backendsOpened;
+  const report = core.backends();
+  const available = report.available.includes('webgpu');
+  if (wanted === 'webgpu') {
+    if (!available) throw new Error(`fit: WebGPU is unavailable in the training worker (${report.webgpuProblem ?? 'no adapter'})`);
+    return 'webgpu';
+  }
+  return available && !report.adapter?.software ? 'webgpu' : 'cpu';
+}
 
 let paused = false;
 let stopped = false;
@@ -36,7 +67,8 @@ async function run(msg) {
   const validation = msg.validation
     ? core.Dataset.fromIdx(msg.validation.images, msg.validation.labels, msg.validation.options)
     : null;
-  const trainer = new core.Trainer(model, train, msg.options);
+  const backend = await resolveBackend(core, msg.options?.backend);
+  const trainer = new core.Trainer(model, train, { ...msg.options, backend });
   const history = [];
   let steps = 1;
   // A run resumed from a checkpoint (options.resume, where the core has Trainer.checkpoint)
@@ -47,16 +79,17 @@ async function run(msg) {
     while (paused && !stopped) await new Promise((resolve) => setTimeout(resolve, 50));
     if (stopped) break;
     const t = performance.now();
-    const p = trainer.runSteps(steps);
+    const p = await trainer.runStepsAsync(steps);
     const ms = performance.now() - t;
     // Slices of about 150 ms: responsive to pause and stop, cheap in messages.
     steps = Math.max(1, Math.min(1000, Math.round(steps * (150 / Math.max(ms, 1)))));
     const elapsed = (performance.now() - started) / 1000;
-    self.postMessage({ type: 'progress', ...p, elapsed });
+    self.postMessage({ type: 'progress', ...p, elapsed, backend });
     if (p.epoch > lastEpoch || p.done) {
       lastEpoch = p.epoch;
-      const entry = { epoch: p.epoch, elapsed, validation: validation ? trainer.evaluate(validation) : null };
+      const entry = { epoch: p.epoch, elapsed, backend, validation: validation ? await trainer.evaluateAsync(validation) : null };
       history.push(entry);
+      await trainer.sync();
       const weights = trainer.saveWeights();
       // The whole state (optimizer slots, position) where the core can checkpoint a run.
       const checkpoint = typeof trainer.checkpoint === 'function' ? trainer.checkpoint() : null;
@@ -66,8 +99,9 @@ async function run(msg) {
     if (p.done) break;
     await yieldToMessages();
   }
+  await trainer.sync();
   const weights = trainer.saveWeights();
-  self.postMessage({ type: 'done', weights, history, stopped }, { transfer: [weights.buffer] });
+  self.postMessage({ type: 'done', weights, history, stopped, backend }, { transfer: [weights.buffer] });
 }
 
 self.onmessage = (event) => {
@@ -93,6 +127,7 @@ self.onmessage = (event) => {
  */
 async function evaluate(msg) {
   const core = await ready;
+  await resolveBackend(core, 'cpu');
   const model = core.Model.fromSpec(msg.spec);
   model.loadWeights(msg.weights);
   const { images, labels } = msg.data;
