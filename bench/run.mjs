@@ -31,7 +31,16 @@ async function runTraining() {
       if (process.env[env] !== undefined) q.set(key, process.env[env]);
     }
     const { page } = await open(browser.context, `${server.url}bench.html?${q}`);
-    await page.waitForFunction(() => globalThis.benchResults?.done, null, { timeout: 3_600_000, polling: 1000 });
+    // Each measurement takes from seconds to minutes: say on stderr what is done so far.
+    let seen = 0;
+    const t0 = Date.now();
+    while (!(await page.evaluate(() => globalThis.benchResults?.done))) {
+      if (Date.now() - t0 > 3_600_000) throw new Error('the training pass took more than an hour');
+      const rows = await page.evaluate(() => globalThis.benchResults?.training ?? []);
+      for (const r of rows.slice(seen)) console.error(`  [${((Date.now() - t0) / 1000).toFixed(0)} s] ${r.engine}: ${r.workload} done`);
+      seen = rows.length;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
     const results = await page.evaluate(() => globalThis.benchResults);
     if (results.error) throw new Error(results.error);
     printTraining(results.training);
@@ -59,10 +68,10 @@ function printTraining(rows) {
     console.log(`  ${r.engine.padEnd(28)} ${fixed(r.msPerStep, 0).padStart(9)} ${fixed(r.samplesPerSecond, 2).padStart(9)} ${ratio(r.msPerStep, cpu).padStart(8)} ${ratio(r.msPerStep, gpu).padStart(9)}`);
   }
   console.log('\nmain-thread long tasks (> 50 ms) while each trains, per 10 s of training (whole call: set-up, warm-up, window):');
-  console.log(`  ${'workload / engine'.padEnd(60)} ${'count/10s'.padStart(9)} ${'ms/10s'.padStart(8)} ${'longest ms'.padStart(10)} ${'over s'.padStart(7)}`);
+  console.log(`  ${'workload / engine'.padEnd(60)} ${'count'.padStart(5)} ${'count/10s'.padStart(9)} ${'ms/10s'.padStart(8)} ${'longest ms'.padStart(10)} ${'over s'.padStart(7)}`);
   for (const r of rows.filter((r) => r.longTasks)) {
     const { count, totalMs, maxMs, seconds } = r.longTasks;
-    console.log(`  ${`${r.workload} / ${r.engine}`.padEnd(60)} ${(count * 10 / seconds).toFixed(1).padStart(9)} ${(totalMs * 10 / seconds).toFixed(0).padStart(8)} ${maxMs.toFixed(0).padStart(10)} ${seconds.toFixed(0).padStart(7)}`);
+    console.log(`  ${`${r.workload} / ${r.engine}`.padEnd(60)} ${String(count).padStart(5)} ${(count * 10 / seconds).toFixed(2).padStart(9)} ${(totalMs * 10 / seconds).toFixed(0).padStart(8)} ${maxMs.toFixed(0).padStart(10)} ${seconds.toFixed(0).padStart(7)}`);
   }
 }
 
