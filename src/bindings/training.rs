@@ -40,7 +40,9 @@ export interface AugmentOptions {
 }
 export interface TrainerOptions extends AugmentOptions {
   optimizer?: "sgd" | "momentum" | "nesterov" | "rmsprop" | "adam" | "nadam";
-  learningRate?: number; schedule?: "constant" | "cosine"; weightDecay?: number;
+  learningRate?: number; schedule?: "constant" | "step" | "cosine"; weightDecay?: number;
+  /** The step schedule: multiply the rate by `stepFactor` (default 0.5) every `stepEvery` epochs (default: a third of the run). */
+  stepEvery?: number; stepFactor?: number;
   batchSize?: number; epochs?: number; seed?: number;
   /** Bytes from `trainer.checkpoint()`: continue that run (same model, settings and data). */
   resume?: Uint8Array;
@@ -258,6 +260,8 @@ fn trainer_options(options: &JsValue) -> Result<(OptimizerConfig, usize, u64, u6
         "seed",
         "resume",
         "backend",
+        "stepEvery",
+        "stepFactor",
         "maxShift",
         "flip",
         "rotation",
@@ -276,11 +280,24 @@ fn trainer_options(options: &JsValue) -> Result<(OptimizerConfig, usize, u64, u6
     let schedule = match args::string(OP, &options, "schedule")?.as_deref() {
         None | Some("constant") => Schedule::Constant,
         Some("cosine") => Schedule::Cosine { steps: 1, floor: 0.01 },
+        // `every` in epochs here; the caller turns it into steps (it needs the data).
+        Some("step") => {
+            let every = args::optional_integer(OP, &options, "stepEvery", 1)?.unwrap_or(0) as u64;
+            let factor = args::optional_number(OP, &options, "stepFactor")?.unwrap_or(0.5);
+            if !(factor > 0.0 && factor <= 1.0) {
+                return Err(Error::invalid(
+                    OP,
+                    "stepFactor",
+                    format!("must be in (0, 1], got {factor}"),
+                ));
+            }
+            Schedule::Step { every, factor }
+        }
         Some(other) => {
             return Err(Error::invalid(
                 OP,
                 "schedule",
-                format!("{other:?} is not constant or cosine"),
+                format!("{other:?} is not constant, step or cosine"),
             ))
         }
     };
@@ -336,9 +353,17 @@ impl JsTrainer {
     fn build(model: &JsModel, data: &JsDataset, options: &JsValue) -> Result<JsTrainer> {
         let (mut config, batch, epochs, seed, augment) = trainer_options(options)?;
         let resume = resume_option(options)?;
-        if let Schedule::Cosine { floor, .. } = config.schedule {
-            let steps = epochs * (data.inner.len() / batch).max(1) as u64;
-            config.schedule = Schedule::Cosine { steps, floor };
+        let per_epoch = (data.inner.len() / batch).max(1) as u64;
+        match config.schedule {
+            Schedule::Cosine { floor, .. } => {
+                config.schedule = Schedule::Cosine { steps: epochs * per_epoch, floor };
+            }
+            // Every `stepEvery` epochs (default: a third of the run), times `stepFactor`.
+            Schedule::Step { every, factor } => {
+                let every = if every == 0 { (epochs / 3).max(1) } else { every };
+                config.schedule = Schedule::Step { every: every * per_epoch, factor };
+            }
+            Schedule::Constant => {}
         }
         if data.inner.len() < batch {
             return Err(Error::invalid(

@@ -116,3 +116,37 @@ test('without an adapter, webgpu is refused with the reason and auto trains on t
     await browser.close();
   }
 });
+
+test('the step schedule halves the rate every stepEvery epochs; bad values are named', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await open(browser.context, server.url);
+    await page.waitForFunction(() => globalThis.convlab !== undefined);
+    await page.evaluate(() => globalThis.convlab.ready);
+    const out = await page.evaluate(async (makeData) => {
+      const c = globalThis.convlab;
+      const core = await import(new URL('convlab.js', document.baseURI).href);
+      const t = eval(makeData)(64, 1);
+      const data = c.data.fromIdx(t.images, t.labels, { mean: 0.2, std: 0.3, classes: 4 });
+      const model = c.Model.fromSpec({ format: 'convlab-model', version: 1, input: { shape: [8, 8, 1] },
+        layers: [{ class_name: 'Flatten' }, { class_name: 'Dense', config: { units: 4, activation: 'softmax' } }] });
+      const trainer = new core.Trainer(model, data.dataset, { epochs: 6, batchSize: 16, optimizer: 'sgd',
+        learningRate: 0.1, schedule: 'step', stepEvery: 2, stepFactor: 0.5 });
+      const rates = [];
+      for (let e = 0; e < 6; e++) rates.push(trainer.runSteps(4).learningRate); // 4 steps = 1 epoch
+      const caught = (f) => { try { f(); return null; } catch (e) { return e.message; } };
+      return {
+        rates,
+        badFactor: caught(() => new core.Trainer(model, data.dataset, { schedule: 'step', stepFactor: 2 })),
+        badName: caught(() => new core.Trainer(model, data.dataset, { schedule: 'linear' })),
+      };
+    }, MAKE_DATA);
+    // The rate after each epoch: epochs 1-2 at 0.1, 3-4 at 0.05, 5-6 at 0.025 (reported for the next step).
+    assert.deepEqual(out.rates.map((r) => Math.round(r * 1e4) / 1e4), [0.1, 0.05, 0.05, 0.025, 0.025, 0.0125]);
+    assert.match(out.badFactor, /stepFactor.*\(0, 1\]/);
+    assert.match(out.badName, /"linear" is not constant, step or cosine/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -7,7 +7,7 @@
  *
  * @typedef {{
  *   data: 'fashion_mnist' | 'mnist' | 'images' | 'idx', optimizer: string, learningRate: number,
- *   schedule: 'constant' | 'cosine', weightDecay: number, batchSize: number, epochs: number,
+ *   schedule: 'constant' | 'step' | 'cosine', weightDecay: number, batchSize: number, epochs: number,
  *   seed: number, maxShift: number, flip: boolean, rotation: number, zoom: number,
  *   contrast: number, brightness: number, trainImages: number, holdout: number,
  * }} TrainSettings
@@ -18,7 +18,7 @@
  */
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'nesterov', 'adam', 'nadam', 'rmsprop'];
-export const SCHEDULES = ['constant', 'cosine'];
+export const SCHEDULES = ['constant', 'step', 'cosine'];
 export const DATASETS = { fashion_mnist: 'Fashion-MNIST', mnist: 'MNIST (digits)', images: 'Your own images', idx: 'Your IDX files' };
 /** The built-in data sets (the rest are the user's own). */
 export const BUILT_IN = ['fashion_mnist', 'mnist'];

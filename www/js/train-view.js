@@ -39,7 +39,7 @@ export function render(host) {
       <legend>Optimisation</legend>
       <label>Optimizer <select id="tp-optimizer">${options(OPTIMIZERS.map((o) => [o, /** @type {any} */ (OPTIMIZER_LABELS)[o]]))}</select></label>
       <label>Learning rate <input id="tp-lr" type="number" min="0.0000001" max="10" step="any"></label>
-      <label>Schedule <select id="tp-schedule">${options(SCHEDULES.map((s) => [s, s === 'cosine' ? 'cosine decay to 1%' : s]))}</select></label>
+      <label>Schedule <select id="tp-schedule">${options(SCHEDULES.map((s) => [s, s === 'cosine' ? 'cosine decay to 1%' : s === 'step' ? 'step: halve every third of the run' : s]))}</select></label>
       <label>Weight decay (L2) <input id="tp-decay" type="number" min="0" max="1" step="any"></label>
       <label>Batch size <input id="tp-batch" type="number" min="1" max="1024" step="1"></label>
       <label>Epochs <input id="tp-epochs" type="number" min="1" max="1000" step="1"></label>
