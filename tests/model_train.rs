@@ -14,15 +14,7 @@ use convlab::nn::backward::{backward, forward_train, loss};
 use convlab::nn::weights::{KernelInit, SplitMix64, Weights};
 use convlab::Tensor;
 
-fn batch(model: &Model, n: usize, seed: u64) -> (Tensor, Vec<u32>) {
-    let mut shape = vec![n];
-    shape.extend_from_slice(model.input_shape());
-    let mut rng = SplitMix64::new(seed);
-    let data = (0..shape.iter().product()).map(|_| rng.symmetric()).collect();
-    let classes = *model.nodes()[model.output()].output_shape.last().unwrap() as u64;
-    let labels = (0..n).map(|_| (rng.next_u64() % classes) as u32).collect();
-    (Tensor::new("t", "x", shape, data).unwrap(), labels)
-}
+use common::models::random_batch as batch;
 
 fn loss_at(model: &Model, weights: &Weights, x: &Tensor, labels: &[u32]) -> f64 {
     let mut w = weights.clone();

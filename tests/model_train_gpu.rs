@@ -13,7 +13,6 @@ use convlab::graph::Model;
 use convlab::nn::weights::{KernelInit, SplitMix64, Weights};
 use convlab::train::gpu::GpuTrainer;
 use convlab::train::{Optimizer, OptimizerConfig, OptimizerKind, Schedule, Trainer};
-use convlab::Tensor;
 use pollster::block_on;
 
 fn gpu() -> GpuContext {
@@ -22,15 +21,7 @@ fn gpu() -> GpuContext {
     })
 }
 
-fn batch(model: &Model, n: usize, seed: u64) -> (Tensor, Vec<u32>) {
-    let mut shape = vec![n];
-    shape.extend_from_slice(model.input_shape());
-    let mut rng = SplitMix64::new(seed);
-    let data = (0..shape.iter().product()).map(|_| rng.symmetric()).collect();
-    let classes = *model.nodes()[model.output()].output_shape.last().unwrap() as u64;
-    let labels = (0..n).map(|_| (rng.next_u64() % classes) as u32).collect();
-    (Tensor::new("t", "x", shape, data).unwrap(), labels)
-}
+use common::models::random_batch as batch;
 
 /// [`common::models::every_layer_model`] with a softmax Dense output instead of LeNet-5's RBF
 /// (which trains on the CPU path only).

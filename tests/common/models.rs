@@ -1,6 +1,19 @@
 //! Small models shared by the model tests.
 
 use convlab::graph::Model;
+use convlab::nn::weights::SplitMix64;
+use convlab::Tensor;
+
+/// `n` seeded random inputs of `model` (uniform in [-1, 1)) and labels below its class count.
+pub fn random_batch(model: &Model, n: usize, seed: u64) -> (Tensor, Vec<u32>) {
+    let mut shape = vec![n];
+    shape.extend_from_slice(model.input_shape());
+    let mut rng = SplitMix64::new(seed);
+    let data = (0..shape.iter().product()).map(|_| rng.symmetric()).collect();
+    let classes = *model.nodes()[model.output()].output_shape.last().unwrap() as u64;
+    let labels = (0..n).map(|_| (rng.next_u64() % classes) as u32).collect();
+    (Tensor::new("t", "x", shape, data).unwrap(), labels)
+}
 
 /// A model that uses every layer type (and a block), with odd sizes: 12x12x6 input, five
 /// classes out of an RBF layer.
