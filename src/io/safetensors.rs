@@ -43,9 +43,9 @@ pub const MAX_FILE_BYTES: u64 = 4 * MAX_PARAMS + (64 << 20);
 const MAX_LISTED: usize = 8;
 
 /// One parameter's f32 values as a safetensors view (borrowed on little-endian machines).
-struct F32View<'a> {
-    shape: &'a [usize],
-    values: &'a [f32],
+pub(crate) struct F32View<'a> {
+    pub(crate) shape: &'a [usize],
+    pub(crate) values: &'a [f32],
 }
 
 impl View for F32View<'_> {

@@ -59,7 +59,7 @@ enum GpuCache {
 /// A training forward pass on the device.
 pub struct GpuTape {
     batch: usize,
-    outputs: Vec<Option<GpuTensor>>,
+    outputs: Vec<GpuTensor>,
     pre: Vec<Option<GpuTensor>>,
     caches: Vec<GpuCache>,
     /// Batch norm's new moving statistics `(node, mean, variance)`, installed by
@@ -70,7 +70,7 @@ pub struct GpuTape {
 impl GpuTape {
     /// The output of node `node` in this pass (for tests and inspection).
     pub fn output(&self, node: usize) -> Option<&GpuTensor> {
-        self.outputs.get(node).and_then(|o| o.as_ref())
+        self.outputs.get(node)
     }
 
     /// Installs the moving statistics the forward pass computed into `weights`.
@@ -102,23 +102,17 @@ pub async fn forward_train_gpu(
     };
     for (i, node) in nodes.iter().enumerate() {
         if i == 0 {
-            tape.outputs.push(Some(ctx.upload("train", "x", x.shape(), x.data())?));
+            tape.outputs.push(ctx.upload("train", "x", x.shape(), x.data())?);
             tape.pre.push(None);
             tape.caches.push(GpuCache::None);
             continue;
         }
-        let inputs: Vec<&GpuTensor> = node
-            .inputs
-            .iter()
-            .map(|&j| {
-                tape.outputs[j].as_ref().ok_or_else(|| Error::backend("train: input missing"))
-            })
-            .collect::<Result<_>>()?;
+        let inputs: Vec<&GpuTensor> = node.inputs.iter().map(|&j| &tape.outputs[j]).collect();
         let p = &weights.values[i];
         let (z, activation, cache) = train_layer(ctx, node, p, batch, &inputs, seed, i).await?;
         let (z, activation, cache) = match (z, cache) {
             (Out::Done(y), cache) => {
-                tape.outputs.push(Some(y));
+                tape.outputs.push(y);
                 tape.pre.push(None);
                 tape.caches.push(cache);
                 continue;
@@ -135,11 +129,11 @@ pub async fn forward_train_gpu(
             (Out::Pre(z), cache) => (z, activation, cache),
         };
         if activation == Activation::Linear {
-            tape.outputs.push(Some(z));
+            tape.outputs.push(z);
             tape.pre.push(None);
         } else {
             let y = ctx.activation(activation, &z, None).await?;
-            tape.outputs.push(Some(y));
+            tape.outputs.push(y);
             tape.pre.push(Some(z));
         }
         tape.caches.push(cache);
@@ -260,7 +254,7 @@ pub async fn loss_gpu(
         super::backward::LogitsAt::PreActivation(n) => tape.pre[n].as_ref(),
         super::backward::LogitsAt::Node(n)
         | super::backward::LogitsAt::Output(n)
-        | super::backward::LogitsAt::NegatedOutput(n) => tape.outputs[n].as_ref(),
+        | super::backward::LogitsAt::NegatedOutput(n) => Some(&tape.outputs[n]),
     }
     .ok_or_else(|| Error::backend("train: the logits were not kept"))?;
     let mut logits = ctx.read(t).await?;
@@ -318,8 +312,7 @@ pub async fn backward_gpu(
         nodes.iter().map(|n| n.params.iter().map(|_| None).collect()).collect();
     for i in (1..nodes.len()).rev() {
         let node = &nodes[i];
-        let output =
-            tape.outputs[i].as_ref().ok_or_else(|| Error::backend("train: output missing"))?;
+        let output = &tape.outputs[i];
         let dz = match dpre_seed.take_if(|(n, _)| *n == i) {
             Some((_, g)) => g,
             None => {
@@ -332,13 +325,7 @@ pub async fn backward_gpu(
                 }
             }
         };
-        let inputs: Vec<&GpuTensor> = node
-            .inputs
-            .iter()
-            .map(|&j| {
-                tape.outputs[j].as_ref().ok_or_else(|| Error::backend("train: input missing"))
-            })
-            .collect::<Result<_>>()?;
+        let inputs: Vec<&GpuTensor> = node.inputs.iter().map(|&j| &tape.outputs[j]).collect();
         let step = LayerStep {
             ctx,
             node,

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use safetensors::{Dtype, SafeTensors, View};
+use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
 use super::optimizer::{Optimizer, Slots};
@@ -25,6 +25,7 @@ use super::run::{EpochSums, TrainingRun};
 use crate::error::{Error, Result};
 use crate::graph::model::MAX_PARAMS;
 use crate::graph::Model;
+use crate::io::safetensors::F32View;
 use crate::nn::weights::Weights;
 
 /// The `format` value of a checkpoint's metadata.
@@ -104,30 +105,6 @@ pub fn restore_slots(model: &Model, optimizer: &mut Optimizer, a: &Weights, b: &
                     .push(Slots { a: a.values[i][k].clone(), b: b.values[i][k].clone() });
             }
         }
-    }
-}
-
-/// One f32 tensor as a safetensors view.
-struct F32View<'a> {
-    shape: &'a [usize],
-    values: &'a [f32],
-}
-
-impl View for F32View<'_> {
-    fn dtype(&self) -> Dtype {
-        Dtype::F32
-    }
-
-    fn shape(&self) -> &[usize] {
-        self.shape
-    }
-
-    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Owned(self.values.iter().flat_map(|v| v.to_le_bytes()).collect())
-    }
-
-    fn data_len(&self) -> usize {
-        4 * self.values.len()
     }
 }
 

@@ -18,6 +18,7 @@
  * `small=0` to skip the 88% run. Results go to `globalThis.benchResults.training`.
  */
 import api from './core.js';
+import { SMALL_CNN } from './train-settings.js';
 
 /**
  * @typedef {{count: number, totalMs: number, maxMs: number, seconds: number}} LongTasks
@@ -204,17 +205,7 @@ async function tfThroughput(tf, backend, batch) {
  * @returns {Promise<TrainRow>}
  */
 async function smallModelRun(d) {
-  const model = api.Model.fromSpec({
-    format: 'convlab-model', version: 1, name: 'fashion_small', input: { shape: [28, 28, 1] },
-    layers: [
-      { class_name: 'Conv2D', config: { filters: 16, kernel_size: 3, padding: 'same', activation: 'relu' } },
-      { class_name: 'MaxPool2D' },
-      { class_name: 'Conv2D', config: { filters: 32, kernel_size: 3, padding: 'same', activation: 'relu' } },
-      { class_name: 'MaxPool2D' },
-      { class_name: 'Flatten' },
-      { class_name: 'Dense', config: { units: 10, activation: 'softmax' } },
-    ],
-  });
+  const model = api.Model.fromSpec(SMALL_CNN);
   try {
     const longTasks = watchLongTasks();
     const t0 = performance.now();

@@ -25,7 +25,8 @@ export const BUILT_IN = ['fashion_mnist', 'mnist'];
 /** The augmentation settings, as fit and data.preview take them. */
 export const AUGMENT_KEYS = /** @type {const} */ (['maxShift', 'flip', 'rotation', 'zoom', 'contrast', 'brightness']);
 
-/** The small CNN chosen for speed (tests/browser/training.test.mjs: 88.51% after one epoch). */
+/** The small CNN chosen for speed (tests/browser/training.test.mjs: 88.51% after one epoch).
+ * @type {import('./types').ModelSpec} */
 export const SMALL_CNN = {
   format: 'convlab-model', version: 1, name: 'fashion_small', input: { shape: [28, 28, 1] },
   layers: [

@@ -67,8 +67,9 @@ async function run(msg) {
   const validation = msg.validation
     ? core.Dataset.fromIdx(msg.validation.images, msg.validation.labels, msg.validation.options)
     : null;
-  const backend = await resolveBackend(core, msg.options?.backend);
-  const trainer = new core.Trainer(model, train, { ...msg.options, backend });
+  const trainer = new core.Trainer(model, train, { ...msg.options, backend: await resolveBackend(core, msg.options?.backend) });
+  // What the trainer itself runs on (the reports say it, and the tests read it).
+  const backend = trainer.backend;
   const history = [];
   let steps = 1;
   // A run resumed from a checkpoint (options.resume, where the core has Trainer.checkpoint)
