@@ -23,7 +23,7 @@ after(async () => {
 });
 
 async function openPanel(hash = '') {
-  const { page, errors } = await open(browser.context, server.url + hash);
+  const { page, errors } = await open(browser.context, server.url + '?view=train' + hash);
   await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
   await demoDone(page);
   return { page, errors };

@@ -21,7 +21,7 @@ after(async () => {
 
 /** Opens the page and waits for the panel (and the demo's first run, which convolves here). */
 async function openPanel(hash = '') {
-  const { page, errors } = await open(browser.context, server.url + hash);
+  const { page, errors } = await open(browser.context, server.url + '?view=train' + hash);
   await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
   await demoDone(page);
   return { page, errors };

@@ -9,6 +9,7 @@ import * as filters from './filters.js';
 import * as images from './images.js';
 import * as demo from './demo.js';
 import * as trainPanel from './train-panel.js';
+import * as views from './views.js';
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -103,9 +104,10 @@ function wireBackendChoice() {
 }
 
 async function boot() {
+  views.start();
   const missing = missingFeatures();
   if (missing) return fatal(missing);
-  filters.mount($('filter-grid'), document.querySelectorAll('[role="tab"]'), document.querySelectorAll('[data-preset]'));
+  filters.mount($('filter-grid'), document.querySelectorAll('#demo [role="tab"]'), document.querySelectorAll('[data-preset]'));
   demo.mount($('feature-maps'), $('run-status'), $('input-images'));
   wireInputs();
   wireHyperParameters();

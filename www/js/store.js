@@ -13,7 +13,17 @@
  *   stride: number,
  *   padding: 'same' | 'valid',
  *   backend: import('./types').BackendsReport | null,
+ *   model: CurrentModel | null,
  * }} State
+ * @typedef {{
+ *   spec: import('./types').ModelSpec,
+ *   name: string,
+ *   weights: Uint8Array | null,
+ *   classNames: string[] | null,
+ *   origin: 'zoo' | 'editor' | 'link' | 'trained' | 'pretrained' | 'file',
+ * }} CurrentModel
+ *   The model the views share: the editor publishes its spec, training publishes weights, and
+ *   Classify / Look inside use both. `weights` are a safetensors file (null: initial weights).
  */
 
 /** @type {State} */
@@ -25,6 +35,7 @@ const state = {
   stride: 1,
   padding: 'same',
   backend: null,
+  model: null,
 };
 
 /** @type {Set<(s: State, changed: Set<string>) => void>} */

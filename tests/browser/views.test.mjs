@@ -1,0 +1,45 @@
+// The page's views: one tab each, keyboard operable, remembered in ?view= across a reload.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, open } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: false });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const visible = (page) => page.$$eval('main > section.view', (els) => els.filter((e) => !e.hidden).map((e) => e.id));
+
+test('tabs switch views, arrow keys move between them, and a reload keeps the view', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await page.waitForFunction(() => globalThis.convlab !== undefined);
+  assert.deepEqual(await visible(page), ['view-lesson']);
+  await page.click('#tab-view-train');
+  assert.deepEqual(await visible(page), ['view-train']);
+  assert.equal(new URL(page.url()).searchParams.get('view'), 'train');
+  assert.equal(await page.getAttribute('#tab-view-train', 'aria-selected'), 'true');
+  await page.focus('#tab-view-train');
+  await page.keyboard.press('ArrowRight');
+  assert.deepEqual(await visible(page), ['view-classify']);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-view-classify');
+  await page.keyboard.press('Home');
+  assert.deepEqual(await visible(page), ['view-lesson']);
+  await page.keyboard.press('End');
+  assert.deepEqual(await visible(page), ['view-inside']);
+  await page.reload();
+  await page.waitForFunction(() => globalThis.convlab !== undefined);
+  assert.deepEqual(await visible(page), ['view-inside']);
+  const other = await open(browser.context, `${server.url}?view=nonsense`);
+  await other.page.waitForFunction(() => globalThis.convlab !== undefined);
+  assert.deepEqual(await visible(other.page), ['view-inside'], 'an unknown ?view= falls back to the last view used');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(other.errors, []);
+  await page.close();
+  await other.page.close();
+});
