@@ -104,6 +104,9 @@ function wireBackendChoice() {
 }
 
 async function boot() {
+  views.register('build', async (host) => (await import('./editor/editor.js')).mount(host));
+  views.register('classify', async (host) => (await import('./classify/classify.js')).mount(host));
+  views.register('inside', async (host) => (await import('./inside/inside.js')).mount(host));
   views.start();
   const missing = missingFeatures();
   if (missing) return fatal(missing);
