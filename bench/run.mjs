@@ -7,7 +7,8 @@ import { serve, launch, open } from '../tests/browser/harness.mjs';
 // BENCH_MODES=plain,isolated,webgpu,train (the default) or any of them, for quicker iteration.
 // The training pass takes BENCH_TRAIN_WINDOW (seconds per measurement, default 25),
 // BENCH_TRAIN_TFJS (TensorFlow.js backends, default wasm,cpu,webgl,webgpu), BENCH_TRAIN_CONVLAB
-// (default cpu,webgpu) and BENCH_TRAIN_SMALL=0 (skips the 88% run).
+// (default cpu,cpu-parallel,webgpu: cpu-parallel is fit with workers "auto") and BENCH_TRAIN_SMALL=0
+// (skips the 88% run).
 const modes = (process.env.BENCH_MODES ?? 'plain,isolated,webgpu,train').split(',');
 for (const isolated of [false, true].filter((i) => modes.includes(i ? 'isolated' : 'plain'))) {
   console.log(isolated ? '\n== cross-origin isolated: the other engines with threads ==' : '== plain static hosting ==');

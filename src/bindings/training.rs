@@ -17,6 +17,7 @@ use super::{args, js_error, set};
 use crate::backend::webgpu::GpuContext;
 use crate::error::{Error, Result};
 use crate::io::safetensors;
+use crate::nn::backward::{BatchResult, Gradients};
 use crate::nn::Weights;
 use crate::train::augment::Augment;
 use crate::train::checkpoint;
@@ -24,7 +25,8 @@ use crate::train::data::maybe_gunzip;
 use crate::train::gpu::GpuTrainer;
 use crate::train::trainer::evaluate;
 use crate::train::{
-    Dataset, Optimizer, OptimizerConfig, OptimizerKind, RunSettings, Schedule, Trainer, TrainingRun,
+    Dataset, Optimizer, OptimizerConfig, OptimizerKind, RunSettings, Schedule, Shard, Trainer,
+    TrainingRun,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -52,6 +54,10 @@ export interface TrainerOptions extends AugmentOptions {
 export interface PreviewResult { shape: number[]; data: Float32Array; }
 export interface TrainProgress { epoch: number; step: number; stepsPerEpoch: number; epochs: number; loss: number; accuracy: number; samples: number; learningRate: number; done: boolean; }
 export interface EvaluationResult { accuracy: number; loss: number; confusion: number[][]; }
+/** One worker's part of a data-parallel step (from `trainer.beginShards`). */
+export interface ShardTask { x: Float32Array; shape: number[]; labels: Uint32Array; offset: number; total: number; stepSeed: bigint; }
+/** A shard's answer (from `ShardWorker.gradients`): the trainable parameters' gradients, flat. */
+export interface ShardResult { grads: Float32Array; loss: number; correct: number; count: number; }
 "#;
 
 /// A labelled image set (bytes; normalised per batch).
@@ -224,6 +230,9 @@ struct TrainerState {
     gpu: Option<(Rc<GpuContext>, GpuTrainer)>,
     /// Whether the device has steps the run's weights (and slots) have not seen yet.
     stale: bool,
+    /// A data-parallel step begun and not yet finished: shard 0 (this trainer's own) and,
+    /// once computed, its result.
+    pending: Option<(Shard, Option<(BatchResult, Gradients)>)>,
 }
 
 impl TrainerState {
@@ -408,7 +417,9 @@ impl JsTrainer {
                 ))
             }
         };
-        Ok(JsTrainer { inner: Rc::new(RefCell::new(TrainerState { run, gpu, stale: false })) })
+        Ok(JsTrainer {
+            inner: Rc::new(RefCell::new(TrainerState { run, gpu, stale: false, pending: None })),
+        })
     }
 
     /// Runs up to `steps` optimisation steps on the trainer's data set, stopping early at the
@@ -539,6 +550,205 @@ impl JsTrainer {
 }
 
 /// A run's position and running figures as a `TrainProgress` object.
+/// Data-parallel training on the CPU path: the training worker cuts each batch into shards,
+/// posts all but the first to `ShardWorker`s in other workers, computes its own, and adds the
+/// gradients up in shard order (bit-identical for a given worker count; see
+/// tests/parallel_training.rs).
+#[wasm_bindgen(js_class = Trainer)]
+impl JsTrainer {
+    /// Begins a step of `workers` shards: returns the tasks of shards 1.. (`[]` for one
+    /// worker), or `null` when the run is done. Then `ownShard()` and `finishShards(results)`.
+    #[wasm_bindgen(js_name = beginShards, unchecked_return_type = "ShardTask[] | null")]
+    pub fn begin_shards(&mut self, workers: usize) -> std::result::Result<JsValue, JsError> {
+        let mut state = borrow_state(&self.inner).map_err(js_error)?;
+        if state.gpu.is_some() {
+            return Err(js_error(Error::invalid(
+                "beginShards",
+                "backend",
+                "data-parallel steps are for the CPU path; this trainer runs on WebGPU",
+            )));
+        }
+        let Some(mut shards) = state.run.shards(workers).map_err(js_error)? else {
+            state.pending = None;
+            return Ok(JsValue::NULL);
+        };
+        let tasks = Array::new();
+        for s in shards.drain(1..) {
+            let o = Object::new();
+            set(&o, "x", Float32Array::from(s.x.data()));
+            let shape = Array::new();
+            s.x.shape().iter().for_each(|&d| {
+                shape.push(&(d as f64).into());
+            });
+            set(&o, "shape", shape);
+            set(&o, "labels", js_sys::Uint32Array::from(s.labels.as_slice()));
+            set(&o, "offset", s.offset as f64);
+            set(&o, "total", s.total as f64);
+            set(&o, "stepSeed", js_sys::BigInt::from(s.step_seed));
+            tasks.push(&o);
+        }
+        state.pending = shards.pop().map(|own| (own, None));
+        Ok(tasks.into())
+    }
+
+    /// Computes this trainer's own shard of the step begun by `beginShards` (call it after
+    /// posting the other shards, so that the workers compute at the same time).
+    #[wasm_bindgen(js_name = ownShard)]
+    pub fn own_shard(&mut self) -> std::result::Result<(), JsError> {
+        let mut guard = borrow_state(&self.inner).map_err(js_error)?;
+        let state = &mut *guard;
+        let Some((s, result)) = &mut state.pending else {
+            return Err(js_error(Error::invalid(
+                "ownShard",
+                "step",
+                "no step begun: call beginShards first",
+            )));
+        };
+        if result.is_none() {
+            *result = Some(
+                state
+                    .run
+                    .trainer
+                    .shard_gradients(&s.x, &s.labels, s.step_seed, s.offset, s.total)
+                    .map_err(js_error)?,
+            );
+        }
+        Ok(())
+    }
+
+    /// Ends the step: adds the other shards' gradients (in order) to this trainer's own,
+    /// applies the update and reports progress as `runSteps` does. A result of the wrong
+    /// size or count is refused and the step is not taken (it can be begun again).
+    #[wasm_bindgen(js_name = finishShards, unchecked_return_type = "TrainProgress")]
+    pub fn finish_shards(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "ShardResult[]")] results: JsValue,
+    ) -> std::result::Result<JsValue, JsError> {
+        const OP: &str = "finishShards";
+        self.own_shard()?;
+        let mut guard = borrow_state(&self.inner).map_err(js_error)?;
+        let state = &mut *guard;
+        let Some((own, Some((r0, grads)))) = state.pending.take() else {
+            return Err(js_error(Error::invalid(
+                OP,
+                "step",
+                "no step begun: call beginShards first",
+            )));
+        };
+        let mut grads = grads;
+        let mut parts = vec![(r0, own.labels.len())];
+        let list: Array = results.dyn_into().map_err(|v| {
+            js_error(Error::invalid(
+                OP,
+                "results",
+                format!("expected an array, got {}", args::describe(&v)),
+            ))
+        })?;
+        for (i, item) in list.iter().enumerate() {
+            let field = |name: &str| {
+                js_sys::Reflect::get(&item, &name.into()).unwrap_or(JsValue::UNDEFINED)
+            };
+            let g = field("grads");
+            if !g.is_instance_of::<Float32Array>() {
+                return Err(js_error(Error::invalid(
+                    OP,
+                    "results",
+                    format!("result {i}: grads is not a Float32Array"),
+                )));
+            }
+            let number = |name: &str| -> Result<f64> {
+                field(name).as_f64().filter(|v| v.is_finite() || name == "loss").ok_or_else(|| {
+                    Error::invalid(OP, "results", format!("result {i}: {name} is not a number"))
+                })
+            };
+            let (loss, correct, count) = (
+                number("loss").map_err(js_error)?,
+                number("correct").map_err(js_error)?,
+                number("count").map_err(js_error)?,
+            );
+            grads
+                .add_trainable_flat(
+                    &state.run.trainer.model,
+                    &g.unchecked_into::<Float32Array>().to_vec(),
+                )
+                .map_err(js_error)?;
+            parts.push((
+                BatchResult { loss: loss as f32, correct: correct as usize },
+                count as usize,
+            ));
+        }
+        state.run.finish_shards(&parts, &grads).map_err(js_error)?;
+        Ok(progress(&state.run))
+    }
+
+    /// Every weight (trainable or not), flat, for the shard workers before each step.
+    #[wasm_bindgen(js_name = weightsFlat)]
+    pub fn weights_flat(&self) -> std::result::Result<Vec<f32>, JsError> {
+        let state = self.inner.try_borrow().map_err(|_| {
+            js_error(Error::invalid(
+                "weightsFlat",
+                "trainer",
+                "busy with another call: await it first",
+            ))
+        })?;
+        Ok(state.current("weightsFlat").map_err(js_error)?.trainer.weights.flat())
+    }
+}
+
+/// A data-parallel shard's worker: a copy of the model that computes one shard's gradients
+/// with the weights the trainer sends before each step (see `Trainer.beginShards`).
+#[wasm_bindgen(js_name = ShardWorker)]
+pub struct JsShardWorker {
+    trainer: Trainer,
+}
+
+#[wasm_bindgen(js_class = ShardWorker)]
+impl JsShardWorker {
+    /// A worker for `model`'s architecture (its weights come with `setWeights`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &JsModel) -> std::result::Result<JsShardWorker, JsError> {
+        let (model, weights) = model.model_and_weights().map_err(js_error)?;
+        let config = OptimizerConfig {
+            // Never stepped: a shard worker only computes gradients.
+            kind: OptimizerKind::keras("sgd").map_err(js_error)?,
+            learning_rate: 1.0,
+            schedule: Schedule::Constant,
+            weight_decay: 0.0,
+        };
+        let optimizer = Optimizer::new(config).map_err(js_error)?;
+        Ok(JsShardWorker { trainer: Trainer { model, weights, optimizer, seed: 0 } })
+    }
+
+    /// Replaces every weight with `trainer.weightsFlat()`'s values.
+    #[wasm_bindgen(js_name = setWeights)]
+    pub fn set_weights(&mut self, flat: &[f32]) -> std::result::Result<(), JsError> {
+        self.trainer.weights.set_flat(flat).map_err(js_error)
+    }
+
+    /// One shard's gradients (a `ShardTask`'s fields): `{grads, loss, correct, count}`.
+    #[wasm_bindgen(unchecked_return_type = "ShardResult")]
+    pub fn gradients(
+        &mut self,
+        x: &[f32],
+        shape: Vec<usize>,
+        labels: &[u32],
+        step_seed: u64,
+        offset: usize,
+        total: usize,
+    ) -> std::result::Result<JsValue, JsError> {
+        let x = crate::tensor::Tensor::new("ShardWorker.gradients", "x", shape, x.to_vec())
+            .map_err(js_error)?;
+        let (r, g) =
+            self.trainer.shard_gradients(&x, labels, step_seed, offset, total).map_err(js_error)?;
+        let o = Object::new();
+        set(&o, "grads", Float32Array::from(g.trainable_flat(&self.trainer.model).as_slice()));
+        set(&o, "loss", f64::from(r.loss));
+        set(&o, "correct", r.correct as f64);
+        set(&o, "count", labels.len() as f64);
+        Ok(o.into())
+    }
+}
+
 fn progress(r: &TrainingRun) -> JsValue {
     let o = Object::new();
     let n = r.sums.seen.max(1) as f64;

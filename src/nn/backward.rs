@@ -41,6 +41,7 @@ impl Tape {
 
 /// Gradients `grads[node][param]`, in the order of [`crate::graph::Node::params`]; zeros for
 /// non-trainable parameters (batch norm's moving statistics).
+#[derive(Debug, Clone)]
 pub struct Gradients {
     /// Per node, per parameter.
     pub values: Vec<Vec<Vec<f32>>>,
@@ -57,6 +58,19 @@ pub struct BatchResult {
 
 /// A training-mode forward pass; batch norm's moving statistics in `weights` are updated.
 pub fn forward_train(model: &Model, weights: &mut Weights, x: &Tensor, seed: u64) -> Result<Tape> {
+    forward_train_shard(model, weights, x, seed, 0)
+}
+
+/// [`forward_train`] of a shard of a batch whose first image is image `offset` of the whole
+/// batch: dropout keeps what it would keep in the whole batch's pass (batch norm's statistics
+/// are the shard's own).
+pub fn forward_train_shard(
+    model: &Model,
+    weights: &mut Weights,
+    x: &Tensor,
+    seed: u64,
+    offset: usize,
+) -> Result<Tape> {
     let batch = check_input(model, x.shape())?;
     let nodes = model.nodes();
     let mut outputs: Vec<Vec<f32>> = Vec::with_capacity(nodes.len());
@@ -78,7 +92,7 @@ pub fn forward_train(model: &Model, weights: &mut Weights, x: &Tensor, seed: u64
         let out = if let Layer::BatchNormalization { .. } = node.layer {
             let k = params.len() - 2;
             let (mut mean, mut var) = (params[k].clone(), params[k + 1].clone());
-            let t = Training { seed, node: i, moving: Some((&mut mean, &mut var)) };
+            let t = Training { seed, node: i, moving: Some((&mut mean, &mut var)), offset };
             let out = layer_core(node, params, batch, &inputs, Some(t))?;
             params[k] = mean;
             params[k + 1] = var;
@@ -89,7 +103,7 @@ pub fn forward_train(model: &Model, weights: &mut Weights, x: &Tensor, seed: u64
                 params,
                 batch,
                 &inputs,
-                Some(Training { seed, node: i, moving: None }),
+                Some(Training { seed, node: i, moving: None, offset }),
             )?
         };
         let last = *node.output_shape.last().unwrap_or(&1);
@@ -226,6 +240,63 @@ pub enum Seed {
         /// d loss / d pre-activation.
         grad: Vec<f32>,
     },
+}
+
+impl Seed {
+    /// Multiplies the starting gradient by `factor` (a shard of `n` images of a batch of
+    /// `total` scales by `n / total`, so that the shards' gradients add up to the batch's mean).
+    pub fn scale(&mut self, factor: f32) {
+        if factor == 1.0 {
+            return;
+        }
+        let (Seed::Node { grad, .. } | Seed::PreActivation { grad, .. }) = self;
+        grad.iter_mut().for_each(|g| *g *= factor);
+    }
+}
+
+impl Gradients {
+    /// The trainable parameters' gradients, one after another in node and parameter order
+    /// (what a data-parallel shard sends back).
+    pub fn trainable_flat(&self, model: &Model) -> Vec<f32> {
+        let mut out = Vec::new();
+        for (i, node) in model.nodes().iter().enumerate() {
+            for (k, p) in node.params.iter().enumerate() {
+                if p.trainable {
+                    out.extend_from_slice(&self.values[i][k]);
+                }
+            }
+        }
+        out
+    }
+
+    /// Adds a [`Self::trainable_flat`] vector of the same model to these gradients. Errors
+    /// when its length is not the model's trainable parameter count.
+    pub fn add_trainable_flat(&mut self, model: &Model, flat: &[f32]) -> Result<()> {
+        let slots: Vec<(usize, usize)> = model
+            .nodes()
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| {
+                n.params.iter().enumerate().filter(|(_, p)| p.trainable).map(move |(k, _)| (i, k))
+            })
+            .collect();
+        let expected: usize = slots.iter().map(|&(i, k)| self.values[i][k].len()).sum();
+        if flat.len() != expected {
+            return Err(Error::invalid(
+                "train",
+                "gradients",
+                format!("a shard sent {} values, the model has {expected} trainable", flat.len()),
+            ));
+        }
+        let mut at = 0;
+        for (i, k) in slots {
+            let g = &mut self.values[i][k];
+            let n = g.len();
+            g.iter_mut().zip(&flat[at..at + n]).for_each(|(a, b)| *a += b);
+            at += n;
+        }
+        Ok(())
+    }
 }
 
 /// The backward pass: gradients of every parameter.

@@ -177,6 +177,9 @@ pub struct Training<'a> {
     pub node: usize,
     /// Batch norm's moving statistics to update: `(moving_mean, moving_variance)`.
     pub moving: Option<(&'a mut [f32], &'a mut [f32])>,
+    /// Images of the whole batch before this pass's first (non-zero for a shard of a batch in
+    /// data-parallel training: its dropout masks are its slice of the whole batch's).
+    pub offset: usize,
 }
 
 /// One layer's result before its fused activation: `z`, the activation to apply to it
@@ -352,7 +355,9 @@ pub fn layer_core(
                 let mixed = seed.unwrap_or(0)
                     ^ t.seed
                     ^ (t.node as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                let (z, keep) = cpu::dropout_forward(x, *rate, true, mixed)?;
+                let start = t.offset * (x.len() / batch.max(1));
+                let keep = cpu::dropout_mask_from(x.len(), *rate, mixed, start)?;
+                let z = cpu::dropout(x, &keep, *rate)?;
                 LayerOut { z, activation: Activation::Linear, cache: Cache::Dropout(keep) }
             }
             None => plain(x.to_vec()),

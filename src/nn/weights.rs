@@ -48,6 +48,34 @@ pub struct Weights {
     pub values: Vec<Vec<Vec<f32>>>,
 }
 
+impl Weights {
+    /// Every value (trainable or not) in node and parameter order: what a data-parallel
+    /// trainer sends its shard workers after each step.
+    pub fn flat(&self) -> Vec<f32> {
+        self.values.iter().flatten().flatten().copied().collect()
+    }
+
+    /// Replaces every value from a [`Self::flat`] vector of the same model; errors (changing
+    /// nothing) when the length differs.
+    pub fn set_flat(&mut self, flat: &[f32]) -> Result<()> {
+        let expected: usize = self.values.iter().flatten().map(Vec::len).sum();
+        if flat.len() != expected {
+            return Err(Error::invalid(
+                "setWeights",
+                "weights",
+                format!("{} values for a model of {expected}", flat.len()),
+            ));
+        }
+        let mut at = 0;
+        for v in self.values.iter_mut().flatten() {
+            let n = v.len();
+            v.copy_from_slice(&flat[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+}
+
 /// How kernels are initialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KernelInit {

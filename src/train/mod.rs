@@ -13,5 +13,5 @@ pub mod trainer;
 
 pub use data::Dataset;
 pub use optimizer::{Optimizer, OptimizerConfig, OptimizerKind, Schedule};
-pub use run::{RunSettings, TrainingRun};
+pub use run::{RunSettings, Shard, TrainingRun};
 pub use trainer::{Evaluation, Trainer};

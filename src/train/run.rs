@@ -17,7 +17,7 @@ use super::gpu::GpuTrainer;
 use super::trainer::Trainer;
 use crate::backend::webgpu::GpuContext;
 use crate::error::{Error, Result};
-use crate::nn::backward::BatchResult;
+use crate::nn::backward::{BatchResult, Gradients};
 use crate::tensor::Tensor;
 
 /// The settings of a run besides the model and its optimizer.
@@ -29,6 +29,21 @@ pub struct RunSettings {
     pub epochs: u64,
     /// Augmentation of each batch.
     pub augment: Augment,
+}
+
+/// One worker's part of a data-parallel step (see [`TrainingRun::shards`]).
+#[derive(Debug, Clone)]
+pub struct Shard {
+    /// Its images, augmented and normalised.
+    pub x: Tensor,
+    /// Their labels.
+    pub labels: Vec<u32>,
+    /// Images of the batch before its first.
+    pub offset: usize,
+    /// The whole batch's size.
+    pub total: usize,
+    /// The step's dropout seed ([`Trainer::step_seed`]).
+    pub step_seed: u64,
 }
 
 /// The running sums of the current epoch (of the one just finished, at an epoch's end).
@@ -149,6 +164,63 @@ impl TrainingRun {
             }
         }
         Ok(())
+    }
+
+    /// The next step's batch cut into `shards` contiguous parts (sizes differing by at most
+    /// one) for data-parallel training, or `None` when the run is done. Nothing advances
+    /// until [`Self::finish_shards`]: shard 0 is the caller's own, the others go to workers,
+    /// and each computes [`Trainer::shard_gradients`] with the shard's fields.
+    pub fn shards(&mut self, shards: usize) -> Result<Option<Vec<Shard>>> {
+        let batch = self.settings.batch;
+        if shards == 0 || shards > batch {
+            return Err(Error::invalid(
+                "train",
+                "workers",
+                format!("{shards} workers for a batch of {batch}: between 1 and the batch size"),
+            ));
+        }
+        let Some((x, labels)) = self.next_batch()? else { return Ok(None) };
+        let step_seed = self.trainer.step_seed();
+        let per: usize = x.shape()[1..].iter().product();
+        let mut out = Vec::with_capacity(shards);
+        for k in 0..shards {
+            let (a, b) = (k * batch / shards, (k + 1) * batch / shards);
+            let mut shape = x.shape().to_vec();
+            shape[0] = b - a;
+            out.push(Shard {
+                x: Tensor::new("train", "shard", shape, x.data()[a * per..b * per].to_vec())?,
+                labels: labels[a..b].to_vec(),
+                offset: a,
+                total: batch,
+                step_seed,
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// Ends a data-parallel step: `grads` are the shards' gradients added up (in shard
+    /// order, so a given worker count is deterministic), `results` each shard's loss and
+    /// count. Applies the update and counts the step; true when it ended an epoch.
+    pub fn finish_shards(
+        &mut self,
+        results: &[(BatchResult, usize)],
+        grads: &Gradients,
+    ) -> Result<bool> {
+        let n: usize = results.iter().map(|r| r.1).sum();
+        if n != self.settings.batch {
+            return Err(Error::invalid(
+                "train",
+                "shards",
+                format!("results for {n} images, the batch has {}", self.settings.batch),
+            ));
+        }
+        let loss =
+            results.iter().map(|(r, k)| f64::from(r.loss) * *k as f64).sum::<f64>() / n as f64;
+        let result =
+            BatchResult { loss: loss as f32, correct: results.iter().map(|r| r.0.correct).sum() };
+        self.trainer.check_loss(&result)?;
+        self.trainer.apply(grads)?;
+        Ok(self.record(result, n))
     }
 
     /// The next step's augmented batch, or `None` when the run is done.

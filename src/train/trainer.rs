@@ -9,7 +9,7 @@ use super::data::Dataset;
 use super::optimizer::Optimizer;
 use crate::error::{Error, Result};
 use crate::graph::Model;
-use crate::nn::backward::{backward, forward_train, loss, BatchResult};
+use crate::nn::backward::{backward, forward_train_shard, loss, BatchResult, Gradients};
 use crate::nn::forward::forward_cpu;
 use crate::nn::weights::Weights;
 use crate::tensor::Tensor;
@@ -48,7 +48,31 @@ impl Trainer {
     /// One step: forward in training mode, loss, backward, update. Returns the batch's loss
     /// and correct count (before the update).
     pub fn step(&mut self, x: &Tensor, labels: &[u32]) -> Result<BatchResult> {
-        let step_seed = self.step_seed();
+        let (result, grads) = self.shard_gradients(x, labels, self.step_seed(), 0, labels.len())?;
+        self.apply(&grads)?;
+        Ok(result)
+    }
+
+    /// The gradients of one shard of a batch: `x` holds images `offset..offset + n` of a batch
+    /// of `total` (dropout drops what it would in the whole batch's pass with `step_seed`, and
+    /// the gradients are scaled by `n / total`, so the shards' gradients add up to the batch's
+    /// mean). Batch norm uses the shard's statistics and updates the moving ones in
+    /// `self.weights` (restored if the shard fails). The whole batch is the shard `(0, n)`.
+    pub fn shard_gradients(
+        &mut self,
+        x: &Tensor,
+        labels: &[u32],
+        step_seed: u64,
+        offset: usize,
+        total: usize,
+    ) -> Result<(BatchResult, Gradients)> {
+        if total == 0 || offset + labels.len() > total {
+            return Err(Error::invalid(
+                "train",
+                "shard",
+                format!("images {offset}..{} are not in a batch of {total}", offset + labels.len()),
+            ));
+        }
         // Batch norm's moving statistics change in the forward pass: a step that fails leaves
         // them as they were.
         let moving: Vec<(usize, usize, Vec<f32>)> = self
@@ -66,25 +90,19 @@ impl Trainer {
                 w.values[*i][*k] = v.clone();
             }
         };
-        let tape = match forward_train(&self.model, &mut self.weights, x, step_seed) {
-            Ok(t) => t,
-            Err(e) => {
-                restore(&mut self.weights);
-                return Err(e);
-            }
+        let attempt = |t: &mut Self| -> Result<(BatchResult, Gradients)> {
+            let tape = forward_train_shard(&t.model, &mut t.weights, x, step_seed, offset)?;
+            let (result, mut seed) = loss(&t.model, &tape, labels)?;
+            t.check_loss(&result)?;
+            seed.scale(labels.len() as f32 / total as f32);
+            let grads = backward(&t.model, &t.weights, &tape, seed)?;
+            Ok((result, grads))
         };
-        let (result, seed) = match loss(&self.model, &tape, labels) {
-            Ok(r) => r,
-            Err(e) => {
-                restore(&mut self.weights);
-                return Err(e);
-            }
-        };
-        if let Err(e) = self.check_loss(&result) {
-            restore(&mut self.weights);
-            return Err(e);
-        }
-        let grads = backward(&self.model, &self.weights, &tape, seed)?;
+        attempt(self).inspect_err(|_| restore(&mut self.weights))
+    }
+
+    /// The optimizer's update with gradients `grads` (one step).
+    pub fn apply(&mut self, grads: &Gradients) -> Result<()> {
         let p = self.optimizer.begin_step();
         let mut index = 0;
         for (i, node) in self.model.nodes().iter().enumerate() {
@@ -102,7 +120,7 @@ impl Trainer {
                 index += 1;
             }
         }
-        Ok(result)
+        Ok(())
     }
 
     /// The seed of this step's dropout masks (the run's seed and the step number).

@@ -14,7 +14,7 @@
  * (each ends by reading the loss back) after one warm-up step. Both use Adam 1e-3 (TensorFlow.js
  * has no Nadam) and real Fashion-MNIST images. Options in the query string: `window` (seconds,
  * default 25), `tfjs` (backends, default wasm,cpu,webgl,webgpu: the
- * wasm backend is tried to show that it cannot train), `convlab` (default cpu,webgpu),
+ * wasm backend is tried to show that it cannot train), `convlab` (default cpu,cpu-parallel,webgpu; cpu-parallel = workers 'auto'),
  * `small=0` to skip the 88% run. Results go to `globalThis.benchResults.training`.
  */
 import api from './core.js';
@@ -58,11 +58,12 @@ function watchLongTasks() {
 /**
  * Steady-state samples/s of convlab's `fit` on `backend`: warm-up until 2 steps (1 on WebGPU) and
  * 3 s, then a window of WINDOW_S seconds and at least as many more steps, then `convlab.training.stop()`.
- * @param {any} train @param {'cpu' | 'webgpu'} backend
+ * With `workers: 'auto'` the CPU path cuts each batch over one worker per core (data-parallel).
+ * @param {any} train @param {'cpu' | 'webgpu'} backend @param {1 | 'auto'} [workers]
  * @returns {Promise<TrainRow>}
  */
-async function convlabThroughput(train, backend) {
-  const engine = `convlab ${backend} (fit, worker)`;
+async function convlabThroughput(train, backend, workers = 1) {
+  let engine = `convlab ${backend} (fit, worker)`;
   const workload = 'chapter CNN training, batch 64';
   let withBackend = true;
   // On a software adapter one WebGPU step takes minutes: one step of warm-up and one timed.
@@ -80,9 +81,11 @@ async function convlabThroughput(train, backend) {
       await model.fit(train, {
         epochs: 1, batchSize: BATCH, optimizer: 'adam', learningRate: 1e-3, seed: 1,
         ...(withBackend ? { backend } : {}),
+        ...(workers !== 1 ? { workers } : {}),
         onProgress: (/** @type {any} */ p) => {
           const steps = p.epoch * p.stepsPerEpoch + p.step;
           reported ??= p.backend;
+          if (workers !== 1 && p.workers) engine = `convlab ${backend} (fit, ${p.workers} data-parallel workers)`;
           if (!warm) {
             if (steps >= minSteps && p.elapsed >= 3) warm = { steps, elapsed: p.elapsed };
             return;
@@ -242,9 +245,10 @@ export async function mainTrain({ status, script, report }) {
   const t0 = performance.now();
   const d = await api.data.load('fashion_mnist');
   status.textContent = `Fashion-MNIST loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
-  for (const backend of list('convlab', 'cpu,webgpu')) {
+  for (const backend of list('convlab', 'cpu,cpu-parallel,webgpu')) {
     status.textContent = `convlab ${backend} training...`;
-    report(await convlabThroughput(d.train, /** @type {'cpu' | 'webgpu'} */ (backend)));
+    const parallel = backend === 'cpu-parallel';
+    report(await convlabThroughput(d.train, parallel ? 'cpu' : /** @type {'cpu' | 'webgpu'} */ (backend), parallel ? 'auto' : 1));
   }
   if (query.get('small') !== '0') {
     status.textContent = 'the small model\'s 88% run...';

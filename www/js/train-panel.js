@@ -190,7 +190,7 @@ async function train(model, choice, settings, startEpoch, history, resume = null
     const spec = model.spec();
     let last = { loss: 0, accuracy: 0 };
     const result = await model.fit(trainSet, {
-      ...fitSettings, backend: 'auto', epochs, validation: data.validation, ...(resume ? { resume } : {}),
+      ...fitSettings, backend: 'auto', workers: 'auto', epochs, validation: data.validation, ...(resume ? { resume } : {}),
       onProgress: (/** @type {any} */ p) => { last = p; showProgress(p, startEpoch, settings, speed, charts); },
       onEpoch: (/** @type {import('./types').EpochReport} */ e) => {
         const epoch = startEpoch + e.epoch;

@@ -24,7 +24,7 @@ export function showProgress(p, startEpoch, settings, speed, charts) {
   if (speed.position < 0) Object.assign(speed, { position: startEpoch + p.epoch - (p.step === 0 && p.epoch > 0 ? 1 : 0), elapsed: 0 });
   /** @type {HTMLProgressElement} */ ($('tp-run-progress')).value = position / settings.epochs;
   const epochsPerSecond = (position - speed.position) / Math.max(p.elapsed - speed.elapsed, 1e-3);
-  $('tp-speed').textContent = `${Math.round(epochsPerSecond * p.stepsPerEpoch * settings.batchSize)} samples/s${p.backend === 'webgpu' ? ' on WebGPU' : ' on the CPU path'}`;
+  $('tp-speed').textContent = `${Math.round(epochsPerSecond * p.stepsPerEpoch * settings.batchSize)} samples/s${p.backend === 'webgpu' ? ' on WebGPU' : ` on the CPU path${p.workers > 1 ? ` (${p.workers} workers)` : ''}`}`;
   $('tp-eta').textContent = epochsPerSecond > 0 ? duration((settings.epochs - position) / epochsPerSecond) : '-';
   charts.add(position, { loss: p.loss, accuracy: p.accuracy }, null);
   $('tp-status').textContent = (`Epoch ${startEpoch + doneEpochs + 1} of ${settings.epochs}, step ${p.step || p.stepsPerEpoch} of ${p.stepsPerEpoch}: loss ${p.loss.toFixed(4)}, accuracy ${(100 * p.accuracy).toFixed(1)}%, learning rate ${p.learningRate.toExponential(2)}`);

@@ -52,6 +52,56 @@ async function resolveBackend(core, wanted) {
   return available && !report.adapter?.software ? 'webgpu' : 'cpu';
 }
 
+/**
+ * The number of data-parallel workers a run asked for: 1 (the default), a whole number up to
+ * 16, or 'auto' (one per core the browser reports, at most 4, on the CPU path; 1 on WebGPU).
+ * @param {unknown} wanted @param {'cpu' | 'webgpu'} backend @param {number} batch
+ */
+function resolveWorkers(wanted, backend, batch) {
+  if (wanted === undefined || wanted === 1) return 1;
+  if (wanted === 'auto') {
+    if (backend !== 'cpu') return 1;
+    return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1, batch));
+  }
+  if (typeof wanted !== 'number' || !Number.isInteger(wanted) || wanted < 1 || wanted > 16) {
+    throw new Error(`fit: option 'workers': ${JSON.stringify(wanted)} is not 'auto' or a whole number from 1 to 16`);
+  }
+  if (backend !== 'cpu') throw new Error(`fit: option 'workers': ${wanted} workers are for the CPU path; this run trains on WebGPU`);
+  if (wanted > batch) throw new Error(`fit: option 'workers': ${wanted} workers for a batch of ${batch}: at most one worker per image`);
+  return wanted;
+}
+
+/**
+ * The shard workers of a data-parallel run: `step(trainer)` takes one optimisation step with
+ * the batch cut into `1 + helpers.length` shards (this worker computes the first).
+ * @param {number} count helpers to start @param {any} spec
+ */
+async function shardPool(count, spec) {
+  const helpers = Array.from({ length: count }, () => new Worker(new URL('./shard-worker.js', import.meta.url), { type: 'module' }));
+  /** @param {Worker} w @param {any} message @param {Transferable[]} transfer @returns {Promise<any>} */
+  const ask = (w, message, transfer = []) => new Promise((resolve, reject) => {
+    w.onmessage = (e) => (e.data.ok ? resolve(e.data.result) : reject(new Error(`a shard worker: ${e.data.error}`)));
+    w.onerror = (e) => { e.preventDefault(); reject(new Error(`a shard worker failed: ${e.message || 'it could not start'}`)); };
+    w.postMessage(message, transfer);
+  });
+  await Promise.all(helpers.map((w) => ask(w, { type: 'init', spec })));
+  return {
+    /** @param {any} trainer @returns {Promise<any>} the trainer's progress */
+    async step(trainer) {
+      const tasks = trainer.beginShards(count + 1);
+      if (tasks === null) return trainer.runSteps(0);
+      const flat = trainer.weightsFlat();
+      const replies = tasks.map((/** @type {any} */ task, /** @type {number} */ i) => {
+        const weights = i === tasks.length - 1 ? flat : flat.slice();
+        return ask(helpers[i], { type: 'step', weights, task }, [weights.buffer, task.x.buffer, task.labels.buffer]);
+      });
+      trainer.ownShard();
+      return trainer.finishShards(await Promise.all(replies));
+    },
+    close() { helpers.forEach((w) => w.terminate()); },
+  };
+}
+
 let paused = false;
 let stopped = false;
 
@@ -67,9 +117,25 @@ async function run(msg) {
   const validation = msg.validation
     ? core.Dataset.fromIdx(msg.validation.images, msg.validation.labels, msg.validation.options)
     : null;
-  const trainer = new core.Trainer(model, train, { ...msg.options, backend: await resolveBackend(core, msg.options?.backend) });
+  const { workers: wantedWorkers, ...options } = msg.options ?? {};
+  const trainer = new core.Trainer(model, train, { ...options, backend: await resolveBackend(core, options.backend) });
   // What the trainer itself runs on (the reports say it, and the tests read it).
   const backend = trainer.backend;
+  const workers = resolveWorkers(wantedWorkers, backend, options.batchSize ?? 32);
+  const pool = workers > 1 ? await shardPool(workers - 1, msg.spec) : null;
+  try {
+    return await loop(trainer, validation, pool, backend, workers, msg);
+  } finally {
+    pool?.close();
+  }
+}
+
+/**
+ * The epochs: slices of steps, progress, each epoch's evaluation, weights and checkpoint.
+ * @param {any} trainer @param {any} validation @param {any} pool @param {string} backend
+ * @param {number} workers @param {any} msg
+ */
+async function loop(trainer, validation, pool, backend, workers, msg) {
   const history = [];
   let steps = 1;
   // A run resumed from a checkpoint (options.resume, where the core has Trainer.checkpoint)
@@ -80,15 +146,22 @@ async function run(msg) {
     while (paused && !stopped) await new Promise((resolve) => setTimeout(resolve, 50));
     if (stopped) break;
     const t = performance.now();
-    const p = await trainer.runStepsAsync(steps);
+    let p;
+    if (pool) {
+      // Whole data-parallel steps for about 150 ms, stopping at an epoch's end.
+      do p = await pool.step(trainer);
+      while (!p.done && p.step !== 0 && performance.now() - t < 150);
+    } else {
+      p = await trainer.runStepsAsync(steps);
+    }
     const ms = performance.now() - t;
     // Slices of about 150 ms: responsive to pause and stop, cheap in messages.
     steps = Math.max(1, Math.min(1000, Math.round(steps * (150 / Math.max(ms, 1)))));
     const elapsed = (performance.now() - started) / 1000;
-    self.postMessage({ type: 'progress', ...p, elapsed, backend });
+    self.postMessage({ type: 'progress', ...p, elapsed, backend, workers });
     if (p.epoch > lastEpoch || p.done) {
       lastEpoch = p.epoch;
-      const entry = { epoch: p.epoch, elapsed, backend, validation: validation ? await trainer.evaluateAsync(validation) : null };
+      const entry = { epoch: p.epoch, elapsed, backend, workers, validation: validation ? await trainer.evaluateAsync(validation) : null };
       history.push(entry);
       await trainer.sync();
       const weights = trainer.saveWeights();
@@ -102,7 +175,7 @@ async function run(msg) {
   }
   await trainer.sync();
   const weights = trainer.saveWeights();
-  self.postMessage({ type: 'done', weights, history, stopped, backend }, { transfer: [weights.buffer] });
+  self.postMessage({ type: 'done', weights, history, stopped, backend, workers }, { transfer: [weights.buffer] });
 }
 
 self.onmessage = (event) => {

@@ -255,10 +255,17 @@ pub fn subsample_backward(
 /// A seeded keep-mask for dropout: each element kept with probability `1 - rate`. The same
 /// seed gives the same mask on every platform (SplitMix64, 24-bit uniforms).
 pub fn dropout_mask(len: usize, rate: f32, seed: u64) -> Result<Vec<bool>> {
+    dropout_mask_from(len, rate, seed, 0)
+}
+
+/// Elements `start..start + len` of the mask [`dropout_mask`] makes from `seed` (SplitMix64 is
+/// a counter: element `k` depends only on `seed` and `k`). A shard of a batch takes its slice of
+/// the whole batch's mask, so data-parallel training drops what one worker would.
+pub fn dropout_mask_from(len: usize, rate: f32, seed: u64, start: usize) -> Result<Vec<bool>> {
     if !(0.0..1.0).contains(&rate) {
         return Err(Error::invalid("dropout", "rate", format!("must be in [0, 1), got {rate}")));
     }
-    let mut state = seed;
+    let mut state = seed.wrapping_add((start as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     Ok((0..len)
         .map(|_| {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -20,8 +20,8 @@ mod pool;
 pub use activation::{activation_backward, activation_in_place};
 pub use combine::{
     add, channel_scale, channel_scale_backward, concat, concat_backward, depth_max_pool,
-    depth_max_pool_backward, dropout, dropout_forward, dropout_mask, subsample, subsample_backward,
-    zero_pad, zero_pad_backward,
+    depth_max_pool_backward, dropout, dropout_forward, dropout_mask, dropout_mask_from, subsample,
+    subsample_backward, zero_pad, zero_pad_backward,
 };
 pub use dense::{dense, dense_backward, rbf, rbf_backward};
 pub use loss::{mean_squared_error, softmax_cross_entropy};
