@@ -63,9 +63,6 @@ function wireInputs() {
     zone.classList.remove('over');
     take(e.dataTransfer?.files?.[0]);
   });
-  zone.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); }
-  });
   document.addEventListener('paste', (e) => {
     const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
     if (item) take(item.getAsFile());
