@@ -61,6 +61,15 @@ test('the panel trains from the page: curves, pause, no kernel on the page, conf
   // Both cores: the panel trains with workers "auto" (one per core the browser reports).
   assert.match(await page.textContent('#tp-speed'), /^\d+ samples\/s on the CPU path( \(\d workers\))?$/);
   assert.equal(await page.$eval('#tp-run-progress', (el) => el.value), 1);
+  // The trained model is handed to the other views (Classify, Look inside) through the store.
+  const shared = await page.evaluate(async () => {
+    const m = (await import('./js/store.js')).get().model;
+    return m && { origin: m.origin, bytes: m.weights?.length ?? 0, classes: m.classNames, input: m.spec.input.shape };
+  });
+  assert.equal(shared?.origin, 'trained');
+  assert.ok(shared.bytes > 1000);
+  assert.equal(shared.classes[0], 'T-shirt/top');
+  assert.deepEqual(shared.input, [28, 28, 1]);
 
   const summary = await page.textContent('#tp-results .test-accuracy');
   const shown = Number(summary.match(/([\d.]+)%/)[1]) / 100;

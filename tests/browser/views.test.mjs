@@ -43,3 +43,21 @@ test('tabs switch views, arrow keys move between them, and a reload keeps the vi
   await page.close();
   await other.page.close();
 });
+
+test('the Train view offers the Build view\'s model, and keeps its label current', async () => {
+  const { page, errors } = await open(browser.context, `${server.url}?view=train`);
+  await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
+  const labels = await page.evaluate(async () => {
+    const store = await import('./js/store.js');
+    const spec = globalThis.convlab.zoo.spec('lenet5_modern');
+    const label = () => document.querySelector('#tp-model option[value="editor"]')?.textContent ?? null;
+    const before = label();
+    store.update({ model: { spec, name: 'my lenet', weights: null, classNames: null, origin: 'editor' } });
+    const first = label();
+    store.update({ model: { spec, name: 'my lenet 2', weights: null, classNames: null, origin: 'editor' } });
+    return { before, first, second: label(), count: document.querySelectorAll('#tp-model option[value="editor"]').length };
+  });
+  assert.deepEqual(labels, { before: null, first: 'From the Build view: my lenet', second: 'From the Build view: my lenet 2', count: 1 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

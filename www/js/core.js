@@ -289,6 +289,14 @@ const DATASETS = {
 };
 
 /**
+ * The class names of a built-in data set ('fashion_mnist', 'mnist'), or null.
+ * @param {string} name @returns {string[] | null}
+ */
+export function datasetClassNames(name) {
+  return /** @type {Record<string, {classNames: string[]}>} */ (DATASETS)[name]?.classNames.slice() ?? null;
+}
+
+/**
  * Fetches a gzip file and decompresses it (the browser's DecompressionStream), reporting bytes.
  * @param {string} url @param {(bytes: number, total: number) => void} onBytes
  */

@@ -13,6 +13,7 @@
  *   settings: import('./train-settings.js').TrainSettings,
  *   modelChoice: string, history: any[], epoch: number, status: 'training' | 'done' | 'stopped' | 'uploaded',
  *   test: {accuracy: number, loss: number} | null, savedAt: number,
+ *   classNames?: string[] | null,
  * }} SavedRun
  */
 

@@ -14,6 +14,8 @@ const input = (id) => /** @type {HTMLInputElement} */ (document.getElementById(i
 
 const ZOO_FOR_28 = ['fashion_mnist_cnn', 'lenet5_modern'];
 export const LINK_CHOICE = 'link';
+/** The model choice that stands for the Build view's model. */
+export const EDITOR_CHOICE = 'editor';
 
 /** The numeric fields: setting and input id. */
 const NUMBERS = /** @type {const} */ ([
@@ -49,6 +51,19 @@ export function fillModels(specs) {
   }
   const labels = { fashion_small: 'Small fast CNN (16 + 32 filters)', fashion_mnist_cnn: 'The chapter\'s Fashion-MNIST CNN (1.4M parameters)', lenet5_modern: 'LeNet-5, modern (ReLU, max pooling, softmax)' };
   select.replaceChildren(...Object.keys(specs).map((k) => new Option(/** @type {any} */ (labels)[k] ?? k, k)));
+}
+
+/**
+ * Offers (or updates) the Build view's current model as a choice.
+ * @param {Record<string, any>} specs @param {string} name @param {object} spec
+ */
+export function addEditorModel(specs, name, spec) {
+  specs[EDITOR_CHOICE] = spec;
+  const select = /** @type {HTMLSelectElement} */ (document.getElementById('tp-model'));
+  const label = `From the Build view: ${name || 'your model'}`;
+  const existing = /** @type {HTMLOptionElement | null} */ (select.querySelector(`option[value="${EDITOR_CHOICE}"]`));
+  if (existing) existing.textContent = label;
+  else select.append(new Option(label, EDITOR_CHOICE));
 }
 
 /** @param {Record<string, any>} specs @param {string} name @param {object} spec */

@@ -9,14 +9,15 @@
  * training worker through `model.fit` (core.js), so the page computes no kernel while a model
  * trains. `mount(host)` builds the whole panel inside `host`.
  */
-import api from './core.js';
+import api, { datasetClassNames } from './core.js';
+import * as store from './store.js';
 import { render } from './train-view.js';
 import * as settingsLib from './train-settings.js';
 import { TrainingCharts } from './charts.js';
 import { evaluateInWorker, showResults } from './results.js';
 import { loadRun, saveRun } from './persist.js';
 import { readSafetensorsSpec } from './weights-file.js';
-import { readForm, writeForm, fillModels, applyHash } from './train-form.js';
+import { readForm, writeForm, fillModels, applyHash, addEditorModel } from './train-form.js';
 import { OwnData } from './own-data.js';
 import { AugmentPreview } from './augment-panel.js';
 import { firstIdx } from './idx-split.js';
@@ -167,6 +168,19 @@ function setTraining(training) {
 }
 
 /**
+ * Tells the other views (Classify, Look inside) about the model the panel holds.
+ * @param {any} model @param {string[] | null} classNames
+ */
+function publish(model, classNames) {
+  try {
+    const spec = model.spec();
+    store.update({ model: { spec, name: spec.name || 'your trained model', weights: model.saveWeights(), classNames, origin: 'trained' } });
+  } catch (e) {
+    message(`The trained model could not be handed to the other views: ${/** @type {Error} */ (e).message}`, false);
+  }
+}
+
+/**
  * Trains `model` (null: a fresh one of the choice's spec, its outputs fitted to the data's
  * classes) for `settings.epochs - startEpoch` epochs, keeping each epoch in IndexedDB; with
  * `resume` (a trainer checkpoint) the worker continues that run where it stood.
@@ -197,7 +211,7 @@ async function train(model, choice, settings, startEpoch, history, resume = null
         const entry = { epoch, elapsed: e.elapsed, train: { loss: last.loss, accuracy: last.accuracy }, validation: e.validation && { loss: e.validation.loss, accuracy: e.validation.accuracy } };
         history.push(entry);
         charts.add(epoch, entry.train, entry.validation);
-        const run = { spec, weights: e.weights, checkpoint: e.checkpoint ?? null, settings, modelChoice: choice, history: [...history], epoch, status: /** @type {const} */ ('training'), test: null, savedAt: Date.now() };
+        const run = { spec, weights: e.weights, checkpoint: e.checkpoint ?? null, settings, modelChoice: choice, history: [...history], epoch, status: /** @type {const} */ ('training'), test: null, savedAt: Date.now(), classNames: data.classNames };
         state.saving = state.saving.then(() => saveRun(run)).catch((err) => message(`The weights could not be kept in this browser: ${err.message}`));
       },
     });
@@ -206,8 +220,9 @@ async function train(model, choice, settings, startEpoch, history, resume = null
     await state.saving;
     // The final weights (a stopped run's include the unfinished epoch's steps).
     state.saved = { spec, weights: model.saveWeights(), settings, modelChoice: choice, history: [...history], epoch: at,
-      status: result.stopped ? 'stopped' : 'done', test: null, savedAt: Date.now() };
+      status: result.stopped ? 'stopped' : 'done', test: null, savedAt: Date.now(), classNames: data.classNames };
     setTraining(false);
+    publish(model, data.classNames);
     await evaluateTest();
   } catch (e) {
     setTraining(false);
@@ -273,6 +288,7 @@ async function restore() {
     model.loadWeights(run.weights);
     state.model = model;
     state.modelChoice = run.modelChoice;
+    publish(model, run.classNames ?? datasetClassNames(run.settings.data));
   } catch (e) {
     message(`The model kept in this browser could not be restored: ${/** @type {Error} */ (e).message}`);
     state.saved = null;
@@ -349,6 +365,7 @@ async function onUpload() {
     state.saved = { spec: model.spec(), weights: bytes, settings: readForm(), modelChoice: state.modelChoice, history: [], epoch: 0, status: 'uploaded', test: null, savedAt: Date.now() };
     await saveRun(state.saved).catch((e) => message(`The weights could not be kept in this browser: ${e.message}`));
     message(`Loaded ${file.name}: ${model.spec().name ?? 'a model'}.`, false);
+    publish(model, datasetClassNames(state.saved.settings.data));
     showRestoredOffer();
     setTraining(false);
   } catch (e) {
@@ -396,5 +413,11 @@ export async function mount(host) {
   $('tp-upload').addEventListener('change', onUpload);
   $('tp-share').addEventListener('click', onShare);
   await restore();
+  // The Build view's model is one of the choices (kept current as it is edited).
+  const offerEditorModel = (/** @type {store.State} */ s) => {
+    if (s.model?.origin === 'editor') addEditorModel(state.specs, s.model.name, s.model.spec);
+  };
+  offerEditorModel(store.get());
+  store.subscribe((s, changed) => { if (changed.has('model')) offerEditorModel(s); });
   host.dataset.ready = 'true';
 }
