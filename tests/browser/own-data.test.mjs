@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { forgetKept } from './kept.mjs';
 import { serve, launch, open, demoDone } from './harness.mjs';
 
 let server;
@@ -25,6 +26,11 @@ after(async () => {
 async function openPanel(hash = '') {
   const { page, errors } = await open(browser.context, server.url + '?view=train' + hash);
   await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
+  // Each test starts from the defaults: forget the form and images an earlier test left.
+  if (await page.evaluate(forgetKept)) {
+    await page.reload();
+    await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
+  }
   await demoDone(page);
   return { page, errors };
 }
@@ -255,5 +261,39 @@ test('share links carry the augmentation settings; a bad value is named', async 
     assert.equal(await bad.page.inputValue('#tp-rotation'), '0');
     assert.deepEqual(bad.errors, []);
     await bad.page.close();
+  }
+});
+
+test('your images and the form\'s settings come back after a reload', async () => {
+  const context = (await launch({ webgpu: false })); // a fresh profile: nothing kept yet
+  try {
+    const first = await open(context.context, `${server.url}?view=train`);
+    const page = first.page;
+    await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
+    await page.selectOption('#tp-data', 'images');
+    await page.fill('#tp-epochs', '7');
+    const ids = await page.$$eval('#tp-classes > li', (li) => li.map((l) => l.dataset.class));
+    await page.fill(`#tp-class-${ids[0]}-name`, 'left bar');
+    await page.fill(`#tp-class-${ids[1]}-name`, 'right bar');
+    await page.setInputFiles(`#tp-class-${ids[0]}-files`, await pngs(page, 0, 3, 1));
+    await page.setInputFiles(`#tp-class-${ids[1]}-files`, await pngs(page, 1, 5, 2));
+    await page.waitForTimeout(600); // the autosave waits 200 ms after the last change
+    await page.reload();
+    await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
+    const back = await page.evaluate(() => ({
+      data: document.getElementById('tp-data').value,
+      epochs: document.getElementById('tp-epochs').value,
+      names: [...document.querySelectorAll('#tp-classes .class-name')].map((i) => i.value),
+      counts: [...document.querySelectorAll('#tp-classes .class-count')].map((s) => s.textContent),
+      thumbs: document.querySelectorAll('#tp-classes .thumbs img').length,
+      note: document.getElementById('tp-own-summary').textContent,
+    }));
+    assert.deepEqual(back, {
+      data: 'images', epochs: '7', names: ['left bar', 'right bar'], counts: ['3 files', '5 files'], thumbs: 8,
+      note: '8 of your images came back from this browser\'s storage.',
+    });
+    assert.deepEqual(first.errors, []);
+  } finally {
+    await context.close();
   }
 });

@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import { forgetKept } from './kept.mjs';
 import { serve, launch, open, demoDone } from './harness.mjs';
 
 let server;
@@ -23,6 +24,11 @@ after(async () => {
 async function openPanel(hash = '') {
   const { page, errors } = await open(browser.context, server.url + '?view=train' + hash);
   await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
+  // Each test starts from the defaults: forget the form and images an earlier test left.
+  if (await page.evaluate(forgetKept)) {
+    await page.reload();
+    await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
+  }
   await demoDone(page);
   return { page, errors };
 }

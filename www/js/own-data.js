@@ -12,6 +12,10 @@
 import api from './core.js';
 import { idxGeometry, pickIdx, stratifiedSplit } from './idx-split.js';
 import { pixelStatistics } from './user-data.js';
+import { loadItem, saveItem } from './persist.js';
+
+/** The IndexedDB key of the user's classes and images. */
+const SAVED = 'own-images';
 
 /** Thumbnails shown per class at most. */
 const THUMBS = 12;
@@ -75,6 +79,9 @@ export class OwnData {
     /** @type {{key: string, promise: Promise<OwnSplit>} | null} */
     this.cache = null;
     this.kind = '';
+    this.restoring = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.saveTimer = undefined;
     this.list = el('ol', { id: 'tp-classes', className: 'own-classes' });
     this.imagesPart = el('div', { id: 'tp-own-images' });
     this.idxPart = el('div', { id: 'tp-own-idx' });
@@ -122,6 +129,51 @@ export class OwnData {
     this.version++;
     this.cache = null;
     this.onChange();
+    this.save();
+  }
+
+  /** Keeps the classes and their files in IndexedDB (the latest state; failures shown). */
+  save() {
+    if (this.restoring) return;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => {
+      const value = { classes: this.classes.map((c) => ({ name: c.name, files: c.files })) };
+      saveItem(SAVED, value).catch((e) => {
+        const quota = e?.name === 'QuotaExceededError' ? ' (the browser\'s storage quota is full)' : '';
+        this.fail(`Your images could not be kept in this browser${quota}: ${e?.message ?? e}. They stay until you reload.`);
+      });
+    }, 200);
+  }
+
+  /** Brings back the classes and images kept in IndexedDB, if any (after a reload or a crash). */
+  async restore() {
+    /** @type {{classes: {name: string, files: File[]}[]} | null} */
+    let saved;
+    try {
+      saved = await loadItem(SAVED);
+    } catch (e) {
+      this.fail(`Your images kept in this browser could not be read: ${/** @type {Error} */ (e).message}`);
+      return;
+    }
+    if (!saved?.classes?.length) return;
+    this.restoring = true;
+    try {
+      for (const c of this.classes) c.urls.forEach((u) => URL.revokeObjectURL(u));
+      this.classes = [];
+      this.list.replaceChildren();
+      for (const kept of saved.classes) {
+        this.addClass();
+        const c = this.classes[this.classes.length - 1];
+        c.name = kept.name;
+        /** @type {HTMLInputElement} */ (this.list.querySelector(`#tp-class-${c.id}-name`)).value = kept.name;
+        this.addFiles(c, kept.files.filter((f) => f instanceof Blob));
+      }
+      while (this.classes.length < 2) this.addClass();
+    } finally {
+      this.restoring = false;
+    }
+    const n = this.classes.reduce((a, c) => a + c.files.length, 0);
+    if (n > 0) this.summary.textContent = `${n} of your images came back from this browser's storage.`;
   }
 
   addClass() {

@@ -65,3 +65,17 @@ export function saveRun(run) {
 export function clearRun() {
   return withStore('readwrite', (s) => s.delete(KEY));
 }
+
+/**
+ * Another thing the page keeps across reloads in the same store (the training form's
+ * settings, the user's own images): `null` when nothing is kept.
+ * @param {string} key @returns {Promise<any>}
+ */
+export async function loadItem(key) {
+  return (await withStore('readonly', (s) => s.get(key))) ?? null;
+}
+
+/** @param {string} key @param {any} value (structured-clonable: Files and bytes are fine) */
+export function saveItem(key, value) {
+  return withStore('readwrite', (s) => s.put(value, key));
+}

@@ -76,12 +76,16 @@ function addLinkedModel(specs, name, spec) {
 
 /**
  * Reads `#model=...&train=...`: preselects the model and the settings; returns what is wrong.
- * @param {Record<string, any>} specs @returns {string[]} problems
+ * Without a link, `kept` (the choice and settings this browser last used) comes back.
+ * @param {Record<string, any>} specs @param {{model?: string, settings?: any} | null} [kept]
+ * @returns {string[]} problems
  */
-export function applyHash(specs) {
+export function applyHash(specs, kept = null) {
   const { model, train } = settingsLib.parseHash(location.hash);
   const problems = [];
-  let choice = 'fashion_mnist_cnn';
+  // Kept settings come back only with their model (a link's model is gone after a reload).
+  const keptHere = !model && kept?.model && specs[kept.model] ? kept : null;
+  let choice = keptHere?.model ?? 'fashion_mnist_cnn';
   if (model) {
     try {
       const linked = api.Model.fromUrl(model);
@@ -102,6 +106,10 @@ export function applyHash(specs) {
   }
   const specName = /** @type {any} */ (specs[choice])?.name ?? choice;
   let settings = settingsLib.defaults(specName);
+  if (train === null && keptHere?.settings) {
+    const checked = settingsLib.validate({ ...settings, ...keptHere.settings }, settings);
+    if (!checked.problems.length) settings = checked.settings;
+  }
   if (train !== null) {
     try {
       const checked = settingsLib.validate(settingsLib.decode(train), settings);

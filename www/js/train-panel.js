@@ -15,7 +15,7 @@ import { render } from './train-view.js';
 import * as settingsLib from './train-settings.js';
 import { TrainingCharts } from './charts.js';
 import { evaluateInWorker, showResults } from './results.js';
-import { loadRun, saveRun } from './persist.js';
+import { loadRun, saveRun, loadItem, saveItem } from './persist.js';
 import { readSafetensorsSpec } from './weights-file.js';
 import { readForm, writeForm, fillModels, applyHash, addEditorModel } from './train-form.js';
 import { OwnData } from './own-data.js';
@@ -88,8 +88,17 @@ function showDataFields(data) {
 }
 
 /** The preview follows the settings (when they are valid). */
+/** The IndexedDB key of the form's last settings. */
+const FORM = 'train-form';
+let formRestored = false;
+
 function onSettingsChange() {
   const form = readForm();
+  // Autosave (after the saved settings were put back, so a reload does not overwrite them).
+  if (formRestored) {
+    saveItem(FORM, { model: input('tp-model').value, settings: form })
+      .catch((e) => message(`The settings could not be kept in this browser: ${e.message}`, false));
+  }
   if (!settingsLib.validate(form, form).problems.length) preview?.update(settingsLib.augmentOf(form), form.seed);
 }
 
@@ -397,7 +406,11 @@ export async function mount(host) {
   own = new OwnData($('tp-own'), onSettingsChange);
   preview = new AugmentPreview(/** @type {HTMLDetailsElement} */ ($('tp-preview-box')), $('tp-preview'), $('tp-preview-note'), previewSource);
   fillModels(state.specs);
-  const problems = applyHash(state.specs);
+  // The choice and settings last used in this browser come back, unless a link brings its own.
+  const kept = await loadItem(FORM).catch(() => null);
+  const problems = applyHash(state.specs, kept);
+  formRestored = true;
+  await own.restore();
   if (problems.length) message(problems.join(' '));
   showDataFields(readForm().data);
   onSettingsChange();
