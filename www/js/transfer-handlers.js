@@ -99,7 +99,7 @@ function checkClasses(classNames, labels) {
 
 /** @type {Record<string, (ctx: any, args: any) => Promise<any>>} */
 export const handlers = {
-  async trainHead(ctx, { headKey, features, labels, classNames, epochs = 30, learningRate = 3e-3, seed = 1 }) {
+  async trainHead(ctx, { headKey, features, labels, classNames, epochs, learningRate = 3e-3, seed = 1 }) {
     await ctx.backends();
     checkClasses(classNames, labels);
     const n = labels.length;
@@ -110,6 +110,8 @@ export const handlers = {
     const spec = headSpec(dim, classNames.length);
     const model = ctx.core.Model.fromSpec(spec);
     const batchSize = Math.min(16, n);
+    // At least 30 epochs and 200 steps: a few images make one step an epoch.
+    epochs ??= Math.max(30, Math.ceil(200 / Math.floor(n / batchSize)));
     const trainer = new ctx.core.Trainer(model, data, { optimizer: 'adam', learningRate, batchSize, epochs, seed });
     let steps = 0;
     try {

@@ -9,7 +9,6 @@
  */
 import * as views from '../views.js';
 import * as store from '../store.js';
-import { prepare } from '../preprocess.js';
 import { el, say, messageOf } from './dom.js';
 import { normalise, pretrained } from './models.js';
 import { ModelPicker } from './picker.js';
@@ -18,6 +17,7 @@ import { Camera } from './camera.js';
 import { LiveLoop } from './live.js';
 import { showSteps, showTop, timing } from './answer-view.js';
 import { DrawPad } from './drawpad.js';
+import { prepareOffThread } from './prepare-off.js';
 import { Transfer } from './transfer.js';
 import * as infer from '../infer.js';
 
@@ -25,12 +25,15 @@ import * as infer from '../infer.js';
 /** @typedef {import('./models.js').Answer} Answer */
 
 /**
- * Preprocesses `source` for `model` and classifies it in the worker.
- * @param {any} source @param {Classifier} model
+ * Preprocesses `source` for `model` and classifies it in the worker. A live frame for the
+ * imagenet recipe is first scaled by the browser to the short side the recipe resizes to
+ * (the exact, Pillow-like resize of a whole frame costs more than the model).
+ * @param {ImageBitmapSource} source @param {Classifier} model @param {boolean} [live]
  */
-export async function classifySource(source, model) {
+export async function classifySource(source, model, live = false) {
   const n = model.normalisation;
-  const prepared = await prepare(source, model.recipe, model.inputShape, n && n !== 'own' ? { mean: n.mean, std: n.std } : {});
+  const short = live && model.recipe === 'imagenet' ? Math.round((Math.min(model.inputShape[0], model.inputShape[1]) * 256) / 224) : 0;
+  const prepared = await prepareOffThread(source, model.recipe, model.inputShape, n && n !== 'own' ? { mean: n.mean, std: n.std } : {}, short);
   const input = { shape: prepared.input.shape, data: n === 'own' ? normalise(prepared.input.data, n) : prepared.input.data };
   const answer = await model.run(input);
   return { answer, steps: prepared.steps };
@@ -159,7 +162,7 @@ export async function mount(host) {
   const live = new LiveLoop(async () => {
     if (!camera.ready()) return null;
     const model = await picker.current();
-    const r = await classifySource(video, model);
+    const r = await classifySource(video, model, true);
     return { r, model };
   }, ({ r, model }, rate) => {
     show(r, model);

@@ -6,7 +6,7 @@
  * image and cached with it.
  */
 import * as infer from '../infer.js';
-import { prepare } from '../preprocess.js';
+import { prepareOffThread } from './prepare-off.js';
 import { MOBILENET_KEY } from './models.js';
 import { decode } from './sources.js';
 
@@ -57,14 +57,9 @@ export async function fromFile(file) {
  * @param {Blob} blob @returns {Promise<Float32Array>}
  */
 export async function embed(blob) {
-  const bitmap = await createImageBitmap(blob);
-  try {
-    const prepared = await prepare(bitmap, 'imagenet', [SIDE, SIDE, 3]);
-    const r = await infer.call('embed', { key: MOBILENET_KEY, input: prepared.input });
-    const v = r instanceof Float32Array ? r : r?.data ?? r?.embedding?.data ?? r?.embedding;
-    if (!(v instanceof Float32Array)) throw new Error('the backbone gave no embedding');
-    return v;
-  } finally {
-    bitmap.close();
-  }
+  const prepared = await prepareOffThread(blob, 'imagenet', [SIDE, SIDE, 3]);
+  const r = await infer.call('embed', { key: MOBILENET_KEY, input: prepared.input });
+  const v = r instanceof Float32Array ? r : r?.data ?? r?.embedding?.data ?? r?.embedding;
+  if (!(v instanceof Float32Array)) throw new Error('the backbone gave no embedding');
+  return v;
 }
