@@ -84,6 +84,38 @@ test('a file that is not an image, or does not decode, gets a message naming it;
   await page.waitForFunction(() => /model\.safetensors/.test(document.getElementById('cl-model-note').textContent));
   assert.match(await page.textContent('#cl-model-note'), /model\.safetensors could not be used: it is not a safetensors file/);
   assert.equal(await page.inputValue('#cl-model'), 'mobilenet');
+  // Paste and drop reach the view too.
+  const give = (event) => page.evaluate(async (event) => {
+    const blob = await (await fetch('./assets/photos/china.jpg')).blob();
+    const data = new DataTransfer();
+    data.items.add(new File([blob], 'pasted-china.jpg', { type: 'image/jpeg' }));
+    const target = event === 'drop' ? document.getElementById('cl-drop') : document;
+    target.dispatchEvent(event === 'drop'
+      ? new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })
+      : new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, event);
+  await give('paste');
+  await page.waitForFunction(() => Number(document.getElementById('cl-top').dataset.results ?? 0) >= 1, null, { timeout: 120_000 });
+  assert.equal((await topOf(page))[0].label, 'palace');
+  assert.equal(await page.getAttribute('#cl-still', 'aria-label'), 'The image being classified: pasted-china.jpg');
+  await give('drop');
+  await page.waitForFunction(() => Number(document.getElementById('cl-top').dataset.results) >= 2, null, { timeout: 120_000 });
+  assert.equal((await topOf(page))[0].label, 'palace');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('missing MobileNetV2 weights are named, with what to do', async () => {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error' && !/404/.test(m.text())) errors.push(m.text()); });
+  await page.route('**/mobilenet_v2.safetensors', (route) => route.fulfill({ status: 404, body: 'not here' }));
+  await page.goto(`${server.url}?view=classify`);
+  await page.waitForSelector('#cl-model-note.error', { timeout: 120_000 });
+  assert.match(await page.textContent('#cl-model-note'), /MobileNetV2's pretrained weights are not on this site, so it cannot classify: .*mobilenet_v2\.safetensors.*fetch-pretrained\.sh/);
+  await page.setInputFiles('#cl-file', path.join(PHOTOS, 'china.jpg'));
+  await page.waitForSelector('#cl-message:not([hidden])', { timeout: 60_000 });
+  assert.match(await page.textContent('#cl-message'), /china\.jpg could not be classified: .*mobilenet_v2\.safetensors/);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -188,6 +220,36 @@ test('the drawing pad: no digit model offers the Train view; with an MNIST model
   await stroke(ring);
   const zero = await readPad(count);
   assert.equal(zero[0].label, '0', JSON.stringify(zero));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a model the training panel keeps in IndexedDB is offered, with its data set\'s preprocessing', async () => {
+  const { page, errors } = await openView();
+  await page.evaluate(async () => {
+    const c = globalThis.convlab;
+    const { SMALL_CNN } = await import('./js/train-settings.js');
+    const { saveRun } = await import('./js/persist.js');
+    const model = c.Model.fromSpec(SMALL_CNN);
+    await model.predict({ shape: [1, 28, 28, 1], data: new Float32Array(784) });
+    await saveRun({ spec: model.spec(), weights: model.saveWeights(), settings: { data: 'fashion_mnist', epochs: 3 }, modelChoice: 'fashion_small',
+      history: [], epoch: 2, status: 'stopped', test: null, savedAt: Date.now() });
+  });
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('#cl-model option[value="trained"]')?.hidden === false, null, { timeout: 60_000 });
+  assert.equal(await page.textContent('#cl-model option[value="trained"]'), 'Your trained model: fashion_small (kept in this browser, epoch 2)');
+  await page.selectOption('#cl-model', 'trained');
+  await page.waitForFunction(() => /Fashion-MNIST: its preprocessing/.test(document.getElementById('cl-model-note').textContent), null, { timeout: 60_000 });
+  await page.setInputFiles('#cl-file', path.join(PHOTOS, 'flower.jpg'));
+  await page.waitForFunction(() => Number(document.getElementById('cl-top').dataset.results ?? 0) >= 1, null, { timeout: 60_000 });
+  const labels = (await topOf(page)).map((t) => t.label);
+  assert.equal(labels.length, 5);
+  const fashion = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  assert.ok(labels.every((l) => fashion.includes(l)), labels.join(', '));
+  const steps = await page.$$eval('#cl-steps figcaption', (els) => els.map((e) => e.textContent).join(' | '));
+  assert.match(steps, /minus 0\.286, over 0\.353/);
+  await page.waitForFunction(() => /Classified by your trained model \(fashion_small\)/.test(document.getElementById('cl-pad-note').textContent));
+  await page.evaluate(async () => (await import('./js/persist.js')).clearRun());
   assert.deepEqual(errors, []);
   await page.close();
 });

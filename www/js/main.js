@@ -67,6 +67,7 @@ function wireInputs() {
     if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); }
   });
   document.addEventListener('paste', (e) => {
+    if (views.shown() !== 'lesson') return; // another view (Classify) takes its own pastes
     const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
     if (item) take(item.getAsFile());
   });

@@ -51,7 +51,7 @@ export async function mount(host) {
   host.classList.add('classify');
   const modelPart = el('section', { className: 'cl-model', 'aria-labelledby': 'cl-model-h' }, [el('h2', { id: 'cl-model-h' }, ['Classify images'])]);
   const fileInput = el('input', { type: 'file', id: 'cl-file', accept: 'image/*' });
-  const zone = el('div', { id: 'cl-drop', className: 'drop', tabIndex: 0, role: 'button', 'aria-label': 'Drop an image here, paste one, or press Enter to choose a file' }, [
+  const zone = el('div', { id: 'cl-drop', className: 'drop' }, [
     'Drop an image here, paste one, or ', el('label', { className: 'file-button' }, ['choose a file', fileInput]),
   ]);
   const sampleButtons = SAMPLES.map((s) => el('button', { type: 'button', dataset: { sample: s.name } }, [`Sample: ${s.name}`]));

@@ -73,7 +73,8 @@ export class ModelPicker {
 
   changed() {
     this.hooks.onChange();
-    this.current().catch(() => { /* said in the note */ });
+    const value = this.select.value;
+    this.current().then((m) => { if (this.select.value === value) say(this.note, m.note); }, () => { /* said in the note */ });
   }
 
   /** Looks for the user's trained model again (the store, IndexedDB). */
@@ -122,9 +123,8 @@ export class ModelPicker {
   problem(value, e) {
     const text = messageOf(e);
     if (value === 'mobilenet') {
-      const missing = /404|not found|could not be fetched|fetch|no such/i.test(text);
-      return missing
-        ? `MobileNetV2's pretrained weights are missing from this site (${text}). Run \`make build\` (scripts/fetch-pretrained.sh fetches them), or pick another model.`
+      return /missing|HTTP 404|could not be fetched/i.test(text)
+        ? `MobileNetV2's pretrained weights are not on this site, so it cannot classify: ${text.replace(/^pretrained: /, '')}. Pick another model meanwhile.`
         : `MobileNetV2 could not be loaded: ${text}`;
     }
     return `The model could not be loaded: ${text}`;

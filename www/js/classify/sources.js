@@ -39,7 +39,7 @@ export async function loadSample(sample) {
 }
 
 /**
- * Wires a drop zone (drag and drop, Enter/Space opens the picker), a file input and paste on
+ * Wires a drop zone (drag and drop; its file input is the keyboard's way in), a file input and paste on
  * the document (only while `active()` says the view is shown) to `take(file)`.
  * @param {{zone: HTMLElement, input: HTMLInputElement, active: () => boolean, take: (file: File) => void}} parts
  */
@@ -56,9 +56,6 @@ export function wireImageInputs({ zone, input, active, take }) {
     zone.classList.remove('over');
     const file = e.dataTransfer?.files?.[0];
     if (file) take(file);
-  });
-  zone.addEventListener('keydown', (e) => {
-    if (e.target === zone && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); input.click(); }
   });
   document.addEventListener('paste', (e) => {
     if (!active()) return;
