@@ -166,8 +166,8 @@ export async function mount(host) {
     return { r, model };
   }, ({ r, model }, rate) => {
     show(r, model);
-    rateLine.textContent = `Live: ${rate.toFixed(1)} results per second.`;
-    rateLine.dataset.rate = String(rate);
+    rateLine.textContent = Number.isNaN(rate) ? 'Live: measuring the rate...' : `Live: ${rate.toFixed(1)} results per second.`;
+    if (!Number.isNaN(rate)) rateLine.dataset.rate = String(rate);
   }, (e) => {
     say(message, `Live classification stopped: ${messageOf(e)}`, true);
     stopCamera();
@@ -218,7 +218,6 @@ export async function mount(host) {
   function setFrozen(frozen) {
     live.freeze(frozen);
     freezeButton.setAttribute('aria-pressed', String(frozen));
-    freezeButton.textContent = frozen ? 'Unfreeze' : 'Freeze';
     if (frozen) { video.pause(); rateLine.textContent = 'Frozen: the last result stays until you unfreeze.'; }
     else if (camera.running) video.play().catch(() => {});
   }

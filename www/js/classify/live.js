@@ -56,11 +56,11 @@ export class LiveLoop {
     this.times = [];
   }
 
-  /** Results per second over the last few seconds. */
+  /** Results per second over the last few seconds (NaN until two results are in). */
   rate() {
     const now = performance.now();
     this.times = this.times.filter((t) => now - t <= RATE_WINDOW);
-    if (this.times.length < 2) return this.times.length / (RATE_WINDOW / 1000);
+    if (this.times.length < 2) return NaN;
     return (this.times.length - 1) / ((this.times[this.times.length - 1] - this.times[0]) / 1000);
   }
 

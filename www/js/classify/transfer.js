@@ -88,8 +88,16 @@ export class Transfer {
   /** Re-renders and saves (debounced). */
   changed() {
     this.render();
+    this.staleNote();
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(() => this.save(), 300);
+  }
+
+  /** Says when the classes no longer match the head the picker offers. */
+  staleNote() {
+    const names = this.classes.map((c) => c.name);
+    const stale = this.head && (names.length !== this.head.classNames.length || names.some((n, i) => n !== this.head?.classNames[i]));
+    this.trainButton.textContent = stale ? 'Train the head again (the classes changed)' : 'Train the head';
   }
 
   async save() {
