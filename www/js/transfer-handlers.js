@@ -150,11 +150,13 @@ export const handlers = {
     const model = ctx.models.get(headKey);
     if (!head || !model) throw new Error('no head is trained yet: train one first');
     const started = performance.now();
-    const embedding = vectorOf(await classify.embed(ctx, { key: backboneKey, input, backend }));
+    const embedded = await classify.embed(ctx, { key: backboneKey, input, backend });
+    const embedding = vectorOf(embedded);
     if (embedding.length !== head.dim) throw new Error(`the backbone gives ${embedding.length} features, the head takes ${head.dim}`);
     const x = embedding.map((v) => Math.min(Math.max(v, 0), head.scale));
     const out = await model.predict({ shape: [1, 1, head.dim, 1], data: x }, { backend: 'cpu' });
     const ms = performance.now() - started;
-    return { top: topK(out.data, head.classNames, k), ms, backend: out.backend, probabilities: out.data };
+    // The backbone is where the time goes: its backend is the one to report.
+    return { top: topK(out.data, head.classNames, k), ms, backend: embedded?.backend ?? out.backend, probabilities: out.data };
   },
 };

@@ -135,9 +135,11 @@ export async function mount(host) {
     stopCamera();
     if (source?.kind === 'still') source.bitmap.close();
     source = { kind: 'still', ...s };
-    still.width = s.bitmap.width;
-    still.height = s.bitmap.height;
-    /** @type {CanvasRenderingContext2D} */ (still.getContext('2d')).drawImage(s.bitmap, 0, 0);
+    // Shown at most 1024 px wide or high (the model gets the whole bitmap).
+    const scale = Math.min(1, 1024 / Math.max(s.bitmap.width, s.bitmap.height));
+    still.width = Math.max(1, Math.round(s.bitmap.width * scale));
+    still.height = Math.max(1, Math.round(s.bitmap.height * scale));
+    /** @type {CanvasRenderingContext2D} */ (still.getContext('2d')).drawImage(s.bitmap, 0, 0, still.width, still.height);
     still.setAttribute('aria-label', `The image being classified: ${s.name}`);
     still.hidden = false;
     rateLine.textContent = '';
@@ -231,6 +233,7 @@ export async function mount(host) {
     say(message, 'This browser gives this page no camera access (it needs https or localhost); files, samples and drawings still work.');
   }
   fillCameras();
+  navigator.mediaDevices?.addEventListener?.('devicechange', () => { fillCameras(); });
 
   const pad = new DrawPad(padPart, {
     model: () => picker.padModel(),

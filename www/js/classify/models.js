@@ -25,6 +25,12 @@ const NORMALISATION = {
 
 export const MOBILENET_KEY = 'classify:mobilenet_v2';
 
+/** The backend the header's control asks for ("webgpu" or "cpu"), else undefined: the worker's own choice. */
+export function backendChoice() {
+  const choice = store.get().backend?.choice;
+  return choice === 'cpu' || choice === 'webgpu' ? choice : undefined;
+}
+
 /**
  * @typedef {{label: string, index: number, probability: number}} Guess
  * @typedef {{top: Guess[], ms: number, backend: string}} Answer
@@ -110,7 +116,7 @@ export function pretrained() {
       id: 'mobilenet', label: 'MobileNetV2 (ImageNet, pretrained)', inputShape: loaded.inputShape,
       classNames: loaded.classNames, recipe: /** @type {const} */ ('imagenet'), normalisation: null,
       note: `MobileNetV2 with torchvision's ImageNet weights: ${loaded.classNames.length} classes, input ${loaded.inputShape.join('x')}.`,
-      run: async (input) => answerOf(await infer.call('classify', { key: MOBILENET_KEY, input, topK: 5 })),
+      run: async (input) => answerOf(await infer.call('classify', { key: MOBILENET_KEY, input, topK: 5, backend: backendChoice() })),
     };
   })();
   mobilenet.catch(() => { mobilenet = null; });
@@ -166,7 +172,7 @@ export async function loadWithWeights(key, spec, weights, classNames, data, labe
     id: key, label, inputShape: shape, classNames: names ?? [], recipe: recipeFor(shape, guessed), normalisation,
     note: `${label}: input ${shape.join('x')}, ${how}.`,
     run: async (input) => {
-      const out = await infer.call('predict', { key, input });
+      const out = await infer.call('predict', { key, input, backend: backendChoice() });
       const p = hasSoftmax ? out.data : softmax(out.data);
       return { top: topK(p, names ?? [], 5), ms: out.ms, backend: out.backend };
     },

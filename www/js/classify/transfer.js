@@ -11,7 +11,7 @@
  */
 import * as infer from '../infer.js';
 import { el, say, messageOf, percent } from './dom.js';
-import { MOBILENET_KEY, withMetadata } from './models.js';
+import { MOBILENET_KEY, withMetadata, backendChoice } from './models.js';
 import { captureFrame, fromFile, embed } from './transfer-images.js';
 import { loadTransfer, saveTransfer } from './transfer-store.js';
 
@@ -271,7 +271,7 @@ export class Transfer {
         recipe: /** @type {const} */ ('imagenet'), normalisation: null,
         note: `MobileNetV2's frozen features and your head: ${head.classNames.length} classes.`,
         run: async (input) => {
-          const r = await infer.call('classifyHead', { backboneKey: MOBILENET_KEY, headKey: HEAD_KEY, input, topK: k });
+          const r = await infer.call('classifyHead', { backboneKey: MOBILENET_KEY, headKey: HEAD_KEY, input, topK: k, backend: backendChoice() });
           return { top: r.top, ms: r.ms, backend: r.backend };
         },
       };
