@@ -318,3 +318,51 @@ test('transfer learning: webcam frames against uploaded photos, trained in secon
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the head\'s training data: embeddings quantised within scale/510, bad input named, two clusters separated by the core\'s Trainer', async () => {
+  const { page, errors } = await open(browser.context, `${server.url}?view=classify`);
+  await page.waitForFunction(() => globalThis.convlab !== undefined);
+  const r = await page.evaluate(async () => {
+    const { featureIdx, headSpec } = await import('./js/transfer-handlers.js');
+    const infer = await import('./js/infer.js');
+    let seed = 7;
+    const random = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+    const n = 24;
+    const dim = 64;
+    const features = Float32Array.from({ length: n * dim }, () => 6 * random());
+    const labels = Array.from({ length: n }, (_, i) => i % 3);
+    const idx = featureIdx(features, labels, dim);
+    let worst = 0;
+    for (let i = 0; i < features.length; i++) worst = Math.max(worst, Math.abs(idx.images[16 + i] / 255 * idx.scale - features[i]));
+    const problems = [];
+    const catching = async (f) => { try { await f(); problems.push('no error'); } catch (e) { problems.push(e.message); } };
+    await catching(() => featureIdx(Float32Array.of(1, NaN), [0], 2));
+    await catching(() => featureIdx(new Float32Array(5), [0, 1], 2));
+    await infer.use('./transfer-handlers.js');
+    await catching(() => infer.call('trainHead', { headKey: 'h', features: new Float32Array(8), labels: [0, 0], classNames: ['a', 'b'] }));
+    await catching(() => infer.call('trainHead', { headKey: 'h', features: new Float32Array(4), labels: [0], classNames: ['only'] }));
+    // Two clusters: class 0 bright in the first half of the features, class 1 in the second.
+    const m = 40;
+    const clusters = new Float32Array(m * dim);
+    const clusterLabels = [];
+    for (let i = 0; i < m; i++) {
+      const label = i % 2;
+      clusterLabels.push(label);
+      for (let j = 0; j < dim; j++) clusters[i * dim + j] = random() + ((j < dim / 2) === (label === 0) ? 1.5 : 0);
+    }
+    const trained = await infer.call('trainHead', { headKey: 'clusters', features: clusters, labels: clusterLabels, classNames: ['first', 'second'] });
+    return { worst, scale: idx.scale, shape: headSpec(dim, 3).input.shape, problems, accuracy: trained.accuracy, steps: trained.steps, ms: trained.ms, bytes: trained.weights.length };
+  });
+  assert.ok(r.scale > 5.9 && r.scale <= 6);
+  assert.ok(r.worst <= r.scale / 510 + 1e-6, `worst rounding ${r.worst}`);
+  assert.deepEqual(r.shape, [1, 64, 1]);
+  assert.match(r.problems[0], /not a finite number/);
+  assert.match(r.problems[1], /5 feature values are not 2 embeddings of 2/);
+  assert.match(r.problems[2], /class "b" has no images/);
+  assert.match(r.problems[3], /at least two classes/);
+  assert.equal(r.accuracy, 1);
+  assert.ok(r.steps >= 199, `${r.steps} steps`);
+  assert.ok(r.bytes > 64 * 2 * 4, 'the weights file holds the kernel');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -115,7 +115,9 @@ export const handlers = {
     const trainer = new ctx.core.Trainer(model, data, { optimizer: 'adam', learningRate, batchSize, epochs, seed });
     let steps = 0;
     try {
-      for (let p = trainer.runSteps(0); !p.done; p = trainer.runSteps(64)) steps = p.epoch * p.stepsPerEpoch + p.step;
+      let p = trainer.runSteps(0);
+      while (!p.done) p = trainer.runSteps(64);
+      steps = p.epochs * p.stepsPerEpoch;
       const weights = trainer.saveWeights();
       const evaluation = trainer.evaluate(data);
       model.loadWeights(weights);
