@@ -157,21 +157,24 @@ test('the webcam: live results with their rate, Freeze stops them, the page stay
   await page.close();
 });
 
-test('a refused camera gets a message saying what to do', async () => {
-  const page = await browser.context.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.addInitScript(() => {
-    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+for (const [name, message] of [['NotAllowedError', /Camera permission was denied: allow the camera/], ['NotFoundError', /No camera was found: connect one, or classify a file/]]) {
+  test(`a camera that fails with ${name} gets a message saying what to do`, async () => {
+    const page = await browser.context.newPage();
+    const errors = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.addInitScript((name) => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('no', name));
+    }, name);
+    await page.goto(`${server.url}?view=classify`);
+    await page.click('#cl-cam-start');
+    await page.waitForSelector('#cl-message:not([hidden])');
+    assert.match(await page.textContent('#cl-message'), message);
+    assert.equal(await page.isEnabled('#cl-cam-start'), true);
+    assert.equal(await page.isEnabled('#cl-freeze'), false);
+    assert.deepEqual(errors, []);
+    await page.close();
   });
-  await page.goto(`${server.url}?view=classify`);
-  await page.click('#cl-cam-start');
-  await page.waitForSelector('#cl-message:not([hidden])');
-  assert.match(await page.textContent('#cl-message'), /Camera permission was denied: allow the camera/);
-  assert.equal(await page.isEnabled('#cl-cam-start'), true);
-  assert.deepEqual(errors, []);
-  await page.close();
-});
+}
 
 test('the drawing pad: no digit model offers the Train view; with an MNIST model trained here, a drawn 1 and 0 are read', async () => {
   const { page, errors } = await openView();
@@ -263,6 +266,10 @@ test('transfer learning: webcam frames against uploaded photos, trained in secon
   await page.mouse.down();
   await page.waitForFunction(() => Number(document.getElementById('cl-tl-classes').dataset.images) >= 6, null, { timeout: 60_000 });
   await page.mouse.up();
+  await page.waitForTimeout(500);
+  const burst = Number(await page.getAttribute('#cl-tl-classes', 'data-images'));
+  await page.waitForTimeout(1000);
+  assert.equal(Number(await page.getAttribute('#cl-tl-classes', 'data-images')), burst, 'the burst stops when the button is released');
   await page.click('#cl-cam-stop');
   // Class 2: two photos uploaded, and a text file that is skipped with its name.
   await page.locator('.cl-tl-upload').nth(1).setInputFiles([
@@ -312,6 +319,23 @@ test('transfer learning: webcam frames against uploaded photos, trained in secon
   assert.equal(await page.inputValue('#cl-model'), 'transfer');
   await page.click('[data-sample="flower.jpg"]');
   await page.waitForFunction(() => document.querySelector('#cl-top li .cl-label')?.textContent === 'photo', null, { timeout: 60_000 });
+  // A third class, filled by holding Space on its capture button, then removed again.
+  await page.click('#cl-tl-add');
+  assert.equal(await page.$$eval('.cl-tl-class', (l) => l.length), 3);
+  await page.focus('.cl-tl-class >> nth=2 >> .cl-tl-capture');
+  await page.keyboard.down(' ');
+  await page.waitForFunction(() => document.querySelectorAll('.cl-tl-class')[2].querySelectorAll('.cl-thumb').length >= 3, null, { timeout: 60_000 });
+  await page.keyboard.up(' ');
+  await page.waitForTimeout(500);
+  const third = await page.$$eval('.cl-tl-class >> nth=2 >> .cl-thumb', (t) => t.length);
+  await page.waitForTimeout(1000);
+  assert.equal(await page.$$eval('.cl-tl-class >> nth=2 >> .cl-thumb', (t) => t.length), third, 'capture stops with the key');
+  assert.match(await page.textContent('#cl-tl-train'), /the classes changed/);
+  await page.click('.cl-tl-class >> nth=2 >> .cl-tl-remove');
+  assert.equal(await page.$$eval('.cl-tl-class', (l) => l.length), 2);
+  assert.equal(await page.textContent('#cl-tl-train'), 'Train the head');
+  assert.equal(await page.isDisabled('.cl-tl-class >> nth=0 >> .cl-tl-remove'), true, 'two classes at least');
+  await page.click('#cl-cam-stop');
   // Deleting a thumbnail removes that image.
   await page.click('.cl-tl-class >> nth=1 >> .cl-thumb >> nth=0');
   assert.equal(Number(await page.getAttribute('#cl-tl-classes', 'data-images')), images - 1);

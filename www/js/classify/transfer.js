@@ -23,7 +23,8 @@ const HEAD_KEY = 'classify:transfer-head';
 
 /**
  * @typedef {{blob: Blob, url: string, embedding: Float32Array | null}} TImage
- * @typedef {{id: number, name: string, images: TImage[]}} TClass
+ * @typedef {{count: HTMLElement, thumbs: HTMLElement, remove: HTMLButtonElement, uploadText: HTMLElement}} ClassView
+ * @typedef {{id: number, name: string, images: TImage[], view?: ClassView}} TClass
  * @typedef {import('./transfer-store.js').SavedHead} Head
  * @typedef {import('./models.js').Classifier} Classifier
  * @typedef {{
@@ -57,12 +58,14 @@ export class Transfer {
         el('label', { className: 'file-button' }, ['Load a head (.safetensors)', this.headInput])]),
       this.problems, this.status,
     );
-    this.addButton.addEventListener('click', () => { this.addClass(`Class ${this.classes.length + 1}`); this.changed(); });
+    this.addButton.addEventListener('click', () => { this.addClass(`Class ${this.classes.length + 1}`); this.changed(true); });
     this.trainButton.addEventListener('click', () => this.train());
     this.downloadButton.addEventListener('click', () => this.download());
     this.headInput.addEventListener('change', () => this.loadFromInput());
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.saveTimer = null;
+    /** @type {Set<() => void>} the stop functions of the captures running */
+    this.captures = new Set();
   }
 
   /** Restores what IndexedDB keeps, else starts with two empty classes. */
@@ -85,9 +88,16 @@ export class Transfer {
     this.classes.push({ id: this.nextId++, name, images });
   }
 
-  /** Re-renders and saves (debounced). */
-  changed() {
-    this.render();
+  /**
+   * Shows the change and saves (debounced). `structure`: classes were added or removed, so the
+   * list is rebuilt (any capture stops); otherwise each class's count, names and thumbnails are
+   * updated in place, so a held capture button stays the same element.
+   * @param {boolean} [structure]
+   */
+  changed(structure = false) {
+    if (structure) this.render();
+    else this.classes.forEach((c) => this.refreshClass(c));
+    this.list.dataset.images = String(this.classes.reduce((a, c) => a + c.images.length, 0));
     this.staleNote();
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(() => this.save(), 300);
@@ -112,7 +122,9 @@ export class Transfer {
     }
   }
 
+  /** Rebuilds the list of classes. */
   render() {
+    for (const stop of [...this.captures]) stop();
     this.list.replaceChildren(...this.classes.map((c, n) => this.classItem(c, n)));
     this.list.dataset.images = String(this.classes.reduce((a, c) => a + c.images.length, 0));
   }
@@ -121,27 +133,50 @@ export class Transfer {
   classItem(c, n) {
     const nameId = `cl-tl-name-${c.id}`;
     const name = el('input', { type: 'text', id: nameId, value: c.name, maxLength: 60, className: 'cl-tl-name' });
-    name.addEventListener('change', () => { c.name = name.value.trim() || `Class ${n + 1}`; this.changed(); });
+    name.addEventListener('change', () => { c.name = name.value.trim() || `Class ${n + 1}`; name.value = c.name; this.changed(); });
     const capture = el('button', { type: 'button', className: 'cl-tl-capture', dataset: { cls: String(c.id) } }, ['Hold to capture from the webcam']);
     this.wireCapture(capture, c);
     const upload = el('input', { type: 'file', multiple: true, accept: 'image/*', className: 'cl-tl-upload' });
     upload.addEventListener('change', () => { const files = [...(upload.files ?? [])]; upload.value = ''; this.upload(c, files); });
-    const remove = el('button', { type: 'button', className: 'cl-tl-remove', disabled: this.classes.length <= 2 }, [`Remove ${c.name}`]);
+    const uploadText = el('span');
+    const remove = el('button', { type: 'button', className: 'cl-tl-remove', disabled: this.classes.length <= 2 });
     remove.addEventListener('click', () => this.removeClass(c));
-    const thumbs = el('ul', { className: 'cl-thumbs', 'aria-label': `Images of ${c.name}` }, c.images.map((img, i) => {
-      const del = el('button', { type: 'button', className: 'cl-thumb', 'aria-label': `Delete image ${i + 1} of ${c.name}`, title: 'Delete this image' },
-        [el('img', { src: img.url, alt: '', width: 48, height: 48 })]);
-      del.addEventListener('click', () => { URL.revokeObjectURL(img.url); c.images.splice(i, 1); this.changed(); });
-      return el('li', {}, [del]);
-    }));
+    const count = el('span', { className: 'cl-tl-count' });
+    const thumbs = el('ul', { className: 'cl-thumbs' });
+    c.view = { count, thumbs, remove, uploadText };
+    this.refreshClass(c);
     return el('li', { className: 'cl-tl-class', dataset: { cls: String(c.id) } }, [
-      el('div', { className: 'cl-tl-row' }, [
-        el('label', { for: nameId }, [`Class ${n + 1} name `]), name,
-        el('span', { className: 'cl-tl-count' }, [`${c.images.length} image${c.images.length === 1 ? '' : 's'}`]),
-      ]),
-      el('div', { className: 'cl-buttons' }, [capture, el('label', { className: 'file-button' }, [`Upload images for ${c.name}`, upload]), remove]),
+      el('div', { className: 'cl-tl-row' }, [el('label', { for: nameId }, [`Class ${n + 1} name `]), name, count]),
+      el('div', { className: 'cl-buttons' }, [capture, el('label', { className: 'file-button' }, [uploadText, upload]), remove]),
       thumbs,
     ]);
+  }
+
+  /** Brings a class's count, labels and thumbnails up to date (new thumbnails only). @param {TClass} c */
+  refreshClass(c) {
+    const v = c.view;
+    if (!v) return;
+    v.count.textContent = `${c.images.length} image${c.images.length === 1 ? '' : 's'}`;
+    v.uploadText.textContent = `Upload images for ${c.name}`;
+    v.remove.textContent = `Remove ${c.name}`;
+    v.thumbs.setAttribute('aria-label', `Images of ${c.name}`);
+    const shown = /** @type {HTMLButtonElement[]} */ ([...v.thumbs.querySelectorAll('.cl-thumb')]);
+    const keep = new Set(c.images);
+    for (const b of shown) if (!keep.has(/** @type {any} */ (b).image)) b.closest('li')?.remove();
+    const present = new Set(shown.map((b) => /** @type {any} */ (b).image));
+    for (const img of c.images) {
+      if (present.has(img)) continue;
+      const del = el('button', { type: 'button', className: 'cl-thumb', title: 'Delete this image' }, [el('img', { src: img.url, alt: '', width: 48, height: 48 })]);
+      Object.assign(del, { image: img });
+      del.addEventListener('click', () => {
+        const at = c.images.indexOf(img);
+        if (at >= 0) c.images.splice(at, 1);
+        URL.revokeObjectURL(img.url);
+        this.changed();
+      });
+      v.thumbs.append(el('li', {}, [del]));
+    }
+    v.thumbs.querySelectorAll('.cl-thumb').forEach((b, i) => b.setAttribute('aria-label', `Delete image ${i + 1} of ${c.name}`));
   }
 
   /** @param {TClass} c */
@@ -149,7 +184,7 @@ export class Transfer {
     if (this.classes.length <= 2) return;
     for (const i of c.images) URL.revokeObjectURL(i.url);
     this.classes = this.classes.filter((x) => x !== c);
-    this.changed();
+    this.changed(true);
   }
 
   /**
@@ -159,24 +194,31 @@ export class Transfer {
   wireCapture(button, c) {
     /** @type {ReturnType<typeof setInterval> | null} */
     let timer = null;
+    let held = false;
     const stop = () => {
+      held = false;
       if (!timer) return;
       clearInterval(timer);
       timer = null;
+      this.captures.delete(stop);
       button.classList.remove('capturing');
       this.changed();
     };
     const start = async () => {
-      if (timer) return;
+      if (held) return;
+      held = true;
       say(this.problems, '');
       if (!this.deps.camera.running) {
         await this.deps.startCamera();
-        if (!this.deps.camera.running) return;
+        // Released while the camera started: one frame, as a click would take.
+        if (!this.deps.camera.running) { held = false; return; }
       }
       button.classList.add('capturing');
       const grab = () => this.capture(c).catch((e) => { stop(); say(this.problems, messageOf(e), true); });
       timer = setInterval(grab, 1000 / BURST_HZ);
+      this.captures.add(stop);
       grab();
+      if (!held) setTimeout(stop, 0);
     };
     button.addEventListener('pointerdown', (e) => { e.preventDefault(); button.setPointerCapture(e.pointerId); start(); });
     button.addEventListener('pointerup', stop);
@@ -192,7 +234,8 @@ export class Transfer {
     if (!this.deps.camera.ready()) return;
     const blob = await captureFrame(this.deps.camera.video);
     c.images.push({ blob, url: URL.createObjectURL(blob), embedding: null });
-    this.render();
+    this.refreshClass(c);
+    this.list.dataset.images = String(this.classes.reduce((a, x) => a + x.images.length, 0));
   }
 
   /** @param {TClass} c @param {File[]} files */
