@@ -9,7 +9,7 @@
  */
 import * as views from '../views.js';
 import * as store from '../store.js';
-import { el, say, messageOf } from './dom.js';
+import { el, say, messageOf, percent } from './dom.js';
 import { normalise, pretrained } from './models.js';
 import { ModelPicker } from './picker.js';
 import { SAMPLES, decode, loadSample, wireImageInputs } from './sources.js';
@@ -67,6 +67,8 @@ export async function mount(host) {
   const top = el('ol', { id: 'cl-top', className: 'cl-top', 'aria-label': 'Top 5 classes' });
   const timingLine = el('p', { id: 'cl-timing', className: 'note', 'aria-live': 'off' });
   const rateLine = el('p', { id: 'cl-rate', className: 'note' });
+  // Screen readers hear a still image's answer once (the live list would be too chatty).
+  const announce = el('p', { id: 'cl-announce', className: 'visually-hidden', role: 'status' });
   host.append(
     modelPart,
     el('section', { className: 'cl-input', 'aria-labelledby': 'cl-input-h' }, [
@@ -83,7 +85,7 @@ export async function mount(host) {
       el('h3', { id: 'cl-output-h' }, ['What the model sees, and what it says']),
       el('div', { className: 'cl-output-row' }, [
         el('div', {}, [el('h4', {}, ['Preprocessing']), steps, normNote]),
-        el('div', {}, [el('h4', { id: 'cl-top-h' }, ['Top 5']), top, timingLine, rateLine]),
+        el('div', {}, [el('h4', { id: 'cl-top-h' }, ['Top 5']), top, timingLine, rateLine, announce]),
       ]),
     ]),
   );
@@ -123,8 +125,11 @@ export async function mount(host) {
       if (done && source?.kind === 'still' && source.bitmap === bitmap) {
         show(done.r, done.model);
         say(message, '');
+        const best = done.r.answer.top[0];
+        announce.textContent = best ? `${name}: ${best.label}, ${percent(best.probability)}` : '';
       }
     } catch (e) {
+      if (source?.kind !== 'still' || source.bitmap !== bitmap) return; // an older image's call
       timingLine.textContent = '';
       say(message, `${name} could not be classified: ${messageOf(e)}`, true);
     }
@@ -133,7 +138,7 @@ export async function mount(host) {
   /** @param {{name: string, bitmap: ImageBitmap}} s */
   function useStill(s) {
     stopCamera();
-    if (source?.kind === 'still') source.bitmap.close();
+    // The previous bitmap is left to the garbage collector: a call may still be copying it.
     source = { kind: 'still', ...s };
     // Shown at most 1024 px wide or high (the model gets the whole bitmap).
     const scale = Math.min(1, 1024 / Math.max(s.bitmap.width, s.bitmap.height));
@@ -193,7 +198,6 @@ export async function mount(host) {
       say(message, messageOf(e), true);
       return;
     }
-    if (source?.kind === 'still') source.bitmap.close();
     source = { kind: 'camera' };
     still.hidden = true;
     video.hidden = false;

@@ -106,6 +106,11 @@ export function guessData(data, classNames, spec) {
 /** MobileNetV2 with ImageNet weights, loaded into the worker once. @type {Promise<Classifier> | null} */
 let mobilenet = null;
 
+/** Forgets the loaded MobileNetV2 (the worker lost it); the next `pretrained()` loads it again. */
+export function forgetPretrained() {
+  mobilenet = null;
+}
+
 /** @returns {Promise<Classifier>} */
 export function pretrained() {
   mobilenet ??= (async () => {

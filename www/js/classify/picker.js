@@ -91,30 +91,49 @@ export class ModelPicker {
   /** The chosen model, loaded. @returns {Promise<Classifier>} */
   current() {
     const value = this.select.value;
-    let p = this.loaded.get(value);
-    if (!p) {
-      const loader = this.loaders.get(value);
-      if (!loader) return Promise.reject(new Error('no model is chosen'));
+    const had = this.loaded.has(value);
+    const p = this.load(value);
+    if (!had) {
       say(this.note, value === 'mobilenet' ? 'Loading MobileNetV2 and its ImageNet weights (14 MB) into the worker...' : 'Loading the model into the worker...');
-      p = loader();
-      this.loaded.set(value, p);
       p.then((m) => { if (this.select.value === value) say(this.note, m.note); }, (e) => {
-        this.loaded.delete(value);
         if (this.select.value === value) say(this.note, this.problem(value, e), true);
       });
     }
     return p;
   }
 
+  /**
+   * Choice `value`, loaded once (a failed load is tried again next time). Its `run` reloads it
+   * and tries once more when the worker has lost it (a worker that failed starts afresh).
+   * @param {string} value @returns {Promise<Classifier>}
+   */
+  load(value) {
+    let p = this.loaded.get(value);
+    if (p) return p;
+    const loader = this.loaders.get(value);
+    if (!loader) return Promise.reject(new Error('no model is chosen'));
+    p = loader().then((m) => ({
+      ...m,
+      run: (input) => m.run(input).catch(async (e) => {
+        if (!/no model is loaded under|no head is trained|the inference worker has no/.test(messageOf(e))) throw e;
+        this.loaded.delete(value);
+        if (value === 'mobilenet' || value === 'transfer') models.forgetPretrained();
+        const again = await this.load(value);
+        return again.run(input);
+      }),
+    }));
+    this.loaded.set(value, p);
+    p.catch(() => { if (this.loaded.get(value) === p) this.loaded.delete(value); });
+    return p;
+  }
+
   /** A model for the drawing pad: the chosen one if it takes 28x28x1, else the trained one if it does. */
   async padModel() {
     const fits = (/** @type {Classifier} */ m) => m.inputShape[0] === 28 && m.inputShape[1] === 28 && m.inputShape[2] === 1;
-    for (const value of [this.select.value, 'trained', 'file']) {
+    for (const value of new Set([this.select.value, 'trained', 'file'])) {
       if (value === 'mobilenet' || value === 'transfer' || !this.loaders.has(value)) continue;
-      try {
-        const m = await (this.loaded.get(value) ?? (this.loaded.set(value, /** @type {any} */ (this.loaders.get(value))()), this.loaded.get(value)));
-        if (m && fits(m)) return m;
-      } catch { this.loaded.delete(value); }
+      const m = await this.load(value).catch(() => null);
+      if (m && fits(m)) return m;
     }
     return null;
   }
@@ -136,8 +155,14 @@ export class ModelPicker {
     try {
       const read = await models.readWeightsFile(file);
       if (read.kind === 'head') { await this.hooks.onHeadFile(read, file.name); return; }
-      const classifier = await models.loadWithWeights('classify:file', read.spec, read.bytes, read.classNames, read.data, `${file.name} (${read.spec.name ?? 'a model'})`);
-      this.offer('file', `Weights file: ${file.name}`, async () => classifier);
+      const load = () => models.loadWithWeights('classify:file', read.spec, read.bytes, read.classNames, read.data, `${file.name} (${read.spec.name ?? 'a model'})`);
+      /** @type {Classifier | null} loaded once here, to refuse a bad file at once; again if the worker loses it */
+      let first = await load();
+      this.offer('file', `Weights file: ${file.name}`, async () => {
+        const m = first ?? await load();
+        first = null;
+        return m;
+      });
       this.choose('file');
     } catch (e) {
       say(this.note, `${file.name} could not be used: ${messageOf(e).replace(`${file.name}: `, '')}`, true);

@@ -314,8 +314,13 @@ export class Transfer {
         recipe: /** @type {const} */ ('imagenet'), normalisation: null,
         note: `MobileNetV2's frozen features and your head: ${head.classNames.length} classes.`,
         run: async (input) => {
-          const r = await infer.call('classifyHead', { backboneKey: MOBILENET_KEY, headKey: HEAD_KEY, input, topK: k, backend: backendChoice() });
-          return { top: r.top, ms: r.ms, backend: r.backend };
+          try {
+            const r = await infer.call('classifyHead', { backboneKey: MOBILENET_KEY, headKey: HEAD_KEY, input, topK: k, backend: backendChoice() });
+            return { top: r.top, ms: r.ms, backend: r.backend };
+          } catch (e) {
+            if (/no head is trained|no model is loaded|the inference worker has no/.test(messageOf(e))) ready = null; // the worker lost it: load it again
+            throw e;
+          }
         },
       };
     });
