@@ -256,7 +256,13 @@ test('a model the training panel keeps in IndexedDB is offered, with its data se
   const steps = await page.$$eval('#cl-steps figcaption', (els) => els.map((e) => e.textContent).join(' | '));
   assert.match(steps, /minus 0\.286, over 0\.353/);
   await page.waitForFunction(() => /Classified by your trained model \(fashion_small\)/.test(document.getElementById('cl-pad-note').textContent));
+  // The same weights as a file: its spec comes from the metadata, its data set is inferred.
+  const bytes = await page.evaluate(async () => Array.from((await (await import('./js/persist.js')).loadRun()).weights));
   await page.evaluate(async () => (await import('./js/persist.js')).clearRun());
+  await page.setInputFiles('#cl-weights', { name: 'small.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+  await page.waitForFunction(() => /small\.safetensors \(fashion_small\): input 28x28x1, taken to be Fashion-MNIST/.test(document.getElementById('cl-model-note').textContent), null, { timeout: 60_000 });
+  assert.equal(await page.inputValue('#cl-model'), 'file');
+  await page.waitForFunction(() => Number(document.getElementById('cl-top').dataset.results) >= 2, null, { timeout: 60_000 });
   assert.deepEqual(errors, []);
   await page.close();
 });
