@@ -183,7 +183,7 @@ test('WebGPU (SwiftShader): china.jpg is a palace in the page and in the worker'
   }
 });
 
-test('the mnist recipe inverts, crops, fits in 20x20 and centres an off-centre drawn digit by its centre of mass', async () => {
+test('the mnist recipe inverts, crops, fits in 20x20 and centres an off-centre drawn digit by its centre of mass; fashion and plain; a trained 28x28x1 model classifies with it', async () => {
   const browser = await launch({ webgpu: false });
   try {
     const { page: p, errors } = await page(browser);
@@ -212,7 +212,7 @@ test('the mnist recipe inverts, crops, fits in 20x20 and centres an off-centre d
             if (v > 0) { left = Math.min(left, x); right = Math.max(right, x); top = Math.min(top, y); bottom = Math.max(bottom, y); }
           }
         }
-        return { cx: sx / sum, cy: sy / sum, width: right - left + 1, height: bottom - top + 1, max: Math.max(...data), min: Math.min(...data) };
+        return { cx: sx / sum, cy: sy / sum, left, top, width: right - left + 1, height: bottom - top + 1, max: Math.max(...data), min: Math.min(...data) };
       };
       const dark = prepare(draw('#111', '#f4f4f0'), 'mnist', [28, 28, 1]);
       const light = prepare(draw('#fff', '#000'), 'mnist', [28, 28, 1]);
@@ -221,7 +221,19 @@ test('the mnist recipe inverts, crops, fits in 20x20 and centres an off-centre d
       const normalised = prepare(draw('#111', '#fff'), 'mnist', [1, 28, 28, 1], { mean: 0.1307, std: 0.3081 });
       let blank = 'no error';
       try { prepare(draw('#fff', '#fff'), 'mnist', [28, 28, 1]); } catch (e) { blank = e.message; }
+      const fashion = prepare(draw('#111', '#f4f4f0'), 'fashion', [28, 28, 1]);
+      const plain = prepare(draw('#111', '#f4f4f0'), 'plain', [32, 32, 3]);
+      // A model trained here (random weights will do): 28x28x1 picks the mnist recipe, the
+      // softmax output is used as it is, and class names come from the caller.
+      const model = convlab.Model.fromSpec(convlab.zoo.spec('fashion_mnist_cnn'));
+      const digit = draw('#111', '#f4f4f0');
+      const classified = await model.classify(digit, { topK: 10, backend: 'cpu', classNames: 'abcdefghij'.split('') });
+      const direct = await model.predict(prepare(digit, 'mnist', [28, 28, 1]).input, { backend: 'cpu' });
+      let wrongNames = 'no error';
+      try { await model.classify(digit, { classNames: ['a', 'b'] }); } catch (e) { wrongNames = e.message; }
       return {
+        fashion: summary(fashion.input.data), plain: { shape: plain.input.shape, min: Math.min(...plain.input.data), max: Math.max(...plain.input.data), steps: plain.steps.map((s) => s.name) },
+        classified, direct: Array.from(direct.data), wrongNames,
         dark: summary(dark.input.data), shape: dark.input.shape, steps: dark.steps.map((s) => `${s.name}: ${s.detail}`),
         diff, normalised: summary(normalised.input.data), blank,
       };
@@ -236,6 +248,19 @@ test('the mnist recipe inverts, crops, fits in 20x20 and centres an off-centre d
     assert.ok(r.diff < 0.05, `dark-on-light and light-on-dark digits give the same input (max diff ${r.diff})`);
     assert.ok(Math.abs(r.normalised.min - (0 - 0.1307) / 0.3081) < 1e-6 && Math.abs(r.normalised.max - (1 - 0.1307) / 0.3081) < 1e-6);
     assert.match(r.blank, /preprocess: no ink to find/);
+    assert.equal(Math.max(r.fashion.width, r.fashion.height), 28, 'fashion: the longest side fills the frame');
+    assert.deepEqual([r.fashion.left, r.fashion.top], [Math.floor((28 - r.fashion.width) / 2), Math.floor((28 - r.fashion.height) / 2)], 'fashion: the box is centred');
+    assert.deepEqual(r.plain.shape, [1, 32, 32, 3]);
+    assert.ok(r.plain.min >= 0 && r.plain.max <= 1 && r.plain.max > r.plain.min, 'plain: [0, 1] colour');
+    assert.deepEqual(r.plain.steps, ['original', 'crop and resize']);
+    assert.equal(r.classified.length, 10);
+    const sum = r.classified.reduce((a, t) => a + t.probability, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-5, `a softmax output is used as it is (sum ${sum})`);
+    for (const t of r.classified) {
+      assert.equal(t.probability, r.direct[t.index], 'classify = predict on the mnist recipe\'s input');
+      assert.equal(t.label, 'abcdefghij'[t.index]);
+    }
+    assert.match(r.wrongNames, /classify: option 'classNames': expected 10 strings \(one per output\), got 2 entries/);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
