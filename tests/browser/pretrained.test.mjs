@@ -97,6 +97,14 @@ test('CPU path: preprocessing is Pillow\'s, china.jpg is a palace, the worker ag
       await attempt('unknown option', () => model.classify(china, { top: 3 }));
       await attempt('worker unknown model', () => infer.call('loadPretrained', { key: 'x', name: 'nope' }));
       await attempt('worker bad input', () => infer.call('classify', { key: 'mnv2', input: 'china.jpg' }));
+      await attempt('video without a frame', () => model.classify(document.createElement('video')));
+      await attempt('elongated', () => model.classify(Object.assign(document.createElement('canvas'), { width: 10000, height: 2 })));
+      // A 24-megapixel canvas is scaled down by the browser first (MAX_PIXELS) and still works.
+      const big = Object.assign(document.createElement('canvas'), { width: 6000, height: 4000 });
+      big.getContext('2d').drawImage(china, 0, 0, 6000, 4000);
+      const bigPrepared = prepare(big, 'imagenet', [224, 224, 3]);
+      const bigTop = await model.classify(big, { topK: 1, backend: 'cpu' });
+      problems.big = [bigPrepared.steps[0].detail, bigTop[0].label];
       let mn = Infinity, mx = -Infinity;
       for (const v of embedding.data) { mn = Math.min(mn, v); mx = Math.max(mx, v); }
       return {
@@ -139,6 +147,9 @@ test('CPU path: preprocessing is Pillow\'s, china.jpg is a palace, the worker ag
     assert.match(r.problems['unknown option'], /unknown option "top"; the options are topK/);
     assert.match(r.problems['worker unknown model'], /no pretrained model "nope"/);
     assert.match(r.problems['worker bad input'], /classify: argument 'input': expected \{shape, data: Float32Array\}/);
+    assert.match(r.problems['video without a frame'], /classify: the video has no frame yet/);
+    assert.match(r.problems.elongated, /classify: the image is 10000x2, too elongated for the imagenet recipe/);
+    assert.deepEqual(r.problems.big, ['2508x1672 (scaled down from 6000x4000)', 'palace']);
     assert.deepEqual(r.names, ['mobilenet_v2']);
     assert.equal(r.classNames, 1000);
     console.log(`cpu: china ${r.fromImage.map((t) => `${t.label} ${t.probability.toFixed(4)}`).join(', ')} (${r.ms.toFixed(0)} ms)`);
