@@ -159,6 +159,26 @@ test('CPU path: preprocessing is Pillow\'s, china.jpg is a palace, the worker ag
   }
 });
 
+test('a missing or corrupt weights file says to run the fetch script', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page: p, errors } = await page(browser);
+    let mode = 404;
+    await p.route('**/assets/models/mobilenet_v2.safetensors', (route) => (mode === 404
+      ? route.fulfill({ status: 404, body: 'not here' })
+      : route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from('<html>not weights</html>') })));
+    const attempt = () => p.evaluate(() => convlab.pretrained.load('mobilenet_v2').then(() => 'no error', (e) => e.message));
+    const missing = await attempt();
+    mode = 200;
+    const corrupt = await attempt();
+    assert.match(missing, /assets\/models\/mobilenet_v2.safetensors is missing from the site \(HTTP 404\): run scripts\/fetch-pretrained.sh/);
+    assert.match(corrupt, /does not fit the mobilenet_v2 model \(weights file: .*\): run scripts\/fetch-pretrained.sh again/);
+    assert.deepEqual(errors.filter((e) => !/status of 404/.test(e)), []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('WebGPU (SwiftShader): china.jpg is a palace in the page and in the worker', { timeout: 600_000 }, async () => {
   const browser = await launch({ webgpu: true });
   try {
