@@ -98,8 +98,8 @@ export function prepare(source, recipe, inputShape, options = {}) {
   const [h, w, c] = shape;
   if (recipe === 'imagenet' && c !== 3) throw new Error(`preprocess: the imagenet recipe makes 3 channels; the input has ${c}`);
   if (recipe !== 'imagenet' && c !== 1 && c !== 3) throw new Error(`preprocess: the ${recipe} recipe makes 1 or 3 channels; the input has ${c}`);
-  const mean = options.mean ?? 0;
-  const std = options.std ?? 1;
+  const mean = options?.mean ?? 0;
+  const std = options?.std ?? 1;
   if (!Number.isFinite(mean) || !(Number.isFinite(std) && std > 0)) {
     throw new Error(`preprocess: options mean and std must be finite numbers with std > 0, got ${mean} and ${std}`);
   }
