@@ -37,6 +37,8 @@ export { MAX_PIXELS, readPixels };
 /** @typedef {import('./pixels.js').Pixels} Pixels */
 
 export const RECIPES = ['imagenet', 'mnist', 'fashion', 'plain'];
+/** The largest image the imagenet recipe's resize may make (a 1:64 panorama at 256). */
+const MAX_RESIZED = 256 * 256 * 64;
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
@@ -58,6 +60,9 @@ function imagenet(rgba, h, w, steps) {
   const [sw, sh] = rgba.width <= rgba.height
     ? [short, Math.floor((short * rgba.height) / rgba.width)]
     : [Math.floor((short * rgba.width) / rgba.height), short];
+  if (sw * sh > MAX_RESIZED) {
+    throw new Error(`preprocess: the image is ${size(rgba)}, too elongated for the imagenet recipe (resizing its short side to ${short} makes it ${sw}x${sh})`);
+  }
   const resized = { width: sw, height: sh, channels: 4, data: resizeBilinear(rgba.data, rgba.width, rgba.height, 4, sw, sh) };
   steps.push({ name: 'resize', detail: `short side to ${short}: ${size(resized)} (bilinear, antialiased, as Pillow)`, canvas: toCanvas(resized) });
   if (sw < w || sh < h) throw new Error(`preprocess: the resized image ${size(resized)} is smaller than the input ${w}x${h}`);
@@ -93,14 +98,15 @@ export function prepare(source, recipe, inputShape, options = {}) {
   const [h, w, c] = shape;
   if (recipe === 'imagenet' && c !== 3) throw new Error(`preprocess: the imagenet recipe makes 3 channels; the input has ${c}`);
   if (recipe !== 'imagenet' && c !== 1 && c !== 3) throw new Error(`preprocess: the ${recipe} recipe makes 1 or 3 channels; the input has ${c}`);
-  const mean = options.mean ?? 0;
-  const std = options.std ?? 1;
+  const mean = options?.mean ?? 0;
+  const std = options?.std ?? 1;
   if (!Number.isFinite(mean) || !(Number.isFinite(std) && std > 0)) {
     throw new Error(`preprocess: options mean and std must be finite numbers with std > 0, got ${mean} and ${std}`);
   }
   const rgba = readPixels(source);
+  const scaled = rgba.scaledFrom ? ` (scaled down from ${rgba.scaledFrom.join('x')})` : '';
   /** @type {Step[]} */
-  const steps = [{ name: 'original', detail: size(rgba), canvas: toCanvas(rgba) }];
+  const steps = [{ name: 'original', detail: `${size(rgba)}${scaled}`, canvas: toCanvas(rgba) }];
   /** @type {Float32Array} */
   let data;
   if (recipe === 'imagenet') {

@@ -82,6 +82,9 @@ async function fetchAsset(path, onBytes) {
  */
 export async function fetchPretrained(name, options = {}) {
   const info = pretrainedInfo(name, 'pretrained.load');
+  if (options === null || typeof options !== 'object') {
+    throw new Error(`pretrained.load: argument 'options': expected an object, got ${String(options)}`);
+  }
   const onProgress = options.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new Error(`pretrained.load: option 'onProgress': expected a function, got ${typeof onProgress}`);
