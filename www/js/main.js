@@ -64,6 +64,7 @@ function wireInputs() {
     take(e.dataTransfer?.files?.[0]);
   });
   document.addEventListener('paste', (e) => {
+    if (views.shown() !== 'lesson') return; // another view (Classify) takes its own pastes
     const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
     if (item) take(item.getAsFile());
   });
