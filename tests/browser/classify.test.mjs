@@ -29,7 +29,7 @@ async function openView() {
     const note = document.getElementById('cl-model-note');
     return note && (/MobileNetV2 with/.test(note.textContent) || note.classList.contains('error'));
   }, null, { timeout: 180_000 });
-  assert.match(await opened.page.textContent('#cl-model-note'), /1000 classes, input 224x224x3/);
+  assert.match(await opened.page.textContent('#cl-model-note'), /1000 classes, input 224x224x3\. Weights: torchvision .*trained on ImageNet/);
   return opened;
 }
 

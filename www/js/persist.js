@@ -17,53 +17,60 @@
  * }} SavedRun
  */
 
-const DB = 'convlab';
-const STORE = 'training';
-const KEY = 'current';
-
-/** @returns {Promise<IDBDatabase>} */
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+/**
+ * A key-value store in IndexedDB: database `name` (version 1) with one object store `store`.
+ * Each call opens the database, runs one transaction and closes it; errors (private windows,
+ * quota) come back as rejected promises for the caller to report.
+ * @param {string} name @param {string} store
+ */
+export function keyValueStore(name, store) {
+  /** @returns {Promise<IDBDatabase>} */
+  const openDb = () => new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(store);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error ?? new Error('IndexedDB could not be opened'));
   });
+  /** @param {IDBTransactionMode} mode @param {(s: IDBObjectStore) => IDBRequest} action @returns {Promise<any>} */
+  const withStore = async (mode, action) => {
+    const db = await openDb();
+    try {
+      return await new Promise((resolve, reject) => {
+        const tx = db.transaction(store, mode);
+        const request = action(tx.objectStore(store));
+        tx.oncomplete = () => resolve(request.result);
+        tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+        tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+      });
+    } finally {
+      db.close();
+    }
+  };
+  return {
+    /** @param {string} key @returns {Promise<any>} the value, or null */
+    get: async (key) => (await withStore('readonly', (s) => s.get(key))) ?? null,
+    /** @param {string} key @param {any} value */
+    put: (key, value) => withStore('readwrite', (s) => s.put(value, key)),
+    /** @param {string} key */
+    delete: (key) => withStore('readwrite', (s) => s.delete(key)),
+  };
 }
 
-/**
- * @template T
- * @param {IDBTransactionMode} mode @param {(store: IDBObjectStore) => IDBRequest} action
- * @returns {Promise<T>}
- */
-async function withStore(mode, action) {
-  const db = await openDb();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = action(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request.result);
-      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
-      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
-    });
-  } finally {
-    db.close();
-  }
-}
+const kept = keyValueStore('convlab', 'training');
+const KEY = 'current';
 
 /** @returns {Promise<SavedRun | null>} */
 export async function loadRun() {
-  const run = await withStore('readonly', (s) => s.get(KEY));
-  return /** @type {SavedRun | undefined} */ (run) ?? null;
+  return /** @type {SavedRun | null} */ (await kept.get(KEY));
 }
 
 /** @param {SavedRun} run */
 export function saveRun(run) {
-  return withStore('readwrite', (s) => s.put(run, KEY));
+  return kept.put(KEY, run);
 }
 
 export function clearRun() {
-  return withStore('readwrite', (s) => s.delete(KEY));
+  return kept.delete(KEY);
 }
 
 /**
@@ -71,11 +78,11 @@ export function clearRun() {
  * settings, the user's own images): `null` when nothing is kept.
  * @param {string} key @returns {Promise<any>}
  */
-export async function loadItem(key) {
-  return (await withStore('readonly', (s) => s.get(key))) ?? null;
+export function loadItem(key) {
+  return kept.get(key);
 }
 
 /** @param {string} key @param {any} value (structured-clonable: Files and bytes are fine) */
 export function saveItem(key, value) {
-  return withStore('readwrite', (s) => s.put(value, key));
+  return kept.put(key, value);
 }

@@ -21,9 +21,13 @@
  *   weights: Uint8Array | null,
  *   classNames: string[] | null,
  *   origin: 'zoo' | 'editor' | 'link' | 'trained' | 'pretrained' | 'file',
+ *   data?: string | null,
+ *   detail?: string,
  * }} CurrentModel
  *   The model the views share: the editor publishes its spec, training publishes weights, and
- *   Classify / Look inside use both. `weights` are a safetensors file (null: initial weights).
+ *   Classify / Look inside use both. `weights` are a safetensors file (null: initial weights);
+ *   `data` names the data set it was trained on ('fashion_mnist', 'mnist', 'images', 'idx'),
+ *   `detail` says where it comes from ("just trained", "kept in this browser, epoch 3").
  */
 
 /** @type {State} */

@@ -178,12 +178,13 @@ function setTraining(training) {
 
 /**
  * Tells the other views (Classify, Look inside) about the model the panel holds.
- * @param {any} model @param {string[] | null} classNames
+ * @param {any} model @param {string[] | null} classNames @param {string} data the data set's name
+ * @param {string} detail where it comes from, for people
  */
-function publish(model, classNames) {
+function publish(model, classNames, data, detail) {
   try {
     const spec = model.spec();
-    store.update({ model: { spec, name: spec.name || 'your trained model', weights: model.saveWeights(), classNames, origin: 'trained' } });
+    store.update({ model: { spec, name: spec.name || 'your trained model', weights: model.saveWeights(), classNames, origin: 'trained', data, detail } });
   } catch (e) {
     message(`The trained model could not be handed to the other views: ${/** @type {Error} */ (e).message}`, false);
   }
@@ -231,7 +232,7 @@ async function train(model, choice, settings, startEpoch, history, resume = null
     state.saved = { spec, weights: model.saveWeights(), settings, modelChoice: choice, history: [...history], epoch: at,
       status: result.stopped ? 'stopped' : 'done', test: null, savedAt: Date.now(), classNames: data.classNames };
     setTraining(false);
-    publish(model, data.classNames);
+    publish(model, data.classNames, settings.data, result.stopped ? `just trained, stopped at epoch ${at}` : 'just trained');
     await evaluateTest();
   } catch (e) {
     setTraining(false);
@@ -297,7 +298,7 @@ async function restore() {
     model.loadWeights(run.weights);
     state.model = model;
     state.modelChoice = run.modelChoice;
-    publish(model, run.classNames ?? datasetClassNames(run.settings.data));
+    publish(model, run.classNames ?? datasetClassNames(run.settings.data), run.settings.data, `kept in this browser, epoch ${run.epoch}`);
   } catch (e) {
     message(`The model kept in this browser could not be restored: ${/** @type {Error} */ (e).message}`);
     state.saved = null;
@@ -374,7 +375,7 @@ async function onUpload() {
     state.saved = { spec: model.spec(), weights: bytes, settings: readForm(), modelChoice: state.modelChoice, history: [], epoch: 0, status: 'uploaded', test: null, savedAt: Date.now() };
     await saveRun(state.saved).catch((e) => message(`The weights could not be kept in this browser: ${e.message}`));
     message(`Loaded ${file.name}: ${model.spec().name ?? 'a model'}.`, false);
-    publish(model, datasetClassNames(state.saved.settings.data));
+    publish(model, datasetClassNames(state.saved.settings.data), state.saved.settings.data, `loaded from ${file.name}`);
     showRestoredOffer();
     setTraining(false);
   } catch (e) {

@@ -115,12 +115,12 @@ export function forgetPretrained() {
 export function pretrained() {
   mobilenet ??= (async () => {
     await infer.use('./classify-handlers.js');
-    /** @type {{classNames: string[], inputShape: number[]}} */
+    /** @type {{classNames: string[], inputShape: number[], licence?: string}} */
     const loaded = await infer.call('loadPretrained', { key: MOBILENET_KEY, name: 'mobilenet_v2' });
     return {
       id: 'mobilenet', label: 'MobileNetV2 (ImageNet, pretrained)', inputShape: loaded.inputShape,
       classNames: loaded.classNames, recipe: /** @type {const} */ ('imagenet'), normalisation: null,
-      note: `MobileNetV2 with torchvision's ImageNet weights: ${loaded.classNames.length} classes, input ${loaded.inputShape.join('x')}.`,
+      note: `MobileNetV2 with torchvision's ImageNet weights: ${loaded.classNames.length} classes, input ${loaded.inputShape.join('x')}. ${loaded.licence ?? ''}`.trim(),
       run: async (input) => answerOf(await infer.call('classify', { key: MOBILENET_KEY, input, topK: 5, backend: backendChoice() })),
     };
   })();
@@ -143,7 +143,7 @@ export function answerOf(r) {
 export async function trainedModel() {
   const m = store.get().model;
   if (m?.weights && m.origin !== 'pretrained') {
-    return { spec: m.spec, weights: m.weights, classNames: m.classNames, data: null, name: m.name, where: m.origin === 'trained' ? 'just trained' : `from ${m.origin}` };
+    return { spec: m.spec, weights: m.weights, classNames: m.classNames, data: m.data ?? null, name: m.name, where: m.detail ?? (m.origin === 'trained' ? 'just trained' : `from ${m.origin}`) };
   }
   let run = null;
   try { run = await loadRun(); } catch { /* IndexedDB off: nothing kept */ }

@@ -13,49 +13,21 @@
  * @typedef {{classes: SavedClass[], head: SavedHead | null, savedAt: number}} SavedTransfer
  */
 
-const DB = 'convlab-transfer';
-const STORE = 'state';
+import { keyValueStore } from '../persist.js';
+
+const kept = keyValueStore('convlab-transfer', 'state');
 const KEY = 'current';
 
-/** @returns {Promise<IDBDatabase>} */
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error('IndexedDB could not be opened'));
-  });
-}
-
-/**
- * @param {IDBTransactionMode} mode @param {(store: IDBObjectStore) => IDBRequest} action
- * @returns {Promise<any>}
- */
-async function withStore(mode, action) {
-  const db = await openDb();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = action(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request.result);
-      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
-      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
-    });
-  } finally {
-    db.close();
-  }
-}
-
 /** @returns {Promise<SavedTransfer | null>} */
-export async function loadTransfer() {
-  return (await withStore('readonly', (s) => s.get(KEY))) ?? null;
+export function loadTransfer() {
+  return kept.get(KEY);
 }
 
 /** @param {SavedTransfer} state */
 export function saveTransfer(state) {
-  return withStore('readwrite', (s) => s.put(state, KEY));
+  return kept.put(KEY, state);
 }
 
 export function clearTransfer() {
-  return withStore('readwrite', (s) => s.delete(KEY));
+  return kept.delete(KEY);
 }
