@@ -23,9 +23,9 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /**
  * The last pass, for the browser tests and the devtools console (`globalThis.convlabInside`).
- * @type {{runs: number, layers: any[], backend: string | null, error: string | null, model: string | null}}
+ * @type {{runs: number, layers: any[], backend: string | null, error: string | null, model: string | null, input: {shape: number[], data: Float32Array} | null}}
  */
-export const last = { runs: 0, layers: [], backend: null, error: null, model: null };
+export const last = { runs: 0, layers: [], backend: null, error: null, model: null, input: null };
 
 /** @param {HTMLElement} host */
 export async function mount(host) {
@@ -162,7 +162,7 @@ export async function mount(host) {
       const r = await infer.call('insideRun', { key: KEY, input, backend });
       const names = classNames() ?? (shape[0] === 28 && shape[2] === 1 && r.layers.at(-1).shape[1] === 10 ? FASHION_CLASSES : null);
       current = { key: KEY, input, classNames: names };
-      Object.assign(last, { runs: last.runs + 1, layers: r.layers, backend: r.backend, model: modelSel.value });
+      Object.assign(last, { runs: last.runs + 1, layers: r.layers, backend: r.backend, model: modelSel.value, input });
       const canvas = /** @type {HTMLCanvasElement} */ ($('inside-input'));
       inputPicture(canvas, input);
       $('inside-input-cap').textContent = `${pic.name} as the model sees it: ${shape[1]}x${shape[0]}x${shape[2]}`;
