@@ -2,7 +2,8 @@
 # setup.sh [build|test]: installs what is missing, skipping what is present.
 #   build: the wasm32 target, wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version,
 #          trunk 0.21.14 (0.22 needs rustc 1.96), the sample photos, Fashion-MNIST and MNIST
-#          (scripts/fetch-data.sh), and the page's vendored npm files (scripts/vendor.sh: uPlot).
+#          (scripts/fetch-data.sh), MobileNetV2's ImageNet weights and class names
+#          (scripts/fetch-pretrained.sh), and the page's vendored npm files (scripts/vendor.sh: uPlot).
 #   test:  all of build, plus Debian's chromium and Mesa's Vulkan drivers (lavapipe, for the
 #          native WebGPU tests), the npm dev dependencies (playwright-core, typescript) and the
 #          ONNX operator conformance data (from the onnx==1.22.0 wheel), and Keras 3 with jax in
@@ -33,6 +34,7 @@ fi
 
 scripts/fetch-photos.sh
 scripts/fetch-data.sh
+scripts/fetch-pretrained.sh
 scripts/vendor.sh
 
 if [ "$what" = test ]; then

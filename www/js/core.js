@@ -12,6 +12,7 @@
  */
 import { CpuPool } from './cpu-pool.js';
 import { checkArguments, packImages, pixelStatistics } from './user-data.js';
+import { loadPretrained, classify, PRETRAINED } from './pretrained.js';
 
 /** The smallest module that uses a SIMD128 instruction (i8x16.popcnt of v128.const 0). */
 const SIMD_PROBE = new Uint8Array([
@@ -159,6 +160,10 @@ const api = {
     spec: (name) => requireBindings().zooSpec(name),
   },
   data: { fromIdx, load: loadData, fromImages, preview },
+  pretrained: {
+    names: () => Object.keys(PRETRAINED),
+    load: async (name, options) => loadPretrained((await loading).bindings, name, options),
+  },
   training: {
     pause: () => control('pause'),
     resume: () => control('resume'),
@@ -365,6 +370,7 @@ loading.then((l) => {
   const evaluateHere = proto.evaluate;
   proto.fit = function (/** @type {any} */ train, /** @type {any} */ options) { return fit(this, train, options); };
   proto.evaluate = function (/** @type {any} */ data) { return evaluateHere.call(this, data?.dataset ?? data); };
+  proto.classify = classify; // www/js/pretrained.js
 }, () => {});
 
 function requireBindings() {

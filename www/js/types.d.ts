@@ -80,6 +80,13 @@ export interface Convlab {
     /** Augmented samples of a data set for display: NHWC floats in [0, 1]. */
     preview(dataset: DataSource, options?: { augment?: AugmentOptions; seed?: number; count?: number; start?: number }): Promise<PreviewResult>;
   };
+  /** Models with pretrained weights (www/js/pretrained.js; the files come from scripts/fetch-pretrained.sh). */
+  pretrained: {
+    /** The pretrained models the site ships ("mobilenet_v2"). */
+    names(): string[];
+    /** The model with its weights loaded and its class names attached; `onProgress(fraction)` follows the weights' download. */
+    load(name: string, options?: { onProgress?: (fraction: number) => void }): Promise<Model>;
+  };
   /** The training run in the worker: pause, resume, stop (false when none is running). */
   training: { pause(): boolean; resume(): boolean; stop(): boolean; active(): boolean };
   /** The chapter's architectures. */
@@ -109,10 +116,34 @@ export interface FitResult { history: { epoch: number; elapsed: number; validati
 /** What `fit`'s `onEpoch` receives: the validation evaluation and that epoch's weights (safetensors bytes). */
 export interface EpochReport { epoch: number; elapsed: number; validation: { accuracy: number; loss: number; confusion: number[][] } | null; weights: Uint8Array; checkpoint: Uint8Array | null; }
 
+/** What `classify` and `preprocess.prepare` accept. */
+export type ImageSource = ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | OffscreenCanvas;
+
+/** A preprocessing recipe (www/js/preprocess.js). */
+export type Recipe = 'imagenet' | 'mnist' | 'fashion' | 'plain';
+
+/** One class of a classification, with its probability. */
+export interface Prediction { label: string; index: number; probability: number; }
+
+/**
+ * `topK` (default 5), the backend, class names (one per output; default the pretrained model's,
+ * else the indices), the recipe (default from the model) and the grey/plain recipes' `mean`/`std`.
+ */
+export interface ClassifyOptions { topK?: number; backend?: BackendName | 'auto'; classNames?: string[]; recipe?: Recipe; mean?: number; std?: number; }
+
 declare module '../../pkg/convlab.js' {
   interface Model {
     /** Trains in the training worker (see www/js/train-worker.js); loads the trained weights. */
     fit(train: DataSource, options?: Record<string, unknown>): Promise<FitResult>;
+    /**
+     * Classifies an image (preprocessed for the model: www/js/preprocess.js), most probable first;
+     * softmax is applied when the output is logits. Runs on this thread's core.
+     */
+    classify(image: ImageSource, options?: ClassifyOptions): Promise<Prediction[]>;
+    /** Set by `convlab.pretrained.load`: the class names, in output order. */
+    classNames?: string[];
+    /** Set by `convlab.pretrained.load`: which pretrained model this is, its recipe and licence. */
+    pretrained?: { name: string; title: string; recipe: Recipe; licence: string; embedLayer: string };
   }
 }
 
