@@ -66,7 +66,7 @@ export function wireCompare(current) {
 }
 
 /**
- * @param {() => {key: string, input: {shape: number[], data: Float32Array}, classNames: string[] | null} | null} current
+ * @param {() => {key: string, input: {shape: number[], data: Float32Array}, display: {shape: number[], data: Float32Array}, classNames: string[] | null} | null} current
  */
 export function wireGradCam(current) {
   const button = /** @type {HTMLButtonElement} */ ($('inside-cam-run'));
@@ -87,7 +87,7 @@ export function wireGradCam(current) {
       const args = { key: now.key, input: now.input, layer: layerSel.value || undefined, classIndex: classSel.value === '' ? undefined : Number(classSel.value) };
       const r = await infer.call('insideGradCam', args);
       const canvas = /** @type {HTMLCanvasElement} */ ($('inside-cam'));
-      overlay(canvas, now.input, r.heatmap);
+      overlay(canvas, now.display, r.heatmap);
       const name = now.classNames?.[r.classIndex];
       const label = `class ${r.classIndex}${name ? ` (${name})` : ''}`;
       canvas.setAttribute('aria-label', `Grad-CAM of ${label} at layer ${r.layer} over the input`);

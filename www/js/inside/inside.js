@@ -13,6 +13,7 @@ import { PHOTOS, FASHION_CLASSES, photo, upload, fashionImage, toInput } from '.
 import { createDetail } from './detail.js';
 import { wireCompare, wireGradCam } from './extras.js';
 import { inputPicture, fmt } from './draw.js';
+import { prepare, IMAGENET_MEAN, IMAGENET_STD } from '../preprocess.js';
 
 const KEY = 'inside';
 /** Zoo models whose full-size pass takes long on the CPU path. */
@@ -26,6 +27,18 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
  * @type {{runs: number, layers: any[], backend: string | null, error: string | null, model: string | null, input: {shape: number[], data: Float32Array} | null}}
  */
 export const last = { runs: 0, layers: [], backend: null, error: null, model: null, input: null };
+
+/**
+ * MobileNetV2's input (torchvision's resize, centre crop and normalisation, preprocess.js) and
+ * the same pixels in [0, 1] for drawing.
+ * @param {import('./source.js').Picture} pic @param {number[]} shape
+ * @returns {[{shape: number[], data: Float32Array}, {shape: number[], data: Float32Array}]}
+ */
+function imagenetInput(pic, shape) {
+  const { input } = prepare(new ImageData(pic.rgba, pic.width, pic.height), 'imagenet', shape);
+  const display = Float32Array.from(input.data, (v, i) => v * IMAGENET_STD[i % 3] + IMAGENET_MEAN[i % 3]);
+  return [input, { shape: input.shape, data: display }];
+}
 
 /** @param {HTMLElement} host */
 export async function mount(host) {
@@ -42,9 +55,9 @@ export async function mount(host) {
 
   /** @type {import('./source.js').Picture | null} */
   let uploaded = null;
-  /** @type {{choice: string, model: object | null} | null} */
+  /** @type {{choice: string, model: object | null, inputShape: number[], classNames: string[] | null, recipe: string | null} | null} */
   let loaded = null;
-  /** @type {{key: string, input: {shape: number[], data: Float32Array}, classNames: string[] | null} | null} */
+  /** @type {{key: string, input: {shape: number[], data: Float32Array}, display: {shape: number[], data: Float32Array}, classNames: string[] | null} | null} */
   let current = null;
 
   /** @param {string | null} message */
@@ -63,6 +76,7 @@ export async function mount(host) {
     const m = store.get().model;
     const options = [];
     if (m) options.push(new Option(`the current model: ${m.name} (${m.origin}${m.weights ? '' : ', initial weights'})`, 'current'));
+    options.push(new Option('MobileNetV2, pretrained on ImageNet (fetched on first use, 14 MB)', 'pretrained:mobilenet_v2'));
     for (const name of api.zoo.names()) {
       options.push(new Option(`zoo: ${name} (initial weights${LARGE.has(name) ? '; large, slow on the CPU path' : ''})`, `zoo:${name}`));
     }
@@ -76,6 +90,14 @@ export async function mount(host) {
     const m = store.get().model;
     const ref = choice === 'current' ? m : null;
     if (loaded && loaded.choice === choice && loaded.model === ref) return;
+    if (choice.startsWith('pretrained:')) {
+      status.textContent = 'Fetching the pretrained weights in the worker...';
+      await infer.use('./classify-handlers.js');
+      loaded = null;
+      const r = await infer.call('loadPretrained', { key: KEY, name: choice.slice(11) });
+      loaded = { choice, model: null, inputShape: r.inputShape, classNames: r.classNames, recipe: r.recipe };
+      return;
+    }
     let spec;
     let weights = null;
     if (choice === 'current') {
@@ -87,7 +109,7 @@ export async function mount(host) {
     }
     loaded = null;
     await infer.call('load', { key: KEY, spec, weights: weights ? weights.slice() : undefined });
-    loaded = { choice, model: ref };
+    loaded = { choice, model: ref, inputShape: spec.input.shape, classNames: choice === 'current' ? m?.classNames ?? null : null, recipe: null };
   }
 
   /** The chosen image. */
@@ -100,11 +122,6 @@ export async function mount(host) {
     if (v === 'fashion') return fashionImage(Number(fashionIndex.value));
     if (!uploaded) throw new Error('choose an image file first');
     return uploaded;
-  }
-
-  function classNames() {
-    const m = store.get().model;
-    return modelSel.value === 'current' ? m?.classNames ?? null : null;
   }
 
   /** @param {any[]} layers @param {string} backend */
@@ -154,18 +171,16 @@ export async function mount(host) {
     try {
       await ensureModel();
       const pic = await picture();
-      const shape = (store.get().model && modelSel.value === 'current')
-        ? /** @type {number[]} */ (store.get().model?.spec.input.shape)
-        : /** @type {number[]} */ (api.zoo.spec(modelSel.value.slice(4)).input.shape);
-      const input = toInput(pic, shape);
+      const { inputShape: shape, recipe } = /** @type {NonNullable<typeof loaded>} */ (loaded);
+      const [input, display] = recipe === 'imagenet' ? imagenetInput(pic, shape) : [toInput(pic, shape), null];
       const backend = backendSel.value === 'auto' ? undefined : backendSel.value;
       const r = await infer.call('insideRun', { key: KEY, input, backend });
-      const names = classNames() ?? (shape[0] === 28 && shape[2] === 1 && r.layers.at(-1).shape[1] === 10 ? FASHION_CLASSES : null);
-      current = { key: KEY, input, classNames: names };
+      const names = loaded?.classNames ?? (shape[0] === 28 && shape[2] === 1 && r.layers.at(-1).shape[1] === 10 ? FASHION_CLASSES : null);
+      current = { key: KEY, input, display: display ?? input, classNames: names };
       Object.assign(last, { runs: last.runs + 1, layers: r.layers, backend: r.backend, model: modelSel.value, input });
       const canvas = /** @type {HTMLCanvasElement} */ ($('inside-input'));
-      inputPicture(canvas, input);
-      $('inside-input-cap').textContent = `${pic.name} as the model sees it: ${shape[1]}x${shape[0]}x${shape[2]}`;
+      inputPicture(canvas, current.display);
+      $('inside-input-cap').textContent = `${pic.name} as the model sees it: ${shape[1]}x${shape[0]}x${shape[2]}${recipe ? ` (${recipe} preprocessing; drawn before its normalisation)` : ''}`;
       fillLayers(r.layers, r.backend);
       const sum = r.layers.reduce((/** @type {number} */ a, /** @type {any} */ l) => a + l.ms, 0);
       $('inside-timing').textContent = `${r.layers.length - 1} layers on ${r.backend === 'webgpu' ? 'WebGPU (each layer submitted and read back before the next; GPU time from timestamp queries where the adapter has them)' : 'the CPU path'}: ${fmt(sum)} ms in the layers, ${fmt(r.ms)} ms in all.`;

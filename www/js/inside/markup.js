@@ -37,11 +37,13 @@ export const HTML = `
         <canvas id="inside-input" role="img" aria-label="the model's input"></canvas>
         <figcaption id="inside-input-cap"></figcaption>
       </figure>
+      <div class="inside-table-wrap" tabindex="0" role="region" aria-label="Layer list (scrolls)">
       <table id="inside-layer-table" class="inside-table">
         <caption class="visually-hidden">Every layer: its output shape and the time it took</caption>
         <thead><tr><th scope="col">Layer</th><th scope="col">Type</th><th scope="col">Output</th><th scope="col">Time (ms)</th><th scope="col">Backend</th></tr></thead>
         <tbody></tbody>
       </table>
+      </div>
       <p id="inside-timing" class="note"></p>
     </section>
     <section class="inside-detail" aria-labelledby="inside-layer-h">
