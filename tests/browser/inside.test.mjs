@@ -32,10 +32,15 @@ async function ran(page, runs, timeout = 180_000) {
 
 /** Waits until the tiles of `id` are drawn for the layer named in the heading. */
 async function drawn(page, id, layer) {
-  await page.waitForFunction(([id, layer]) => {
-    const h = document.getElementById('inside-layer-h').textContent;
-    return h.startsWith(`${layer} (`) && document.getElementById(id).dataset.state === 'done';
-  }, [id, layer], { timeout: 60_000 });
+  try {
+    await page.waitForFunction(([id, layer]) => {
+      const h = document.getElementById('inside-layer-h').textContent;
+      return h.startsWith(`${layer} (`) && document.getElementById(id).dataset.state === 'done';
+    }, [id, layer], { timeout: 60_000 });
+  } catch (e) {
+    const seen = await page.evaluate((id) => [document.getElementById('inside-layer-h').textContent, document.getElementById(id).dataset.state, document.getElementById(id).textContent.slice(0, 300)], id);
+    throw new Error(`${layer}: ${id} not drawn: ${JSON.stringify(seen)}`);
+  }
 }
 
 test('every layer of a zoo model on a photo: maps, filters, histogram and times match the core', async () => {
@@ -259,4 +264,82 @@ test('Check backends on SwiftShader WebGPU lists every layer within the toleranc
   } finally {
     await gpu.close();
   }
+});
+
+test('wide layers are paged, and a Fashion-MNIST test image feeds a 28x28x1 model', async () => {
+  const { page, errors } = await open(browser.context, `${server.url}?view=inside`);
+  await ran(page, 1);
+  await page.selectOption('#inside-image', 'fashion');
+  await ran(page, 2);
+  await page.fill('#inside-fashion-index', '3');
+  await page.locator('#inside-fashion-index').blur();
+  await ran(page, 3);
+  await page.selectOption('#inside-model', 'zoo:fashion_mnist_cnn');
+  await page.waitForFunction(() => globalThis.convlabInside.model === 'zoo:fashion_mnist_cnn' && document.getElementById('inside-status').dataset.state === 'done', null, { timeout: 120_000 });
+  assert.match(await page.textContent('#inside-input-cap'), /^Fashion-MNIST test image 3 as the model sees it: 28x28x1$/);
+  // The input is the test file's image 3 over 255, read here independently.
+  const same = await page.evaluate(async () => {
+    const res = await fetch('./assets/data/fashion-mnist/t10k-images-idx3-ubyte.gz');
+    const bytes = new Uint8Array(await new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+    const input = globalThis.convlabInside.input.data;
+    let worst = 0;
+    for (let i = 0; i < 784; i++) worst = Math.max(worst, Math.abs(input[i] - bytes[16 + 3 * 784 + i] / 255));
+    return { worst, n: input.length };
+  });
+  assert.equal(same.n, 784);
+  assert.ok(same.worst < 1e-7, `input vs the file: ${same.worst}`);
+  assert.equal(await page.textContent('#inside-cam-class option[value="9"]'), '9: Ankle boot');
+  // A 128-channel layer: two pages of 64.
+  const wide = await page.evaluate(() => globalThis.convlabInside.layers.find((l) => l.shape.length === 4 && l.shape[3] === 128).name);
+  await page.click(`#inside-layer-table .layer-pick:text-is("${wide}")`);
+  await drawn(page, 'inside-maps', wide);
+  assert.equal(await page.textContent('#inside-maps-page'), 'channels 1 to 64 of 128');
+  assert.equal(await page.$$eval('#inside-maps figure', (f) => f.length), 64);
+  assert.equal(await page.isDisabled('#inside-maps-prev'), true);
+  await page.click('#inside-maps-next');
+  await page.waitForFunction(() => document.getElementById('inside-maps-page').textContent === 'channels 65 to 128 of 128' && document.getElementById('inside-maps').dataset.state === 'done');
+  const captions = await page.$$eval('#inside-maps figcaption', (c) => c.map((e) => e.textContent));
+  assert.equal(captions.length, 64);
+  assert.match(captions[0], /^64: \[/);
+  assert.match(captions[63], /^127: \[/);
+  assert.equal(await page.isDisabled('#inside-maps-next'), true);
+  // Its filters: 128 of 3x3 over 64 inputs, 8 shown each, 32 per page.
+  await drawn(page, 'inside-filters', wide);
+  assert.equal(await page.textContent('#inside-filters-page'), 'filters 1 to 32 of 128');
+  assert.match(await page.textContent('#inside-filters-note'), /128 filters of 3x3x64: .*\(the first 8 of 64 shown\)/);
+  assert.equal(await page.$$eval('#inside-filters figure:first-child canvas', (c) => c.length), 8);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('MobileNetV2 pretrained: predicts the golden class for china.jpg and its Grad-CAM overlay is drawn over the palace', async () => {
+  const { page, errors } = await open(browser.context, `${server.url}?view=inside`);
+  await ran(page, 1);
+  await page.selectOption('#inside-model', 'pretrained:mobilenet_v2');
+  await page.waitForFunction(() => globalThis.convlabInside.model === 'pretrained:mobilenet_v2' && document.getElementById('inside-status').dataset.state !== 'running', null, { timeout: 300_000 });
+  assert.equal(await page.textContent('#inside-error'), '');
+  assert.equal(await page.evaluate(() => globalThis.convlabInside.layers.length), 153);
+  // The first convolution reads RGB: its filters are drawn in colour.
+  await drawn(page, 'inside-filters', 'conv1');
+  assert.match(await page.textContent('#inside-filters-note'), /^32 filters of 3x3 over the 3 input channels, drawn in colour/);
+  await page.click('#inside-cam-run');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('inside-cam-status').dataset.state), null, { timeout: 120_000 });
+  const cam = await page.evaluate(() => {
+    const r = globalThis.convlabInside.cam;
+    const [h, w] = r.heatmapShape;
+    let left = 0; let total = 0;
+    for (let i = 0; i < h * w; i++) { total += r.heatmap[i]; if (i % w < w / 2) left += r.heatmap[i]; }
+    let best = 0;
+    r.logits.forEach((v, i) => { if (v > r.logits[best]) best = i; });
+    return { cls: r.classIndex, best, layer: r.layer, shape: r.camShape, left: left / total, caption: document.getElementById('inside-cam-cap').textContent, w: document.getElementById('inside-cam').width };
+  });
+  // tests/golden/imagenet/reference.json (PyTorch): palace, 69%.
+  assert.equal(cam.cls, 698);
+  assert.equal(cam.best, 698);
+  assert.match(cam.caption, /^class 698 \(palace\), score \(logit\) [\d.]+, from layer relu_last \(7x7 map scaled to 224x224\)/);
+  assert.equal(cam.w, 224);
+  // The palace fills the left half of the centre crop.
+  assert.ok(cam.left > 0.6, `share of the heat on the left: ${cam.left}`);
+  assert.deepEqual(errors, []);
+  await page.close();
 });

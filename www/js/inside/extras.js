@@ -67,8 +67,9 @@ export function wireCompare(current) {
 
 /**
  * @param {() => {key: string, input: {shape: number[], data: Float32Array}, display: {shape: number[], data: Float32Array}, classNames: string[] | null} | null} current
+ * @param {(result: any) => void} [onResult] hears each Grad-CAM result
  */
-export function wireGradCam(current) {
+export function wireGradCam(current, onResult = (/** @type {any} */ _r) => {}) {
   const button = /** @type {HTMLButtonElement} */ ($('inside-cam-run'));
   const status = $('inside-cam-status');
   const classSel = /** @type {HTMLSelectElement} */ ($('inside-cam-class'));
@@ -98,6 +99,7 @@ export function wireGradCam(current) {
       status.textContent = '';
       status.dataset.state = 'done';
       canvas.dataset.classIndex = String(r.classIndex);
+      onResult(r);
     } catch (e) {
       status.textContent = `Could not compute Grad-CAM: ${/** @type {Error} */ (e).message}`;
       status.dataset.state = 'error';

@@ -24,9 +24,9 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /**
  * The last pass, for the browser tests and the devtools console (`globalThis.convlabInside`).
- * @type {{runs: number, layers: any[], backend: string | null, error: string | null, model: string | null, input: {shape: number[], data: Float32Array} | null}}
+ * @type {{runs: number, layers: any[], backend: string | null, error: string | null, model: string | null, input: {shape: number[], data: Float32Array} | null, cam: any}}
  */
-export const last = { runs: 0, layers: [], backend: null, error: null, model: null, input: null };
+export const last = { runs: 0, layers: [], backend: null, error: null, model: null, input: null, cam: null };
 
 /**
  * MobileNetV2's input (torchvision's resize, centre crop and normalisation, preprocess.js) and
@@ -146,10 +146,12 @@ export async function mount(host) {
     body.replaceChildren(...rows);
   }
 
+  let shownLayer = '';
   /** @param {number} i */
   function select(i) {
     const layers = last.layers;
     if (!current || !layers[i]) return;
+    shownLayer = layers[i].name;
     for (const b of document.querySelectorAll('#inside-layer-table .layer-pick')) {
       b.setAttribute('aria-pressed', String(/** @type {HTMLElement} */ (b).dataset.layer === String(i)));
     }
@@ -161,7 +163,7 @@ export async function mount(host) {
     if (b instanceof HTMLElement) select(Number(b.dataset.layer));
   });
 
-  const gradcam = wireGradCam(() => current);
+  const gradcam = wireGradCam(() => current, (r) => { last.cam = r; });
   wireCompare(() => current);
 
   async function runOnce() {
@@ -185,8 +187,10 @@ export async function mount(host) {
       const sum = r.layers.reduce((/** @type {number} */ a, /** @type {any} */ l) => a + l.ms, 0);
       $('inside-timing').textContent = `${r.layers.length - 1} layers on ${r.backend === 'webgpu' ? 'WebGPU (each layer submitted and read back before the next; GPU time from timestamp queries where the adapter has them)' : 'the CPU path'}: ${fmt(sum)} ms in the layers, ${fmt(r.ms)} ms in all.`;
       gradcam.reset(r.layers, names);
+      // The layer shown before, when the new pass has it; else the first convolution.
+      const kept = r.layers.findIndex((/** @type {any} */ l) => l.name === shownLayer);
       const firstConv = r.layers.findIndex((/** @type {any} */ l) => l.className === 'Conv2D' || l.className === 'DepthwiseConv2D');
-      select(firstConv > 0 ? firstConv : Math.min(1, r.layers.length - 1));
+      select(kept > 0 ? kept : firstConv > 0 ? firstConv : Math.min(1, r.layers.length - 1));
       status.textContent = `Ran ${modelSel.selectedOptions[0]?.textContent ?? ''} on ${pic.name}.`;
       status.dataset.state = 'done';
     } catch (e) {
