@@ -44,7 +44,8 @@ export function createDetail() {
     if (mine !== generation) return;
     grid.replaceChildren();
     const n = r.ranges.length;
-    pager('maps', r.start, MAPS_PER_PAGE, r.channels, r.vector ? 'values: map' : 'channels');
+    pager('maps', r.start, MAPS_PER_PAGE, r.channels, 'channels');
+    if (r.vector) $('inside-maps-page').textContent = `a vector: its ${l.shape.slice(1).reduce((a, b) => a * b, 1)} values drawn as one grid`;
     const done = await drawTiles(grid, n, (i) => {
       const k = r.start + i;
       const [lo, hi] = r.ranges[i];

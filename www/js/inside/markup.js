@@ -23,7 +23,7 @@ export const HTML = `
       <input id="inside-fashion-index" type="number" min="0" max="9999" step="1" value="0"></label>
     <label class="file-button">Choose an image file<input id="inside-file" type="file" accept="image/*"></label>
     <label>Run on <select id="inside-backend">
-      <option value="auto">the page's choice (automatic)</option>
+      <option value="auto">automatic (WebGPU on a hardware adapter)</option>
       <option value="webgpu">WebGPU</option>
       <option value="cpu">CPU (wasm SIMD128)</option>
     </select></label>

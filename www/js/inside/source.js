@@ -18,13 +18,24 @@ export const PHOTOS = [
 const FASHION_TEST = new URL('../../assets/data/fashion-mnist/t10k-images-idx3-ubyte.gz', import.meta.url).href;
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-/** @param {CanvasImageSource} source @param {number} width @param {number} height @param {string} name @returns {Picture} */
-function toPicture(source, width, height, name) {
+/** Long side beyond which an image is scaled down first (the largest zoo input is 299). */
+export const MAX_SIDE = 1024;
+
+/**
+ * The pixels of `source`, scaled down to MAX_SIDE on its long side.
+ * @param {CanvasImageSource} source @param {number} w @param {number} h @param {string} name @returns {Picture}
+ */
+function toPicture(source, w, h, name) {
+  if (!(w > 0 && h > 0)) throw new Error(`${name} has no pixels (${w}x${h})`);
+  const scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+  const width = Math.max(1, Math.round(w * scale));
+  const height = Math.max(1, Math.round(h * scale));
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
   const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d', { willReadFrequently: true }));
-  ctx.drawImage(source, 0, 0);
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(source, 0, 0, width, height);
   return { width, height, rgba: /** @type {Uint8ClampedArray<ArrayBuffer>} */ (ctx.getImageData(0, 0, width, height).data), name };
 }
 
@@ -56,7 +67,6 @@ export async function upload(file) {
     throw new Error(`${name} could not be decoded as an image; pick a PNG, JPEG, GIF or WebP file`);
   }
   try {
-    if (bitmap.width * bitmap.height > 64e6) throw new Error(`${name} is ${bitmap.width}x${bitmap.height}: too large (64 megapixels at most)`);
     return toPicture(bitmap, bitmap.width, bitmap.height, name);
   } finally {
     bitmap.close();
