@@ -5,6 +5,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serve, launch, open } from './harness.mjs';
+import { createRequire } from 'node:module';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's violations inside `selector` (every control labelled, contrast, roles...). */
+async function axeViolations(page, selector) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async (sel) => (await globalThis.axe.run(sel)).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), selector);
+}
 
 let server;
 let browser;
@@ -134,6 +143,7 @@ test('every layer of a zoo model on a photo: maps, filters, histogram and times 
     return n;
   });
   assert.ok(ink > 500, `the histogram has bars (${ink} pixels)`);
+  assert.deepEqual(await axeViolations(page, '#view-inside'), [], 'axe-core finds nothing');
   // A layer without filters hides the filter part.
   await page.click('#inside-layer-table .layer-pick:text-is("S2")');
   await drawn(page, 'inside-maps', 'S2');

@@ -4,6 +4,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serve, launch, open } from './harness.mjs';
+import { createRequire } from 'node:module';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's violations inside `selector` (every control labelled, contrast, roles...). */
+async function axeViolations(page, selector) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async (sel) => (await globalThis.axe.run(sel)).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), selector);
+}
 
 let server;
 let browser;
@@ -67,12 +76,15 @@ test('receptive fields: the chapter\'s 5x7 input gives 3x4 with "same" and strid
   await settings(page, { h: 6, w: 5, k: 4, s: 1, pad: 'same' });
   assert.match(await page.textContent('#zp-sizes'), /"same" gives 6x5 .*zeros added: 1 above, 2 below, 1 left, 2 right\); "valid" gives 3x2/);
 
-  // Keyboard: tabbing to an output cell shows its window.
+  // Keyboard: tabbing to an output cell shows its window (the pointer out of the way first).
+  await page.mouse.move(0, 0);
+  await page.waitForTimeout(100);
   await page.focus('#rf-output button:nth-child(3)');
   assert.match(await page.textContent('#rf-window'), /^Output cell \(0, 2\)/);
   await page.keyboard.press('Tab');
   assert.match(await page.textContent('#rf-window'), /^Output cell \(0, 3\)/);
 
+  assert.deepEqual(await axeViolations(page, '#lesson-live'), [], 'axe-core finds nothing');
   // A kernel larger than the input with "valid" padding: the core's message, no grid.
   await settings(page, { h: 3, w: 3, k: 5, s: 1, pad: 'valid' });
   assert.equal(await page.isVisible('#rf-error'), true);

@@ -53,7 +53,7 @@ export function wireCompare(current) {
       table.hidden = false;
       const worst = Math.max(...r.layers.slice(1).map((/** @type {any} */ l) => l.maxRel));
       const bad = rows.filter((/** @type {HTMLElement} */ tr) => tr.className === 'over').length;
-      status.textContent = `WebGPU (${r.adapter ?? 'adapter'}${r.software ? ', a software adapter' : ''}) against the CPU path: ` +
+      status.textContent = `WebGPU (${r.adapter || 'adapter without a name'}${r.software ? ', a software adapter' : ''}) against the CPU path: ` +
         `${rows.length} layers, largest relative difference ${fmt(worst)}; ${bad ? `${bad} over` : 'all within'} the tolerance of ${TOLERANCE}.`;
       status.dataset.state = bad ? 'over' : 'ok';
     } catch (e) {
