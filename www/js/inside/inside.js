@@ -185,7 +185,7 @@ export async function mount(host) {
       $('inside-input-cap').textContent = `${pic.name} as the model sees it: ${shape[1]}x${shape[0]}x${shape[2]}${recipe ? ` (${recipe} preprocessing; drawn before its normalisation)` : ''}`;
       fillLayers(r.layers, r.backend);
       const sum = r.layers.reduce((/** @type {number} */ a, /** @type {any} */ l) => a + l.ms, 0);
-      $('inside-timing').textContent = `${r.layers.length - 1} layers on ${r.backend === 'webgpu' ? 'WebGPU (each layer submitted and read back before the next; GPU time from timestamp queries where the adapter has them)' : 'the CPU path'}: ${fmt(sum)} ms in the layers, ${fmt(r.ms)} ms in all.`;
+      $('inside-timing').textContent = `${r.layers.length - 1} layers on ${r.backend === 'webgpu' ? 'WebGPU (each layer submitted and read back before the next; GPU time from timestamp queries where the adapter has them; a first pass includes compiling each kernel)' : 'the CPU path'}: ${fmt(sum)} ms in the layers, ${fmt(r.ms)} ms in all.`;
       gradcam.reset(r.layers, names);
       // The layer shown before, when the new pass has it; else the first convolution.
       const kept = r.layers.findIndex((/** @type {any} */ l) => l.name === shownLayer);
