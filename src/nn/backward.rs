@@ -24,12 +24,15 @@ use crate::tensor::{Padding, Tensor};
 
 /// What a training forward pass keeps.
 pub struct Tape {
-    batch: usize,
+    pub(crate) batch: usize,
     /// Each layer's output (after its activation).
-    outputs: Vec<Vec<f32>>,
+    pub(crate) outputs: Vec<Vec<f32>>,
     /// The pre-activation of layers with a fused activation other than linear.
-    pre: Vec<Option<Vec<f32>>>,
-    caches: Vec<Cache>,
+    pub(crate) pre: Vec<Option<Vec<f32>>>,
+    /// What each layer's backward pass needs beyond its inputs and output. An inference tape
+    /// (Grad-CAM, [`super::gradcam`]) has no batch statistics: batch norm then differentiates
+    /// its inference form, a per-channel affine map with the moving statistics.
+    pub(crate) caches: Vec<Cache>,
 }
 
 impl Tape {
@@ -301,6 +304,33 @@ impl Gradients {
 
 /// The backward pass: gradients of every parameter.
 pub fn backward(model: &Model, weights: &Weights, tape: &Tape, seed: Seed) -> Result<Gradients> {
+    Ok(backward_until(model, weights, tape, seed, None)?.0)
+}
+
+/// The gradient of the seed's quantity with respect to node `stop`'s output (zeros where it
+/// does not depend on it): the backward pass run down to that node only (Grad-CAM).
+pub fn backward_to(
+    model: &Model,
+    weights: &Weights,
+    tape: &Tape,
+    seed: Seed,
+    stop: usize,
+) -> Result<Vec<f32>> {
+    let (_, d) = backward_until(model, weights, tape, seed, Some(stop))?;
+    let len = tape.outputs.get(stop).map_or(0, Vec::len);
+    Ok(d.unwrap_or_else(|| vec![0.0; len]))
+}
+
+/// The backward pass in reverse topological order; with `stop`, it ends when it reaches that
+/// node (every reader of a node comes after it, so its gradient is whole by then) and returns
+/// it.
+fn backward_until(
+    model: &Model,
+    weights: &Weights,
+    tape: &Tape,
+    seed: Seed,
+    stop: Option<usize>,
+) -> Result<(Gradients, Option<Vec<f32>>)> {
     let nodes = model.nodes();
     let batch = tape.batch;
     let mut dout: Vec<Option<Vec<f32>>> = vec![None; nodes.len()];
@@ -314,6 +344,9 @@ pub fn backward(model: &Model, weights: &Weights, tape: &Tape, seed: Seed) -> Re
         .map(|n| n.params.iter().map(|p| vec![0.0; p.shape.iter().product()]).collect())
         .collect();
     for i in (1..nodes.len()).rev() {
+        if stop == Some(i) {
+            break;
+        }
         let node = &nodes[i];
         let last = *node.output_shape.last().unwrap_or(&1);
         // The gradient of the pre-activation.
@@ -351,7 +384,8 @@ pub fn backward(model: &Model, weights: &Weights, tape: &Tape, seed: Seed) -> Re
             }
         }
     }
-    Ok(Gradients { values: grads })
+    let at_stop = stop.and_then(|s| dout.get_mut(s).and_then(Option::take));
+    Ok((Gradients { values: grads }, at_stop))
 }
 
 /// One layer's backward pass: the gradient of each input, and its parameters' gradients
@@ -431,12 +465,26 @@ fn layer_backward(
         },
         Layer::Flatten => vec![dz],
         Layer::BatchNormalization { epsilon, center, scale, .. } => {
+            let (gamma, _, k) = bn_affine(params, *center, *scale, channels);
             let Cache::BatchNorm { mean, variance } = cache else {
-                return Err(Error::backend(format!(
-                    "layer '{op}': batch statistics missing from the tape"
-                )));
+                // An inference tape: y = gamma (x - moving mean) / sqrt(moving var + eps) + beta.
+                let (dx, dgamma, dbeta) = batch_norm_inference_backward(
+                    x,
+                    channels,
+                    &gamma,
+                    &params[k],
+                    &params[k + 1],
+                    *epsilon,
+                    &dz,
+                );
+                if *scale {
+                    grads[0] = dgamma;
+                }
+                if *center {
+                    grads[usize::from(*scale)] = dbeta;
+                }
+                return Ok(vec![dx]);
             };
-            let (gamma, _, _) = bn_affine(params, *center, *scale, channels);
             let (dx, dgamma, dbeta) = cpu::batch_norm_training_backward(
                 x, channels, &gamma, mean, variance, *epsilon, &dz,
             )?;
@@ -478,4 +526,28 @@ fn layer_backward(
             vec![dx]
         }
     })
+}
+
+/// Batch norm's inference form differentiated: `dx`, `dgamma`, `dbeta` of
+/// `y = gamma (x - mean) / sqrt(var + eps) + beta` with fixed (moving) statistics.
+fn batch_norm_inference_backward(
+    x: &[f32],
+    channels: usize,
+    gamma: &[f32],
+    mean: &[f32],
+    variance: &[f32],
+    epsilon: f32,
+    dy: &[f32],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let inv: Vec<f32> = variance.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
+    let mut dx = vec![0.0; dy.len()];
+    let (mut dgamma, mut dbeta) = (vec![0.0f64; channels], vec![0.0f64; channels]);
+    for (i, (d, &g)) in dx.iter_mut().zip(dy).enumerate() {
+        let c = i % channels.max(1);
+        *d = g * gamma[c] * inv[c];
+        dgamma[c] += f64::from(g * (x[i] - mean[c]) * inv[c]);
+        dbeta[c] += f64::from(g);
+    }
+    let narrow = |v: Vec<f64>| v.into_iter().map(|a| a as f32).collect();
+    (dx, narrow(dgamma), narrow(dbeta))
 }

@@ -8,6 +8,8 @@ pub mod backward_gpu;
 pub mod config;
 pub mod forward;
 pub mod forward_gpu;
+pub mod gradcam;
+pub mod inspect;
 pub mod layer;
 pub mod weights;
 

@@ -126,6 +126,9 @@ async function boot() {
   });
   wireBackendChoice();
   store.update({ backend: report });
+  import('./lesson/lesson.js').then((m) => m.mount($('lesson-live'))).catch((e) => {
+    $('lesson-live').textContent = `The lesson's live pictures could not start: ${/** @type {Error} */ (e).message}`;
+  });
   trainPanel.mount($('train')).catch((e) => {
     $('train').textContent = `The training panel could not start: ${/** @type {Error} */ (e).message}`;
   });
