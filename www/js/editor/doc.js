@@ -68,9 +68,10 @@ export const isBlock = (e) => typeof e.block === 'string' && e.class_name === un
 /** A name not used by any entry, the input, or a repeated instance's copies. @param {ModelSpec} spec @param {string} base */
 export function freshName(spec, base) {
   const taken = new Set([inputName(spec), ...entryNames(spec)]);
+  const names = entryNames(spec);
   entries(spec).forEach((e, i) => {
-    const n = Number(e.repeat ?? 1);
-    for (let k = 1; k <= Math.min(n, 1000); k++) taken.add(`${entryNames(spec)[i]}_${k}`);
+    const n = isBlock(e) ? Number(e.repeat ?? 1) : 1;
+    for (let k = 1; n > 1 && k <= Math.min(n, 1000); k++) taken.add(`${names[i]}_${k}`);
   });
   if (!taken.has(base)) return base;
   for (let k = 1; ; k++) if (!taken.has(`${base}_${k}`)) return `${base}_${k}`;

@@ -218,12 +218,16 @@ export class Editor {
     this.publish();
   }
 
-  /** Writes the current step into the browser history (push or replace). @param {boolean} push */
-  record(push) {
+  /**
+   * Writes the current step into the browser history (push or replace); `keepUrl` leaves the
+   * address as it is (a link the user has not answered yet).
+   * @param {boolean} push @param {{keepUrl?: boolean}} [options]
+   */
+  record(push, { keepUrl = false } = {}) {
     const step = this.timeline[this.cursor];
     const state = { ...(history.state ?? {}), convlabEditor: { session: this.session, seq: step.seq } };
     const url = new URL(location.href);
-    if (this.model) url.hash = this.linkHash();
+    if (this.model && !keepUrl) url.hash = this.linkHash();
     if (push) {
       history.pushState(state, '', url);
       this.pushed.add(step.seq);
@@ -345,7 +349,7 @@ export class Editor {
     this.layoutKey = '';
     this.view.pos.clear();
     this.refresh();
-    if (!keepUrl) this.record(false);
+    this.record(false, { keepUrl });
   }
 
   // ---- edits ----

@@ -96,6 +96,7 @@ export class GraphView {
 
   /** Drops every drawn element and draws again (after a new graph). */
   rebuild() {
+    const hadFocus = this.nodeLayer.contains(document.activeElement);
     for (const e of this.nodeEls.values()) e.remove();
     for (const e of this.edgeEls.values()) e.remove();
     this.nodeEls.clear();
@@ -104,6 +105,12 @@ export class GraphView {
     this.drawn = null;
     this.drawGroups();
     this.cull();
+    // A redraw must not drop the keyboard user's place: focus goes to the selected node again.
+    if (hadFocus) {
+      const el = this.selected ? this.nodeEls.get(this.selected) : null;
+      if (el) /** @type {any} */ (el).focus({ preventScroll: true });
+      else this.svg.focus({ preventScroll: true });
+    }
   }
 
   /** The boxes around expanded block instances, each labelled. */
@@ -369,6 +376,10 @@ export class GraphView {
       if (group) { this.handlers.onToggle(/** @type {string} */ (group.getAttribute('data-group'))); return; }
       const id = target.closest('.ed-node')?.getAttribute('data-id');
       if (id) this.handlers.onSelect(id);
+    });
+    this.svg.addEventListener('focusin', (e) => {
+      const id = /** @type {Element} */ (e.target).closest?.('.ed-node')?.getAttribute('data-id');
+      if (id && id !== this.selected) this.handlers.onSelect(id);
     });
     this.svg.addEventListener('dblclick', (e) => {
       const id = /** @type {Element} */ (e.target).closest('.ed-node')?.getAttribute('data-id');

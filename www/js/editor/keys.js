@@ -13,7 +13,12 @@ function typingIn(t) {
 /** @param {import('./editor.js').Editor} ed */
 export function wireKeys(ed) {
   const root = ed.ui.root;
-  root.addEventListener('keydown', (e) => {
+  // On the document, so that a shortcut still works when focus fell back to the page's body
+  // (after a dialog closed, say); only while the Build view is shown.
+  document.addEventListener('keydown', (e) => {
+    const target = /** @type {Node} */ (e.target);
+    if (!root.isConnected || root.offsetParent === null) return;
+    if (!(root.contains(target) || target === document.body || target === document.documentElement)) return;
     const ctrl = e.ctrlKey || e.metaKey;
     const key = e.key.toLowerCase();
     const inText = typingIn(e.target);
