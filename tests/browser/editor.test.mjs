@@ -26,7 +26,7 @@ async function openBuild(context, hash = '') {
 }
 
 const params = (page) => page.$eval('#ed-totals', (e) => e.dataset.params);
-const settled = (page) => page.evaluate(async () => { await globalThis.__convlabEditor.saving; return true; });
+const settled = (page) => page.evaluate(async () => { await globalThis.__convlabEditor.flush(); return true; });
 const laidOut = (page) => page.waitForSelector('.ed[data-layout="done"]', { timeout: 120_000 });
 const rowIds = (page) => page.$$eval('#ed-summary tbody tr', (rows) => rows.map((r) => r.dataset.id));
 

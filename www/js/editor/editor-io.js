@@ -93,7 +93,7 @@ export async function showSaved(ed) {
     del.toggleAttribute('disabled', here);
     open.addEventListener('click', async () => {
       const work = await autosave.loadWork(w.id);
-      if (work) { ed.load(work); await ed.autosave(); }
+      if (work) { ed.load(work); await ed.autosave({ now: true }); }
     });
     del.addEventListener('click', async () => { await autosave.deleteWork(w.id); await showSaved(ed); });
     return h('li', { 'data-work': w.id, class: here ? 'ed-here' : '' }, [`${w.name}${here ? ' (open now)' : ''}, saved ${new Date(w.savedAt).toLocaleString()} `, open, ' ', del]);
@@ -146,9 +146,9 @@ export async function openLinkAtStart(ed) {
     ask(ed, kept, linked);
     await showSaved(ed);
   } else if (linked && !kept) {
-    await ed.autosave();
+    await ed.autosave({ now: true });
   } else if (!kept) {
-    await ed.autosave();
+    await ed.autosave({ now: true });
   } else {
     await showSaved(ed);
   }
@@ -180,7 +180,7 @@ function ask(ed, kept, linked) {
         ed.say(`Kept your ${kept.name}; the link was not opened.`);
         ed.record(false);
       }
-      await ed.autosave();
+      await ed.autosave({ now: true });
       resolve(how);
     };
     $('ed-choice-beside').addEventListener('click', () => done('beside'), { once: true });

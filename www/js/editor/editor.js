@@ -30,6 +30,18 @@ import { wireKeys } from './keys.js';
 import { wireFiles, openLinkAtStart, showSaved } from './editor-io.js';
 import * as autosave from './autosave.js';
 
+/** @type {WeakMap<Step, string>} */
+const stepTexts = new WeakMap();
+/** A step as JSON text, made once per step. @param {Step} step */
+function stepJson(step) {
+  let text = stepTexts.get(step);
+  if (text === undefined) {
+    text = JSON.stringify({ seq: step.seq, spec: step.spec, expanded: step.expanded });
+    stepTexts.set(step, text);
+  }
+  return text;
+}
+
 /** The blank model: an input layer only. @returns {ModelSpec} */
 export const blankSpec = () => ({ format: 'convlab-model', version: 1, name: 'blank', input: { shape: [28, 28, 1] }, layers: [] });
 
@@ -48,13 +60,17 @@ export class Editor {
     this.session = Math.random().toString(36).slice(2, 10);
     /** @type {Set<number>} steps pushed onto this document's history */
     this.pushed = new Set();
+    /** @type {{push: boolean, seq: number, keepUrl: boolean}[]} history writes not done yet */
+    this.historyQueue = [];
+    this.historyTimer = 0;
+    this.saveTimer = 0;
     this.work = { id: autosave.newId(), name: 'blank' };
     /** @type {any} */
     this.model = null;
     /** @type {import('../types').ModelSummary | null} */
     this.summary = null;
-    /** @type {import('../types').ExpandedSpec | null} */
-    this.expansion = null;
+    /** @type {import('../types').ExpandedSpec | null | undefined} the expansion, once asked for */
+    this.expanded_ = undefined;
     /** @type {{layer: string | null, message: string} | null} */
     this.error = null;
     /** @type {Graph} */
@@ -102,6 +118,7 @@ export class Editor {
       if (type && e.dataTransfer) { e.dataTransfer.setData('application/x-convlab-layer', type); e.dataTransfer.effectAllowed = 'copy'; }
     });
     window.addEventListener('popstate', (e) => this.onPopState(e.state));
+    window.addEventListener('pagehide', () => { this.flush(); });
     wireKeys(this);
     wireFiles(this);
   }
@@ -120,11 +137,7 @@ export class Editor {
     this.model = null;
     this.summary = null;
     this.error = null;
-    try {
-      this.expansion = api.editor.expand(this.spec);
-    } catch (e) {
-      this.expansion = null;
-    }
+    this.expanded_ = undefined;
     try {
       this.model = api.Model.fromSpec(this.spec);
       this.summary = this.model.summary(this.table.options());
@@ -134,10 +147,35 @@ export class Editor {
     }
   }
 
+  /**
+   * The core's expansion of the spec's blocks (configs included), made when first asked for:
+   * a valid model's summary already has every layer's name, inputs and block.
+   * @returns {import('../types').ExpandedSpec | null}
+   */
+  get expansion() {
+    if (this.expanded_ === undefined) {
+      try {
+        this.expanded_ = api.editor.expand(this.spec);
+      } catch {
+        this.expanded_ = null;
+      }
+    }
+    return this.expanded_;
+  }
+
+  /** The layers to draw: the summary's (a valid model) or the expansion's. */
+  flatLayers() {
+    const input = doc.inputName(this.spec);
+    if (this.summary) {
+      return this.summary.layers.filter((l) => !(l.className === 'InputLayer' && l.name === input));
+    }
+    return this.expansion?.layers ?? null;
+  }
+
   /** Checks the spec and redraws the graph, summary and inspector. @param {{keepInspector?: boolean}} [options] */
   refresh({ keepInspector = false } = {}) {
     this.check();
-    this.graph = buildGraph(this.spec, this.expanded, this.expansion, this.summary, this.error);
+    this.graph = buildGraph(this.spec, this.expanded, this.flatLayers(), this.summary, this.error);
     const key = `${this.graph.nodes.map((n) => n.id).join('\u0001')}\u0002${this.graph.edges.map((e) => e.join('\u0000')).join('\u0001')}`;
     const relayout = key !== this.layoutKey;
     this.view.setGraph(this.graph, null);
@@ -224,18 +262,49 @@ export class Editor {
    * @param {boolean} push @param {{keepUrl?: boolean}} [options]
    */
   record(push, { keepUrl = false } = {}) {
-    const step = this.timeline[this.cursor];
-    const state = { ...(history.state ?? {}), convlabEditor: { session: this.session, seq: step.seq } };
-    const url = new URL(location.href);
-    if (this.model && !keepUrl) url.hash = this.linkHash();
-    if (push) {
-      history.pushState(state, '', url);
-      this.pushed.add(step.seq);
-    } else {
-      // A replaced entry keeps its place: if this page pushed it, it still lines up.
-      if (this.pushed.has(history.state?.convlabEditor?.seq)) this.pushed.add(step.seq);
-      history.replaceState(state, '', url);
+    const seq = this.timeline[this.cursor].seq;
+    const last = this.historyQueue.at(-1);
+    // Writes wait for the frame to end (a history write costs a round trip to the browser);
+    // a replace right after a queued write just changes what that write says.
+    if (!push && last) Object.assign(last, { seq, keepUrl });
+    else this.historyQueue.push({ push, seq, keepUrl });
+    if (!this.historyTimer) this.historyTimer = setTimeout(() => this.flushHistory(), 30);
+  }
+
+  /** Does the queued history writes now (before anything reads or walks the history). */
+  flushHistory() {
+    clearTimeout(this.historyTimer);
+    this.historyTimer = 0;
+    const queue = this.historyQueue;
+    this.historyQueue = [];
+    for (const { push, seq, keepUrl } of queue) {
+      const state = { ...(history.state ?? {}), convlabEditor: { session: this.session, seq } };
+      if (push) {
+        history.pushState(state, '', location.href);
+        this.pushed.add(seq);
+      } else {
+        // A replaced entry keeps its place: if this page pushed it, it still lines up.
+        if (this.pushed.has(history.state?.convlabEditor?.seq)) this.pushed.add(seq);
+        history.replaceState(state, '', location.href);
+      }
+      if (!keepUrl) this.linkLater(seq);
     }
+  }
+
+  /**
+   * Puts the model's link into the address of history entry `seq` once the edits pause (the
+   * link's compression is the slowest part of an edit on a big model; a burst of keystrokes
+   * needs it once).
+   * @param {number} seq
+   */
+  linkLater(seq) {
+    clearTimeout(this.linkTimer);
+    this.linkTimer = setTimeout(() => {
+      if (!this.model || history.state?.convlabEditor?.seq !== seq) return;
+      const url = new URL(location.href);
+      url.hash = this.linkHash();
+      if (url.href !== location.href) history.replaceState(history.state, '', url);
+    }, 120);
   }
 
   /** The share hash of the current (valid) model. */
@@ -263,6 +332,7 @@ export class Editor {
    * @param {number} index
    */
   inHistory(index) {
+    this.flushHistory();
     const here = history.state?.convlabEditor;
     const now = this.timeline[this.cursor];
     const later = this.timeline[Math.max(index, this.cursor)];
@@ -291,11 +361,22 @@ export class Editor {
     if (index >= 0 && index !== this.cursor) this.go(index);
   }
 
-  /** Writes the work to IndexedDB after the step (in order); reports failures, quota named. */
-  autosave() {
+  /**
+   * Writes the work to IndexedDB shortly after the step (a burst of keystrokes is one write),
+   * or at once with `now`; in order. Failures are reported, a full quota named.
+   * @param {{now?: boolean}} [options] @returns {Promise<void>} the write (with `now`)
+   */
+  autosave({ now = false } = {}) {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = 0;
+    if (!now) {
+      this.saveTimer = setTimeout(() => this.autosave({ now: true }), 150);
+      return this.saving;
+    }
+    const keep = this.timeline.slice(-100);
     const work = {
       ...this.work, name: String(this.spec.name ?? this.work.name), spec: doc.clone(this.spec), expanded: [...this.expanded],
-      timeline: this.timeline.slice(-100).map((s) => JSON.stringify(s)), cursor: Math.max(0, this.cursor - Math.max(0, this.timeline.length - 100)),
+      timeline: keep.map(stepJson), cursor: Math.max(0, this.cursor - (this.timeline.length - keep.length)),
       session: this.session, savedAt: Date.now(),
     };
     this.saving = this.saving.then(async () => {
@@ -312,6 +393,12 @@ export class Editor {
       await showSaved(this);
     });
     return this.saving;
+  }
+
+  /** Finishes what is pending: history writes and the autosave (tests and page hide use it). */
+  flush() {
+    this.flushHistory();
+    return this.saveTimer ? this.autosave({ now: true }) : this.saving;
   }
 
   /** Tells the other views about the current model when it is valid (after typing pauses). */

@@ -30,6 +30,8 @@ function el(tag, attrs = {}) {
 /** @param {number[] | null} s */
 export const shapeText = (s) => (s ? s.join('×') : '?');
 const fmt = new Intl.NumberFormat('en-US');
+/** What a node's drawing depends on (besides its position and selection). @param {GraphNode} n */
+const signature = (n) => `${n.label}|${n.type}|${n.kind}|${n.shape?.join('x')}|${n.params}|${n.error ?? ''}`;
 /** @param {string} s @param {number} n */
 const clip = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
@@ -57,6 +59,8 @@ export class GraphView {
     this.pos = new Map();
     /** @type {Map<string, number[]>} laid-out edge polylines by "from\0to" */
     this.lines = new Map();
+    /** @type {WeakMap<number[], {x0: number, y0: number, x1: number, y1: number}>} each polyline's box */
+    this.edgeBoxes = new WeakMap();
     /** @type {Map<string, SVGElement>} */
     this.nodeEls = new Map();
     /** @type {Map<string, SVGElement>} */
@@ -67,6 +71,8 @@ export class GraphView {
     /** @type {{x0: number, y0: number, x1: number, y1: number} | null} the drawn window (graph coordinates) */
     this.drawn = null;
     this.bounds = { width: 0, height: 0 };
+    /** @type {{w: number, h: number} | null} */
+    this.box = null;
     this.wirePointer();
   }
 
@@ -76,15 +82,47 @@ export class GraphView {
    * @param {Graph} graph @param {Layout | null} layout
    */
   setGraph(graph, layout) {
+    const old = this.graph;
     this.graph = graph;
     if (layout) {
       this.pos = new Map(Object.entries(layout.nodes));
       this.lines = new Map(graph.edges.map(([a, b], i) => [`${a}\u0000${b}`, layout.edges[i] ?? []]));
       this.bounds = { width: layout.width, height: layout.height };
-    } else {
-      for (const n of graph.nodes) if (!this.pos.has(n.id)) this.pos.set(n.id, this.guess(n.id));
+      this.rebuild();
+      return;
     }
-    this.rebuild();
+    for (const n of graph.nodes) if (!this.pos.has(n.id)) this.pos.set(n.id, this.guess(n.id));
+    this.update(old);
+  }
+
+  /**
+   * Redraws only what changed since graph `old` (same positions): nodes whose text or marks
+   * changed, the edges if they changed, the block boxes if their members changed. An edit of
+   * one field on a 500-layer model so touches a few elements.
+   * @param {Graph} old
+   */
+  update(old) {
+    const hadFocus = this.nodeLayer.contains(document.activeElement);
+    for (const [id, e] of this.nodeEls) {
+      const n = this.graph.byId.get(id);
+      if (!n || signature(n) !== e.getAttribute('data-sig')) { e.remove(); this.nodeEls.delete(id); }
+    }
+    const edgeKey = (/** @type {Graph} */ g) => g.edges.map((e) => e.join('\u0000')).join('\u0001');
+    if (edgeKey(old) !== edgeKey(this.graph)) {
+      for (const e of this.edgeEls.values()) e.remove();
+      this.edgeEls.clear();
+    }
+    const groupKey = (/** @type {Graph} */ g) => g.nodes.filter((n) => n.group).map((n) => `${n.group}/${n.id}`).join('\u0001');
+    if (groupKey(old) !== groupKey(this.graph)) {
+      this.groupLayer.replaceChildren();
+      this.drawGroups();
+    }
+    this.cull();
+    if (hadFocus && !this.nodeLayer.contains(document.activeElement)) {
+      const el = this.selected ? this.nodeEls.get(this.selected) : null;
+      if (el) /** @type {any} */ (el).focus({ preventScroll: true });
+      else this.svg.focus({ preventScroll: true });
+    }
   }
 
   /** Where a node not yet laid out goes: under the node it reads. @param {string} id */
@@ -136,10 +174,20 @@ export class GraphView {
     }
   }
 
-  /** Screen size of the view. */
+  /**
+   * Screen size of the view, kept by a ResizeObserver: reading the layout on every pan would
+   * force the browser to lay out the whole page (the summary's 500 rows) in the middle of a frame.
+   */
   size() {
-    const r = this.svg.getBoundingClientRect();
-    return { w: r.width || 800, h: r.height || 600 };
+    if (!this.box) {
+      const r = this.svg.getBoundingClientRect();
+      this.box = { w: r.width || 800, h: r.height || 600 };
+      new ResizeObserver(([entry]) => {
+        const { width, height } = entry.contentRect;
+        if (width > 0 && height > 0) this.box = { w: width, h: height };
+      }).observe(this.svg);
+    }
+    return this.box;
   }
 
   /** Applies the transform; redraws the node set when the screen leaves the drawn window. */
@@ -173,11 +221,16 @@ export class GraphView {
       const key = `${a}\u0000${b}`;
       const pts = this.points(a, b);
       if (!pts) continue;
-      let x0 = Infinity; let y0 = Infinity; let x1 = -Infinity; let y1 = -Infinity;
-      for (let i = 0; i < pts.length; i += 2) {
-        x0 = Math.min(x0, pts[i]); x1 = Math.max(x1, pts[i]); y0 = Math.min(y0, pts[i + 1]); y1 = Math.max(y1, pts[i + 1]);
+      let box = this.edgeBoxes.get(pts);
+      if (!box) {
+        box = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+        for (let i = 0; i < pts.length; i += 2) {
+          box.x0 = Math.min(box.x0, pts[i]); box.x1 = Math.max(box.x1, pts[i]);
+          box.y0 = Math.min(box.y0, pts[i + 1]); box.y1 = Math.max(box.y1, pts[i + 1]);
+        }
+        this.edgeBoxes.set(pts, box);
       }
-      if (x1 < win.x0 || x0 > win.x1 || y1 < win.y0 || y0 > win.y1) continue;
+      if (box.x1 < win.x0 || box.x0 > win.x1 || box.y1 < win.y0 || box.y0 > win.y1) continue;
       wantEdges.add(key);
       if (!this.edgeEls.has(key)) {
         let d = `M${pts[0]},${pts[1]}`;
@@ -206,7 +259,7 @@ export class GraphView {
     const classes = ['ed-node', `ed-${n.kind}`];
     if (n.error) classes.push('ed-invalid');
     if (n.id === this.selected) classes.push('ed-selected');
-    const g = el('g', { class: classes.join(' '), 'data-id': n.id, transform: `translate(${p.x - NODE_W / 2},${p.y - NODE_H / 2})`, role: 'button', tabindex: n.id === this.selected ? 0 : -1 });
+    const g = el('g', { class: classes.join(' '), 'data-id': n.id, 'data-sig': signature(n), transform: `translate(${p.x - NODE_W / 2},${p.y - NODE_H / 2})`, role: 'button', tabindex: n.id === this.selected ? 0 : -1 });
     const counts = n.kind === 'input' ? '' : `, ${fmt.format(n.params)} parameters`;
     const extra = n.kind === 'block' ? ', a collapsed block: Enter expands it' : '';
     g.setAttribute('aria-label', `${n.id}, ${n.type}, output ${shapeText(n.shape)}${counts}${extra}${n.error ? `, invalid: ${n.error}` : ''}`);

@@ -22,11 +22,13 @@ import { entries, entryNames, entryInputs, entryOf, inputName, isBlock } from '.
 
 /**
  * @param {ModelSpec} spec @param {Set<string>} expanded entry names shown expanded
- * @param {ExpandedSpec | null} expansion @param {ModelSummary | null} summary
+ * @param {{name: string, className: string, inputs: string[], block: string | null}[] | null} flat
+ *   the core's layers after block expansion (the summary's or the expansion's), without the input
+ * @param {ModelSummary | null} summary
  * @param {{layer: string | null, message: string} | null} error
  * @returns {Graph}
  */
-export function buildGraph(spec, expanded, expansion, summary, error) {
+export function buildGraph(spec, expanded, flat, summary, error) {
   const names = entryNames(spec);
   const list = entries(spec);
   /** @type {Map<string, LayerSummary>} */
@@ -40,10 +42,10 @@ export function buildGraph(spec, expanded, expansion, summary, error) {
   owner.set(input, input);
   /** @type {[string, string][]} */
   const edges = [];
-  if (expansion) {
+  if (flat) {
     /** @type {Map<string, GraphNode>} */
     const copyEntry = new Map();
-    for (const l of expansion.layers) {
+    for (const l of flat) {
       const i = l.block === null ? entryOf(spec, l.name) : entryOf(spec, l.block);
       const e = list[i];
       const entryName = names[i] ?? l.name;
@@ -63,7 +65,7 @@ export function buildGraph(spec, expanded, expansion, summary, error) {
         owner.set(l.name, l.name);
       }
     }
-    for (const l of expansion.layers) {
+    for (const l of flat) {
       const to = /** @type {string} */ (owner.get(l.name));
       for (const from of l.inputs) {
         const f = owner.get(from);

@@ -55,6 +55,8 @@ export class SummaryTable {
     host.append(h('h3', {}, 'Summary'), controls, this.totals, this.warnings, wrap);
     /** @type {Map<string, HTMLTableRowElement>} */
     this.rows = new Map();
+    /** @type {WeakMap<HTMLTableRowElement, string>} what each row shows */
+    this.shown = new WeakMap();
     this.body.addEventListener('click', (e) => {
       const id = /** @type {Element} */ (e.target).closest('button[data-id]')?.getAttribute('data-id');
       if (id) handlers.onSelect(id);
@@ -88,16 +90,19 @@ export class SummaryTable {
         row.append(cell, h('td'), h('td'), h('td', { class: 'num' }), h('td', { class: 'num' }), h('td', { class: 'num' }));
         this.rows.set(n.id, row);
       }
-      const cells = row.cells;
       const none = n.kind === 'input';
-      set(cells[1], n.type);
-      set(cells[2], summary || n.shape ? shapeText(n.shape) : '?');
-      set(cells[3], none ? '' : fmt.format(n.params));
-      set(cells[4], none ? '' : fmt.format(n.macs));
-      set(cells[5], bytes(n.bytes));
-      row.classList.toggle('ed-invalid', !!n.error);
-      row.classList.toggle('ed-inner', n.kind === 'inner');
-      if (n.error) row.title = n.error; else row.removeAttribute('title');
+      const shape = summary || n.shape ? shapeText(n.shape) : '?';
+      const key = `${n.type}\u0001${shape}\u0001${n.params}\u0001${n.macs}\u0001${n.bytes}\u0001${n.error ?? ''}\u0001${n.kind}`;
+      // Only rows whose values changed touch the DOM (a 500-row table, edited per keystroke).
+      if (this.shown.get(row) !== key) {
+        this.shown.set(row, key);
+        const values = [n.type, shape, none ? '' : fmt.format(n.params), none ? '' : fmt.format(n.macs), bytes(n.bytes)];
+        const cells = row.cells;
+        for (let i = 0; i < 5; i++) set(cells[i + 1], values[i]);
+        row.classList.toggle('ed-invalid', !!n.error);
+        row.classList.toggle('ed-inner', n.kind === 'inner');
+        if (n.error) row.title = n.error; else row.removeAttribute('title');
+      }
       /** @type {ChildNode | null} */
       const expected = prev ? prev.nextSibling : this.body.firstChild;
       if (expected !== row) this.body.insertBefore(row, expected);
