@@ -65,6 +65,8 @@ async function copyLink(ed) {
     ed.say(`No link: the model is not valid: ${ed.error?.message ?? ''}`, true);
     return;
   }
+  ed.flushHistory();
+  clearTimeout(ed.linkTimer);
   const url = new URL(location.href);
   url.hash = shareHash(ed.model);
   history.replaceState(history.state, '', url);

@@ -29,6 +29,7 @@ import { render } from './editor-view.js';
 import { wireKeys } from './keys.js';
 import { wireFiles, openLinkAtStart, showSaved } from './editor-io.js';
 import * as autosave from './autosave.js';
+import { parseHash } from '../train-settings.js';
 
 /** @type {WeakMap<Step, string>} */
 const stepTexts = new WeakMap();
@@ -307,9 +308,10 @@ export class Editor {
     }, 120);
   }
 
-  /** The share hash of the current (valid) model. */
+  /** The share hash of the current (valid) model, keeping the address's training settings. */
   linkHash() {
-    return this.model.toUrl();
+    const train = parseHash(location.hash).train;
+    return `${this.model.toUrl()}${train ? `&train=${train}` : ''}`;
   }
 
   /** Moves to step `index` of the timeline. @param {number} index */

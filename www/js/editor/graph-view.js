@@ -39,8 +39,17 @@ export class GraphView {
   /** @param {HTMLElement} host @param {Handlers} handlers */
   constructor(host, handlers) {
     this.handlers = handlers;
-    this.svg = /** @type {SVGSVGElement} */ (el('svg', { class: 'ed-svg', role: 'group', 'aria-label': 'Layer graph: arrow keys pan, + and - zoom, 0 fits, Enter selects a layer' }));
-    this.svg.setAttribute('tabindex', '0');
+    // The surface takes the pointer, the wheel and the keyboard; the stage is a composited
+    // layer holding the drawing of the window around the screen, so that panning only moves
+    // the layer (no repaint) until the screen leaves that window.
+    this.surface = document.createElement('div');
+    this.surface.className = 'ed-svg';
+    this.surface.setAttribute('role', 'group');
+    this.surface.setAttribute('aria-label', 'Layer graph: arrow keys pan, + and - zoom, 0 fits, Enter selects a layer');
+    this.surface.tabIndex = 0;
+    this.stage = document.createElement('div');
+    this.stage.className = 'ed-stage';
+    this.svg = /** @type {SVGSVGElement} */ (el('svg', { class: 'ed-drawing' }));
     const defs = el('defs');
     const marker = el('marker', { id: 'ed-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
     marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'ed-arrowhead' }));
@@ -52,7 +61,9 @@ export class GraphView {
     this.wire = el('line', { class: 'ed-wire', visibility: 'hidden' });
     this.viewport.append(this.groupLayer, this.edgeLayer, this.nodeLayer, this.wire);
     this.svg.append(defs, this.viewport);
-    host.append(this.svg);
+    this.stage.append(this.svg);
+    this.surface.append(this.stage);
+    host.append(this.surface);
     /** @type {Graph} */
     this.graph = { nodes: [], edges: [], byId: new Map() };
     /** @type {Map<string, {x: number, y: number}>} node centres */
@@ -68,7 +79,7 @@ export class GraphView {
     /** @type {string | null} */
     this.selected = null;
     this.t = { x: 0, y: 0, k: 1 };
-    /** @type {{x0: number, y0: number, x1: number, y1: number} | null} the drawn window (graph coordinates) */
+    /** @type {{x0: number, y0: number, x1: number, y1: number, k: number} | null} the drawn window (graph coordinates) and its scale */
     this.drawn = null;
     this.bounds = { width: 0, height: 0 };
     /** @type {{w: number, h: number} | null} */
@@ -121,7 +132,7 @@ export class GraphView {
     if (hadFocus && !this.nodeLayer.contains(document.activeElement)) {
       const el = this.selected ? this.nodeEls.get(this.selected) : null;
       if (el) /** @type {any} */ (el).focus({ preventScroll: true });
-      else this.svg.focus({ preventScroll: true });
+      else this.surface.focus({ preventScroll: true });
     }
   }
 
@@ -147,7 +158,7 @@ export class GraphView {
     if (hadFocus) {
       const el = this.selected ? this.nodeEls.get(this.selected) : null;
       if (el) /** @type {any} */ (el).focus({ preventScroll: true });
-      else this.svg.focus({ preventScroll: true });
+      else this.surface.focus({ preventScroll: true });
     }
   }
 
@@ -180,12 +191,12 @@ export class GraphView {
    */
   size() {
     if (!this.box) {
-      const r = this.svg.getBoundingClientRect();
+      const r = this.surface.getBoundingClientRect();
       this.box = { w: r.width || 800, h: r.height || 600 };
       new ResizeObserver(([entry]) => {
         const { width, height } = entry.contentRect;
         if (width > 0 && height > 0) this.box = { w: width, h: height };
-      }).observe(this.svg);
+      }).observe(this.surface);
     }
     return this.box;
   }
@@ -193,11 +204,19 @@ export class GraphView {
   /** Applies the transform; redraws the node set when the screen leaves the drawn window. */
   apply() {
     const { x, y, k } = this.t;
-    this.viewport.setAttribute('transform', `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${k.toFixed(4)})`);
     const { w, h } = this.size();
     const v = { x0: -x / k, y0: -y / k, x1: (w - x) / k, y1: (h - y) / k };
     const d = this.drawn;
-    if (!d || v.x0 < d.x0 || v.y0 < d.y0 || v.x1 > d.x1 || v.y1 > d.y1) this.cull();
+    if (!d || d.k !== k || v.x0 < d.x0 || v.y0 < d.y0 || v.x1 > d.x1 || v.y1 > d.y1) this.cull();
+    this.place();
+  }
+
+  /** Moves the stage so the drawn window sits where the transform puts it (compositor only). */
+  place() {
+    const d = this.drawn;
+    if (!d) return;
+    const { x, y, k } = this.t;
+    this.stage.style.transform = `translate3d(${(x + d.x0 * k).toFixed(1)}px, ${(y + d.y0 * k).toFixed(1)}px, 0)`;
   }
 
   /** Draws exactly the nodes and edges within the screen plus half a screen each side. */
@@ -206,8 +225,12 @@ export class GraphView {
     const { w, h } = this.size();
     const mx = w / k / 2;
     const my = h / k / 2;
-    const win = { x0: -x / k - mx, y0: -y / k - my, x1: (w - x) / k + mx, y1: (h - y) / k + my };
+    const win = { x0: -x / k - mx, y0: -y / k - my, x1: (w - x) / k + mx, y1: (h - y) / k + my, k };
     this.drawn = win;
+    this.svg.setAttribute('width', String(Math.ceil((win.x1 - win.x0) * k)));
+    this.svg.setAttribute('height', String(Math.ceil((win.y1 - win.y0) * k)));
+    this.viewport.setAttribute('transform', `scale(${k}) translate(${-win.x0},${-win.y0})`);
+    this.place();
     const inside = (/** @type {number} */ px, /** @type {number} */ py) => px + NODE_W / 2 >= win.x0 && px - NODE_W / 2 <= win.x1 && py + NODE_H / 2 >= win.y0 && py - NODE_H / 2 - 20 <= win.y1;
     const want = new Set();
     for (const n of this.graph.nodes) {
@@ -367,14 +390,14 @@ export class GraphView {
 
   /** Screen point -> graph point. @param {number} sx @param {number} sy */
   toGraph(sx, sy) {
-    const r = this.svg.getBoundingClientRect();
+    const r = this.surface.getBoundingClientRect();
     return { x: (sx - r.left - this.t.x) / this.t.k, y: (sy - r.top - this.t.y) / this.t.k };
   }
 
   wirePointer() {
     /** @type {{mode: 'pan' | 'wire', id: number, x: number, y: number, from?: string, moved: boolean} | null} */
     let drag = null;
-    this.svg.addEventListener('pointerdown', (e) => {
+    this.surface.addEventListener('pointerdown', (e) => {
       if (e.button !== 0) return;
       const target = /** @type {Element} */ (e.target);
       const nodeEl = target.closest('.ed-node');
@@ -386,14 +409,14 @@ export class GraphView {
           this.wire.setAttribute('x2', String(p.x)); this.wire.setAttribute('y2', String(p.y + NODE_H / 2));
           this.wire.setAttribute('visibility', 'visible');
         }
-        this.svg.setPointerCapture(e.pointerId);
+        this.surface.setPointerCapture(e.pointerId);
         e.preventDefault();
       } else if (!nodeEl && !target.closest('.ed-group')) {
         drag = { mode: 'pan', id: e.pointerId, x: e.clientX, y: e.clientY, moved: false };
-        this.svg.setPointerCapture(e.pointerId);
+        this.surface.setPointerCapture(e.pointerId);
       }
     });
-    this.svg.addEventListener('pointermove', (e) => {
+    this.surface.addEventListener('pointermove', (e) => {
       if (!drag || e.pointerId !== drag.id) return;
       const dx = e.clientX - drag.x;
       const dy = e.clientY - drag.y;
@@ -416,12 +439,12 @@ export class GraphView {
         const to = over?.getAttribute('data-id');
         if (to && to !== d.from) this.handlers.onConnect(d.from, to);
       } else if (d.mode === 'pan' && !d.moved) {
-        this.svg.focus({ preventScroll: true });
+        this.surface.focus({ preventScroll: true });
       }
     };
-    this.svg.addEventListener('pointerup', end);
-    this.svg.addEventListener('pointercancel', end);
-    this.svg.addEventListener('click', (e) => {
+    this.surface.addEventListener('pointerup', end);
+    this.surface.addEventListener('pointercancel', end);
+    this.surface.addEventListener('click', (e) => {
       const target = /** @type {Element} */ (e.target);
       const toggle = target.closest('[data-toggle]');
       if (toggle) { this.handlers.onToggle(/** @type {string} */ (toggle.getAttribute('data-toggle'))); return; }
@@ -430,24 +453,24 @@ export class GraphView {
       const id = target.closest('.ed-node')?.getAttribute('data-id');
       if (id) this.handlers.onSelect(id);
     });
-    this.svg.addEventListener('focusin', (e) => {
+    this.surface.addEventListener('focusin', (e) => {
       const id = /** @type {Element} */ (e.target).closest?.('.ed-node')?.getAttribute('data-id');
       if (id && id !== this.selected) this.handlers.onSelect(id);
     });
-    this.svg.addEventListener('dblclick', (e) => {
+    this.surface.addEventListener('dblclick', (e) => {
       const id = /** @type {Element} */ (e.target).closest('.ed-node')?.getAttribute('data-id');
       const n = id ? this.graph.byId.get(id) : null;
       if (n && (n.kind === 'block' || n.group)) this.handlers.onToggle(n.group ?? n.id);
     });
-    this.svg.addEventListener('wheel', (e) => {
+    this.surface.addEventListener('wheel', (e) => {
       e.preventDefault();
-      const r = this.svg.getBoundingClientRect();
+      const r = this.surface.getBoundingClientRect();
       this.zoomBy(Math.exp(-e.deltaY * 0.0015), e.clientX - r.left, e.clientY - r.top);
     }, { passive: false });
-    this.svg.addEventListener('dragover', (e) => {
+    this.surface.addEventListener('dragover', (e) => {
       if (e.dataTransfer?.types.includes('application/x-convlab-layer')) { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; }
     });
-    this.svg.addEventListener('drop', (e) => {
+    this.surface.addEventListener('drop', (e) => {
       const type = e.dataTransfer?.getData('application/x-convlab-layer');
       if (!type) return;
       e.preventDefault();
