@@ -71,6 +71,13 @@ test('editing a field updates the summary at once; an invalid value keeps its te
     await page.fill('#ed-f-filters', '32');
     // conv1 7x7x1x32 + 32 = 1,600 (was 3,200); conv2 3x3x32x128 + 128 = 36,992 (was 73,856).
     assert.equal(await params(page), String(1413834 - 1600 - 36864));
+    // The other views get the valid model through the store.
+    await page.evaluate(async () => { globalThis.__store = await import('./js/store.js'); });
+    const shared = await page.waitForFunction(() => {
+      const m = globalThis.__store.get().model;
+      return m?.origin === 'editor' && m.spec.layers[0].config.filters === 32 ? { name: m.name, weights: m.weights } : null;
+    });
+    assert.deepEqual(await shared.jsonValue(), { name: 'fashion_mnist_cnn', weights: null });
     await page.fill('#ed-f-kernel_size', '0');
     assert.equal(await page.inputValue('#ed-f-kernel_size'), '0', 'the text stays');
     const node = page.locator('.ed-node[data-id="conv1"]');
@@ -270,6 +277,11 @@ test('a link meeting kept work asks: beside keeps both, replace is undoable, quo
     await p3.click('#ed-add-Dropout');
     await settled(p3);
     assert.match(await p3.textContent('#ed-save-note'), /Autosave failed: the browser's storage quota is full/);
+    // A link pasted into the address bar of the open page asks the same question.
+    await p3.evaluate((h) => { location.hash = h.slice(1); }, lenetLink);
+    await p3.waitForSelector('#ed-choice:not([hidden])');
+    await p3.click('#ed-choice-keep');
+    assert.equal(await p3.evaluate(() => globalThis.__convlabEditor.spec.name), 'alexnet');
     assert.deepEqual([...errors, ...e2, ...e3], []);
   });
 });

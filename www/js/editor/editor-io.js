@@ -158,6 +158,28 @@ export async function openLinkAtStart(ed) {
 }
 
 /**
+ * A `#model=` link typed or pasted into the address bar of an open page (not one of this
+ * page's own history entries): the same question as at start.
+ * @param {Editor} ed
+ */
+export function onHashChange(ed) {
+  if (history.state?.convlabEditor?.session === ed.session) return;
+  const { model } = parseHash(location.hash);
+  if (!model) return;
+  let linked;
+  try {
+    const m = api.Model.fromUrl(model);
+    linked = m.spec();
+    m.free();
+  } catch (e) {
+    ed.say(`The link's model could not be read: ${/** @type {Error} */ (e).message}`, true);
+    return;
+  }
+  if (sameSpec(ed.spec, linked)) return;
+  ask(ed, { id: ed.work.id, name: String(ed.spec.name ?? ed.work.name), savedAt: Date.now(), spec: ed.spec, expanded: [], timeline: [], cursor: 0, session: ed.session }, linked);
+}
+
+/**
  * The question: open the link beside the kept work, replace it, or keep it.
  * @param {Editor} ed @param {autosave.Work} kept @param {any} linked
  */

@@ -27,7 +27,7 @@ import { SummaryTable } from './summary-table.js';
 import { DEFAULTS } from './layers.js';
 import { render } from './editor-view.js';
 import { wireKeys } from './keys.js';
-import { wireFiles, openLinkAtStart, showSaved } from './editor-io.js';
+import { wireFiles, openLinkAtStart, showSaved, onHashChange } from './editor-io.js';
 import * as autosave from './autosave.js';
 import { parseHash } from '../train-settings.js';
 
@@ -120,6 +120,7 @@ export class Editor {
     });
     window.addEventListener('popstate', (e) => this.onPopState(e.state));
     window.addEventListener('pagehide', () => { this.flush(); });
+    window.addEventListener('hashchange', () => onHashChange(this));
     wireKeys(this);
     wireFiles(this);
   }
