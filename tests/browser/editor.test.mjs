@@ -196,7 +196,7 @@ test('a block instance expands in place and collapses; editing inside unpacks on
     await page.click('#ed-undo');
     await page.waitForFunction(() => globalThis.__convlabEditor.spec.layers.some((l) => l.name === 'res2'));
     assert.equal(await params(page), '21814696');
-    await page.click('.ed-group[data-group="res2"] rect');
+    await page.click('.ed-group[data-group="res2"] .ed-group-label');
     await page.waitForFunction(() => !document.querySelector('.ed-group[data-group="res2"]'));
     assert.deepEqual(await rowIds(page), collapsed);
     assert.deepEqual(errors, []);

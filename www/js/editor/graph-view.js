@@ -411,7 +411,7 @@ export class GraphView {
         }
         this.surface.setPointerCapture(e.pointerId);
         e.preventDefault();
-      } else if (!nodeEl && !target.closest('.ed-group')) {
+      } else if (!nodeEl && !target.closest('.ed-group-label')) {
         drag = { mode: 'pan', id: e.pointerId, x: e.clientX, y: e.clientY, moved: false };
         this.surface.setPointerCapture(e.pointerId);
       }
@@ -448,8 +448,8 @@ export class GraphView {
       const target = /** @type {Element} */ (e.target);
       const toggle = target.closest('[data-toggle]');
       if (toggle) { this.handlers.onToggle(/** @type {string} */ (toggle.getAttribute('data-toggle'))); return; }
-      const group = target.closest('.ed-group');
-      if (group) { this.handlers.onToggle(/** @type {string} */ (group.getAttribute('data-group'))); return; }
+      const label = target.closest('.ed-group-label');
+      if (label) { this.handlers.onToggle(/** @type {string} */ (label.parentElement?.getAttribute('data-group'))); return; }
       const id = target.closest('.ed-node')?.getAttribute('data-id');
       if (id) this.handlers.onSelect(id);
     });

@@ -64,6 +64,9 @@ export class Inspector {
     }
     if (node.kind === 'inner') {
       this.form.append(h('p', { class: 'note ed-rule' }, `Inside the expanded block instance ${node.group}. Editing a field here unpacks ${node.group} (all of its repeats) into plain layers named ${node.group}.layer; other instances keep using the block, and Undo puts it back.`));
+      const b = h('button', { type: 'button', class: 'ed-expand' }, `Collapse ${node.group}`);
+      b.addEventListener('click', () => this.handlers.onToggle(/** @type {string} */ (node.group)));
+      this.form.append(b);
     }
     if (node.kind !== 'inner') {
       this.text('name', 'Name', node.id, (v) => this.handlers.onRename(node, v), 'change');
