@@ -366,3 +366,28 @@ test('the keyboard alone opens a model, moves through layers, adds, duplicates, 
     assert.deepEqual(errors, []);
   });
 });
+
+test('damaged kept work is named, not fatal: the editor starts blank and lists it', async () => {
+  await withBrowser(async (context) => {
+    const { page, errors } = await openBuild(context);
+    await settled(page);
+    await page.evaluate(() => new Promise((resolve, reject) => {
+      const r = indexedDB.open('convlab-editor', 1);
+      r.onsuccess = () => {
+        const tx = r.result.transaction(['works', 'meta'], 'readwrite');
+        tx.objectStore('works').put({ id: 'bad', name: 'damaged', savedAt: Date.now(), spec: null, timeline: ['{"seq": "x"}'], cursor: 0 });
+        tx.objectStore('meta').put('bad', 'current');
+        tx.oncomplete = () => { r.result.close(); resolve(true); };
+        tx.onerror = () => reject(tx.error);
+      };
+    }));
+    await page.reload();
+    await page.waitForSelector('#view-build[data-ready="true"]', { timeout: 120_000 });
+    assert.match(await page.textContent('#ed-status'), /could not be opened \(its undo history is not in the form this editor writes\)/);
+    assert.deepEqual(await rowIds(page), ['input']);
+    await page.waitForSelector('#ed-saved-list li[data-work="bad"]');
+    await page.click('#ed-saved-list li[data-work="bad"] button:has-text("Open")');
+    assert.match(await page.textContent('#ed-status'), /damaged could not be opened/);
+    assert.deepEqual(errors, []);
+  });
+});

@@ -94,8 +94,12 @@ export async function showSaved(ed) {
     open.toggleAttribute('disabled', here);
     del.toggleAttribute('disabled', here);
     open.addEventListener('click', async () => {
-      const work = await autosave.loadWork(w.id);
-      if (work) { ed.load(work); await ed.autosave({ now: true }); }
+      try {
+        const work = await autosave.loadWork(w.id);
+        if (work) { ed.load(work); await ed.autosave({ now: true }); }
+      } catch (e) {
+        ed.say(`${w.name} could not be opened: ${/** @type {Error} */ (e).message}`, true);
+      }
     });
     del.addEventListener('click', async () => { await autosave.deleteWork(w.id); await showSaved(ed); });
     return h('li', { 'data-work': w.id, class: here ? 'ed-here' : '' }, [`${w.name}${here ? ' (open now)' : ''}, saved ${new Date(w.savedAt).toLocaleString()} `, open, ' ', del]);
@@ -142,8 +146,18 @@ export async function openLinkAtStart(ed) {
     }
   }
   const asking = !!(linked && kept && !sameSpec(kept.spec, linked));
-  if (kept) ed.load(kept, { keepUrl: asking });
-  else ed.load({ id: autosave.newId(), name: String(linked?.name ?? 'blank'), spec: linked ?? (await import('./editor.js')).blankSpec() });
+  const blank = (await import('./editor.js')).blankSpec();
+  let damaged = '';
+  try {
+    if (kept) ed.load(kept, { keepUrl: asking });
+    else ed.load({ id: autosave.newId(), name: String(linked?.name ?? 'blank'), spec: linked ?? blank });
+  } catch (e) {
+    // A kept record this version cannot read (damaged, or from elsewhere): say so, start blank;
+    // the record stays listed (and can be deleted) rather than being overwritten.
+    ed.load({ id: autosave.newId(), name: String(linked?.name ?? 'blank'), spec: linked ?? blank });
+    damaged = `The work kept in this browser could not be opened (${/** @type {Error} */ (e).message}); it stays listed below.`;
+    kept = null;
+  }
   if (asking && kept && linked) {
     ask(ed, kept, linked);
     await showSaved(ed);
@@ -154,7 +168,8 @@ export async function openLinkAtStart(ed) {
   } else {
     await showSaved(ed);
   }
-  if (linked && ed.ui.choice.hidden) ed.say(`Opened the link's model ${linked.name ?? ''}.`);
+  if (damaged) ed.say(damaged, true);
+  else if (linked && ed.ui.choice.hidden) ed.say(`Opened the link's model ${linked.name ?? ''}.`);
 }
 
 /**

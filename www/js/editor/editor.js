@@ -419,8 +419,12 @@ export class Editor {
    * @param {{keepUrl?: boolean}} [options] keepUrl: leave the address as it is (a link not yet answered)
    */
   load(work, { keepUrl = false } = {}) {
-    this.work = { id: work.id, name: work.name };
-    const steps = (work.timeline ?? []).map((t) => /** @type {Step} */ (JSON.parse(t)));
+    const steps = (Array.isArray(work.timeline) ? work.timeline : []).map((t) => /** @type {Step} */ (JSON.parse(t)));
+    if (steps.some((st) => typeof st?.seq !== 'number' || typeof st.spec !== 'object' || st.spec === null || !Array.isArray(st.expanded))) {
+      throw new Error('its undo history is not in the form this editor writes');
+    }
+    if (!steps.length && (typeof work.spec !== 'object' || work.spec === null)) throw new Error('it holds no spec');
+    this.work = { id: String(work.id), name: String(work.name) };
     if (steps.length) {
       this.timeline = steps;
       this.cursor = Math.min(work.cursor ?? steps.length - 1, steps.length - 1);
