@@ -144,6 +144,30 @@ test('add, duplicate, delete and connect layers; undo and redo; back and forward
     assert.equal(await params(page), String(320 + 9248 + 25088 * 64 + 64));
     await laidOut(page);
     assert.equal(await page.locator('.ed-edge').count(), 6, 'input->conv2d, conv2d->conv2d_1, conv2d_1->add, conv2d->add, add->flatten, flatten->dense');
+    // A layer type dragged from the palette onto a layer goes after it.
+    // (The drag's events, dispatched: Playwright's own drag scrolls the palette under it here.)
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      document.querySelector('#ed-add-Dropout').dispatchEvent(new DragEvent('dragstart', { dataTransfer: dt, bubbles: true }));
+      const target = document.querySelector('.ed-node[data-id="flatten"] rect');
+      for (const type of ['dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => globalThis.__convlabEditor.spec.layers.some((l) => l.name === 'dropout'));
+    const order = await page.evaluate(() => globalThis.__convlabEditor.spec.layers.map((l) => l.name));
+    assert.deepEqual(order.slice(order.indexOf('flatten'), order.indexOf('flatten') + 3), ['flatten', 'dropout', 'dense']);
+    // The keyboard way to connect: the inspector's "Reads".
+    await page.click('.ed-node[data-id="add"]');
+    assert.equal(await page.inputValue('#ed-f-inputs'), 'conv2d_1, conv2d');
+    await page.fill('#ed-f-inputs', 'conv2d, nowhere');
+    await page.press('#ed-f-inputs', 'Enter');
+    assert.match(await page.textContent('#ed-insp-problem'), /No layer named nowhere/);
+    await page.fill('#ed-f-inputs', 'conv2d, conv2d_1');
+    await page.press('#ed-f-inputs', 'Enter');
+    await page.waitForFunction(() => globalThis.__convlabEditor.spec.layers.find((l) => l.name === 'add').inputs.join() === 'conv2d,conv2d_1');
+    await page.click('#ed-undo');
+    await page.waitForFunction(() => globalThis.__convlabEditor.spec.layers.find((l) => l.name === 'add').inputs.join() === 'conv2d_1,conv2d');
+    await page.click('#ed-undo');
+    await page.waitForFunction(() => !globalThis.__convlabEditor.spec.layers.some((l) => l.name === 'dropout'));
     // Undo and redo.
     await settled(page);
     const steps = await page.evaluate(() => globalThis.__convlabEditor.timeline.length);
@@ -161,6 +185,11 @@ test('add, duplicate, delete and connect layers; undo and redo; back and forward
     await page.waitForFunction(() => globalThis.__convlabEditor.spec.layers.some((l) => l.name === 'conv2d'));
     await page.keyboard.press('Control+y');
     await page.waitForFunction(() => globalThis.__convlabEditor.spec.layers.find((l) => l.name === 'add').inputs?.includes('conv2d'));
+    // The two undone steps (the dropout, the inputs typed) are still ahead, then nothing.
+    await page.keyboard.press('Control+y');
+    await page.waitForFunction(() => globalThis.__convlabEditor.spec.layers.some((l) => l.name === 'dropout'));
+    await page.keyboard.press('Control+y');
+    await page.waitForFunction(() => globalThis.__convlabEditor.spec.layers.find((l) => l.name === 'add').inputs.join() === 'conv2d,conv2d_1');
     assert.equal(await page.$eval('#ed-redo', (b) => b.disabled), true);
     assert.deepEqual(errors, []);
   });
