@@ -85,7 +85,7 @@ test('editing a field updates the summary at once; an invalid value keeps its te
     const message = await node.locator('title').textContent();
     assert.match(message, /^layer 'conv1' \(Conv2D\): .*kernel/);
     assert.equal(await page.textContent('.ed-node[data-id="conv1"] .ed-n-err'), message.length > 60 ? `${message.slice(0, 59)}…` : message);
-    assert.equal(await page.getAttribute('#ed-f-kernel_size', 'aria-invalid'), '');
+    assert.equal(await page.getAttribute('#ed-f-kernel_size', 'aria-invalid'), 'true');
     assert.equal(await page.textContent('#ed-insp-problem'), message);
     assert.equal(await params(page), '', 'no totals for an invalid model');
     assert.match(await page.textContent('#ed-totals'), /Not a valid model/);

@@ -14,7 +14,7 @@ export const SHORTCUTS = [
   ['Arrow keys (a layer)', 'select the previous or next layer'],
   ['+ / -, 0', 'zoom in / out, fit the graph to the view'],
   ['Enter (a block)', 'expand or collapse the block'],
-  ['Delete or Backspace', 'delete the selected layer'],
+  ['Delete or Backspace (the graph)', 'delete the selected layer'],
   ['Ctrl+D', 'duplicate the selected layer (the copy reads it)'],
   ['Ctrl+Z', 'undo'],
   ['Ctrl+Shift+Z, Ctrl+Y', 'redo'],

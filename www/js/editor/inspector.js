@@ -156,9 +156,13 @@ export class Inspector {
   mark(key, message) {
     for (const input of this.form.querySelectorAll('[data-key]')) {
       const mine = key !== null && input.getAttribute('data-key') === key;
-      input.toggleAttribute('aria-invalid', mine);
-      if (mine) input.setAttribute('aria-errormessage', 'ed-insp-problem');
-      else input.removeAttribute('aria-errormessage');
+      if (mine) {
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-errormessage', 'ed-insp-problem');
+      } else {
+        input.removeAttribute('aria-invalid');
+        input.removeAttribute('aria-errormessage');
+      }
     }
     this.problem.textContent = message ?? '';
     this.problem.hidden = !message;

@@ -38,7 +38,8 @@ export function wireKeys(ed) {
       return;
     }
     if (inText) return;
-    if ((e.key === 'Delete' || e.key === 'Backspace') && !ctrl) {
+    const inGraph = !!(/** @type {Element} */ (e.target).closest?.('.ed-svg')) || e.target === document.body;
+    if ((e.key === 'Delete' || e.key === 'Backspace') && !ctrl && inGraph) {
       e.preventDefault();
       ed.remove();
       return;

@@ -67,7 +67,8 @@ export class SummaryTable {
   options() {
     const b = Number(this.batch.value);
     const ok = Number.isInteger(b) && b >= 1 && b <= 65536;
-    this.batch.toggleAttribute('aria-invalid', !ok);
+    if (ok) this.batch.removeAttribute('aria-invalid');
+    else this.batch.setAttribute('aria-invalid', 'true');
     return { batch: ok ? b : 1, optimizer: /** @type {any} */ (this.optimizer.value) };
   }
 
