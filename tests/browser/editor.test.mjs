@@ -8,8 +8,71 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { serve, launch, open } from './harness.mjs';
 
+import * as doc from '../../www/js/editor/doc.js';
+import { parseField } from '../../www/js/editor/layers.js';
+import { layerOfMessage } from '../../www/js/editor/graph.js';
+
 let server;
 before(async () => { server = await serve(); });
+
+// The spec edits themselves (www/js/editor/doc.js, plain functions): no browser needed.
+test('spec edits: default names as the core gives them, insert/delete/duplicate/connect/rename keep the chain', () => {
+  const spec = { format: 'convlab-model', version: 1, input: { shape: [8, 8, 1] }, layers: [
+    { class_name: 'Conv2D', config: { filters: 4, kernel_size: 3 } },
+    { class_name: 'Conv2D', config: { filters: 4, kernel_size: 3 } },
+    { class_name: 'MaxPool2D' },
+    { name: 'out', class_name: 'Dense', config: { units: 2 } }] };
+  assert.deepEqual(doc.entryNames(spec), ['conv2d', 'conv2d_1', 'max_pool2d', 'out']);
+  assert.deepEqual(doc.entryInputs(spec), [['input'], ['conv2d'], ['conv2d_1'], ['max_pool2d']]);
+  const added = doc.insertLayer(spec, 0, 'BatchNormalization', {});
+  assert.equal(added.name, 'batch_normalization');
+  assert.deepEqual(doc.entryNames(added.spec), ['conv2d', 'batch_normalization', 'conv2d_1', 'max_pool2d', 'out']);
+  assert.deepEqual(doc.entryInputs(added.spec)[2], ['batch_normalization'], 'the next layer reads the new one');
+  assert.equal(spec.layers.length, 4, 'the original is untouched');
+  const gone = doc.deleteEntry(added.spec, 2);
+  assert.deepEqual(doc.entryInputs(gone)[2], ['batch_normalization'], 'the pool reads what conv2d_1 read');
+  const dup = doc.duplicateEntry(spec, 3);
+  assert.equal(dup.name, 'out_1');
+  assert.deepEqual(doc.entryInputs(dup.spec)[4], ['out']);
+  const add = doc.insertLayer(spec, 1, 'Add', {});
+  const joined = doc.connect(add.spec, 'conv2d', 2);
+  assert.deepEqual(doc.entryInputs(joined)[2], ['conv2d_1', 'conv2d'], 'Add gains an input');
+  const replaced = doc.connect(spec, 'conv2d', 3);
+  assert.deepEqual(doc.entryInputs(replaced)[3], ['conv2d'], 'a Dense replaces its input');
+  const renamed = doc.rename(replaced, 0, 'first');
+  assert.deepEqual(doc.entryInputs(renamed).slice(1), [['first'], ['conv2d_1'], ['first']]);
+  assert.equal(doc.freshName(spec, 'conv2d'), 'conv2d_2');
+});
+
+test('unpacking a repeated block instance: plain layers named copy.layer, readers follow its output', () => {
+  const spec = { format: 'convlab-model', version: 1, input: { shape: [8, 8, 4] },
+    blocks: { unit: { params: {}, layers: [{ name: 'c', class_name: 'Conv2D', config: { filters: 4, kernel_size: 1 } }, { name: 'a', class_name: 'Add', inputs: ['x', 'c'] }] } },
+    layers: [{ name: 'u', block: 'unit', repeat: 2 }, { name: 'g', class_name: 'GlobalAvgPool2D' }] };
+  const flat = [
+    { name: 'u_1/c', className: 'Conv2D', config: { filters: 4, kernel_size: 1 }, inputs: ['input'], block: 'u_1' },
+    { name: 'u_1/a', className: 'Add', config: {}, inputs: ['input', 'u_1/c'], block: 'u_1' },
+    { name: 'u_2/c', className: 'Conv2D', config: { filters: 4, kernel_size: 1 }, inputs: ['u_1/a'], block: 'u_2' },
+    { name: 'u_2/a', className: 'Add', config: {}, inputs: ['u_1/a', 'u_2/c'], block: 'u_2' },
+    { name: 'g', className: 'GlobalAvgPool2D', config: {}, inputs: ['u_2/a'], block: null }];
+  const { spec: out, names } = doc.unpack(spec, 0, flat);
+  assert.deepEqual(doc.entryNames(out), ['u_1.c', 'u_1.a', 'u_2.c', 'u_2.a', 'g']);
+  assert.equal(names.get('u_2/a'), 'u_2.a');
+  assert.deepEqual(doc.entryInputs(out), [['input'], ['input', 'u_1.c'], ['u_1.a'], ['u_1.a', 'u_2.c'], ['u_2.a']]);
+  assert.equal(out.blocks.unit.layers.length, 2, 'the block stays defined for other instances');
+});
+
+test('fields as typed, and the layer a core message names', () => {
+  assert.equal(parseField('32'), 32);
+  assert.deepEqual(parseField('3, 5'), [3, 5]);
+  assert.deepEqual(parseField('[[1, 2], [3, 4]]'), [[1, 2], [3, 4]]);
+  assert.equal(parseField('same'), 'same');
+  assert.equal(parseField('  '), undefined);
+  assert.equal(parseField('abc, 3'), 'abc, 3', 'not numbers: the text, for the core to name');
+  assert.equal(layerOfMessage("layer 'res4_3/conv2' (Conv2D): argument 'kernel_size': too big"), 'res4_3/conv2');
+  assert.equal(layerOfMessage("layers 'a' -> 'b' -> 'a' form a cycle"), 'a');
+  assert.equal(layerOfMessage("layer 'it's' (Dense): units must be positive"), "it's");
+  assert.equal(layerOfMessage('model spec: format must be "convlab-model"'), null);
+});
 after(async () => { await server?.close(); });
 
 /** A fresh browser; `fn` gets its context; closed after. */

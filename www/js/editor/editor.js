@@ -542,6 +542,7 @@ export class Editor {
     if (!n || n.includes('/') || n.length > 200) return 'A name needs 1 to 200 characters and no "/".';
     if (n === node.id) return null;
     if (doc.entryNames(this.spec).includes(n) || doc.inputName(this.spec) === n) return `${n} is taken by another layer.`;
+    if (this.expanded.delete(node.id)) this.expanded.add(n);
     this.edit(doc.rename(this.spec, node.entry, n), { select: n });
     this.select(n);
     return null;
