@@ -185,6 +185,10 @@ export class Editor {
     if (this.view.selected && !this.graph.byId.has(this.view.selected)) this.view.select(null);
     this.table.show(this.graph, this.summary, this.error?.message ?? null);
     if (!keepInspector) this.showInspector();
+    else {
+      const shown = this.inspector.node ? this.graph.byId.get(this.inspector.node.id) : null;
+      if (shown) { this.inspector.node = shown; this.inspector.showFacts(shown); }
+    }
     this.inspector.showCoreProblem(this.error?.message ?? null, this.error?.layer ?? null);
     if (this.error) this.say(`Not valid: ${this.error.message}`, true);
     else this.say(`${this.spec.name ?? 'model'}: valid, ${this.summary?.totals.params.toLocaleString('en-US')} parameters.`);

@@ -34,6 +34,8 @@ export class Inspector {
     this.handlers = handlers;
     /** @type {GraphNode | null} */
     this.node = null;
+    /** @type {HTMLElement | null} */
+    this.facts = null;
     this.form = /** @type {HTMLFormElement} */ (h('form', { class: 'ed-form', 'aria-labelledby': 'ed-insp-h' }));
     this.form.addEventListener('submit', (e) => e.preventDefault());
     this.problem = h('p', { id: 'ed-insp-problem', class: 'ed-problem', role: 'status', 'aria-live': 'polite' });
@@ -55,8 +57,9 @@ export class Inspector {
       return;
     }
     title.textContent = node.kind === 'input' ? 'Input' : node.id;
-    const facts = h('p', { class: 'ed-facts' }, `${node.type} · output ${shapeText(node.shape)}${node.kind === 'input' ? '' : ` · ${node.params.toLocaleString('en-US')} parameters`}`);
-    this.form.append(facts);
+    this.facts = h('p', { class: 'ed-facts', 'aria-live': 'polite' });
+    this.form.append(this.facts);
+    this.showFacts(node);
     if (node.kind === 'input') {
       this.text('name', 'Name', node.id, (v) => this.handlers.onRename(node, v), 'change');
       this.text('shape', 'Shape (height, width, channels)', showField(ctx.inputShape).replace(/^\[|\]$/g, ''), (v) => { this.handlers.onInputShape(parseField(v)); return null; });
@@ -90,6 +93,13 @@ export class Inspector {
     for (const key of Object.keys(config)) {
       if (!fields.some((f) => f.key === key)) this.field({ key, kind: 'json' }, config[key]);
     }
+  }
+
+  /** The node's type, output shape and parameters (kept current while its fields are typed in). @param {GraphNode} node */
+  showFacts(node) {
+    if (!this.facts) return;
+    const text = node.error ? `${node.type} · not valid` : `${node.type} · output ${shapeText(node.shape)}${node.kind === 'input' ? '' : ` · ${node.params.toLocaleString('en-US')} parameters`}`;
+    if (this.facts.textContent !== text) this.facts.textContent = text;
   }
 
   /**
