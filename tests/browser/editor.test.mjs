@@ -109,8 +109,13 @@ test('zoo models load with their published parameter counts; the palette has eve
     const types = await page.evaluate(() => convlab.editor.layerTypes());
     assert.equal(types.length, 20);
     assert.deepEqual(await page.$$eval('.ed-palette [data-type]', (b) => b.map((x) => x.dataset.type)), types);
-    // Published counts (README's zoo table, checked against Keras in tests/zoo.rs).
-    for (const [name, count] of [['fashion_mnist_cnn', '1413834'], ['resnet34', '21814696'], ['lenet5', '60840']]) {
+    // Published counts (README's zoo table, checked against published figures and Keras in tests/zoo.rs).
+    const published = {
+      fashion_mnist_cnn: '1413834', lenet5: '60840', lenet5_modern: '61706', alexnet: '62378344', googlenet: '6998552',
+      vgg16: '138357544', resnet34: '21814696', resnet152: '60344232', xception: '22910480', se_resnet50: '28141144', mobilenet_v2: '3538984',
+    };
+    assert.deepEqual(Object.keys(published).sort(), [...names].sort());
+    for (const [name, count] of Object.entries(published)) {
       await openZoo(page, name);
       assert.equal(await params(page), count, name);
       if (name === 'resnet34') {
