@@ -50,7 +50,9 @@ export class SummaryTable {
     for (const c of ['Layer', 'Type', 'Output shape', 'Params', 'MACs', 'Memory']) tr.append(h('th', { scope: 'col' }, c));
     head.append(tr);
     this.body = h('tbody');
-    this.table.append(h('caption', {}, 'Per layer: output shape, parameters, multiply-adds and activation memory (one instance)'), head, this.body);
+    const cols = h('colgroup');
+    for (const c of ['c-name', 'c-type', 'c-shape', 'c-num', 'c-num', 'c-mem']) cols.append(h('col', { class: c }));
+    this.table.append(h('caption', {}, 'Per layer: output shape, parameters, multiply-adds and activation memory (one instance)'), cols, head, this.body);
     wrap.append(this.table);
     host.append(h('h3', {}, 'Summary'), controls, this.totals, this.warnings, wrap);
     /** @type {Map<string, HTMLTableRowElement>} */
