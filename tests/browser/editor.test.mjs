@@ -310,7 +310,9 @@ test('copy link opens the same model in a new page; a reload brings the work bac
     await field.fill('8');
     await page.click('#ed-copy-link');
     const link = await page.inputValue('#ed-link');
-    assert.match(link, /#model=1\.[A-Za-z0-9_-]+/);
+    assert.match(link, /#model=1\.[A-Za-z0-9_-]+&train=[A-Za-z0-9_-]+$/, 'the training panel\'s settings ride along');
+    const train = JSON.parse(Buffer.from(new URL(link).hash.split('&train=')[1], 'base64url').toString());
+    assert.equal(train.batchSize, await page.evaluate(() => Number(document.getElementById('tp-batch').value)));
     assert.equal(new URL(page.url()).hash, new URL(link).hash, 'the address bar has it too');
     const summary = await page.textContent('#ed-summary');
     const totals = await page.textContent('#ed-totals');
