@@ -77,6 +77,7 @@ export class Editor {
     /** @type {Graph} */
     this.graph = { nodes: [], edges: [], byId: new Map() };
     this.layoutKey = '';
+    this.tablePending = false;
     /** @type {Promise<void>} */
     this.saving = Promise.resolve();
     /** @type {{key: string, at: number} | null} the field being typed into (one undo step) */
@@ -183,7 +184,7 @@ export class Editor {
     this.view.setGraph(this.graph, null);
     if (relayout) this.relayout(key);
     if (this.view.selected && !this.graph.byId.has(this.view.selected)) this.view.select(null);
-    this.table.show(this.graph, this.summary, this.error?.message ?? null);
+    this.showTable();
     if (!keepInspector) this.showInspector();
     else {
       const shown = this.inspector.node ? this.graph.byId.get(this.inspector.node.id) : null;
@@ -195,6 +196,26 @@ export class Editor {
     /** @type {HTMLButtonElement} */ (document.getElementById('ed-undo')).disabled = this.cursor <= 0;
     /** @type {HTMLButtonElement} */ (document.getElementById('ed-redo')).disabled = this.cursor >= this.timeline.length - 1;
     this.ui.root.dataset.valid = String(!this.error);
+  }
+
+  /**
+   * The summary: the totals at once; on a big model (over 200 rows) the rows just after this
+   * frame is painted, so that an edit's frame holds the core's check and the graph, not also a
+   * pass over every row.
+   */
+  showTable() {
+    const [graph, summary, problem] = [this.graph, this.summary, this.error?.message ?? null];
+    if (graph.nodes.length <= 200) {
+      this.table.show(graph, summary, problem);
+      return;
+    }
+    this.table.showTotals(summary, problem);
+    if (this.tablePending) return;
+    this.tablePending = true;
+    requestAnimationFrame(() => setTimeout(() => {
+      this.tablePending = false;
+      this.table.show(this.graph, this.summary, this.error?.message ?? null);
+    }, 0));
   }
 
   /** Lays the graph out in the worker; the view keeps the old positions until it answers. @param {string} key */
