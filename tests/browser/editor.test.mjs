@@ -10,7 +10,7 @@ import { serve, launch, open } from './harness.mjs';
 
 import * as doc from '../../www/js/editor/doc.js';
 import { parseField } from '../../www/js/editor/layers.js';
-import { layerOfMessage } from '../../www/js/editor/graph.js';
+import { layerOfMessage, layerOfSpecMessage } from '../../www/js/editor/graph.js';
 
 let server;
 before(async () => { server = await serve(); });
@@ -72,6 +72,9 @@ test('fields as typed, and the layer a core message names', () => {
   assert.equal(layerOfMessage("layers 'a' -> 'b' -> 'a' form a cycle"), 'a');
   assert.equal(layerOfMessage("layer 'it's' (Dense): units must be positive"), "it's");
   assert.equal(layerOfMessage('model spec: format must be "convlab-model"'), null);
+  assert.equal(layerOfMessage("model has more than 300000000 parameters (stored values, reached at layer 'res4_252/conv2'); the limit"), 'res4_252/conv2');
+  const spec = { input: { shape: [8, 8, 1] }, layers: [{ class_name: 'Dense' }, { name: 'u', block: 'b', repeat: 'x' }] };
+  assert.equal(layerOfSpecMessage('model spec: layers[1].repeat: invalid type: string "x", expected u32', spec), 'u');
 });
 after(async () => { await server?.close(); });
 

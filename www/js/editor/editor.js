@@ -19,7 +19,7 @@
 import api from '../core.js';
 import * as store from '../store.js';
 import * as doc from './doc.js';
-import { buildGraph, layerOfMessage } from './graph.js';
+import { buildGraph, layerOfSpecMessage } from './graph.js';
 import { GraphView } from './graph-view.js';
 import { layout } from './layout.js';
 import { Inspector } from './inspector.js';
@@ -146,7 +146,7 @@ export class Editor {
       this.summary = this.model.summary(this.table.options());
     } catch (e) {
       const message = /** @type {Error} */ (e).message;
-      this.error = { layer: layerOfMessage(message), message };
+      this.error = { layer: layerOfSpecMessage(message, this.spec), message };
     }
   }
 

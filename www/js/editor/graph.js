@@ -139,5 +139,19 @@ function markError(spec, byId, owner, error) {
  */
 export function layerOfMessage(message) {
   const m = /^(?:link: )?layers? '(.+?)'(?= \(|:| ->|$)/.exec(message);
-  return m ? m[1] : null;
+  if (m) return m[1];
+  const at = /\bat layer '(.+?)'(?=\)|[,;:]|$)/.exec(message);
+  return at ? at[1] : null;
+}
+
+/**
+ * The layer a message names, also by position (`model spec: layers[8].repeat: ...` is the
+ * ninth entry).
+ * @param {string} message @param {ModelSpec} spec @returns {string | null}
+ */
+export function layerOfSpecMessage(message, spec) {
+  const named = layerOfMessage(message);
+  if (named) return named;
+  const m = /^model spec: layers\[(\d+)\]/.exec(message);
+  return m ? entryNames(spec)[Number(m[1])] ?? null : null;
 }
