@@ -6,6 +6,7 @@
 //! value; nothing panics (a panic would poison the wasm instance for every later call).
 
 mod args;
+mod editor;
 mod inside;
 mod model;
 mod ops;

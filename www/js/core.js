@@ -159,6 +159,10 @@ const api = {
     names: () => requireBindings().zooNames(),
     spec: (name) => requireBindings().zooSpec(name),
   },
+  editor: {
+    expand: (spec) => requireBindings().expandSpec(spec),
+    layerTypes: () => requireBindings().layerTypes(),
+  },
   data: { fromIdx, load: loadData, fromImages, preview },
   pretrained: {
     names: () => Object.keys(PRETRAINED),

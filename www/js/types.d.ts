@@ -7,7 +7,8 @@ export type {
   BatchNormOptions, LrnOptions, OpResult, AdapterReport, BackendsReport, ModelSpec,
   ModelSummary, LayerSummary, SummaryOptions, PredictOptions, FeatureMapOptions, Model,
 } from '../../pkg/convlab.js';
-import type { Model, ModelSpec } from '../../pkg/convlab.js';
+import type { Model, ModelSpec, ExpandedSpec } from '../../pkg/convlab.js';
+export type { ExpandedSpec, ExpandedLayer } from '../../pkg/convlab.js';
 import type {
   Tensor, Conv2dOptions, DepthwiseOptions, PoolOptions, DenseOptions, BatchNormOptions,
   LrnOptions, OpResult, BackendsReport, BackendName, AugmentOptions, PreviewResult,
@@ -94,6 +95,13 @@ export interface Convlab {
     names(): string[];
     /** The spec of a zoo model as a plain object. */
     spec(name: string): ModelSpec;
+  };
+  /** What the layer-graph editor needs: a spec's blocks expanded, the layer types the core knows. */
+  editor: {
+    /** The spec's layers after block expansion (configs substituted); throws the core's message. */
+    expand(spec: ModelSpec | string): ExpandedSpec;
+    /** Every layer type (canonical Keras class names), in palette order. */
+    layerTypes(): string[];
   };
   /** Test hook: CPU convolutions run by the page's own core instance. */
   __kernelCalls(): number;
