@@ -1,7 +1,8 @@
 //! Layers: each one's config (read from Keras's config keys), output shape, parameters and
 //! multiply-adds ([`layer`]); parameter values and their seeded initialisation ([`weights`]);
 //! and inference through a model's layers on the CPU path ([`forward`]) and on WebGPU with
-//! every intermediate on the device ([`forward_gpu`]).
+//! every intermediate on the device ([`forward_gpu`]); training's backward passes ([`backward`],
+//! [`backward_gpu`]); Grad-CAM ([`gradcam`]) and the Look inside view's timed pass ([`inspect`]).
 
 pub mod backward;
 pub mod backward_gpu;
