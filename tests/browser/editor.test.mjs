@@ -272,6 +272,13 @@ test('a block instance expands in place and collapses; editing inside unpacks on
     await openZoo(page, 'resnet34');
     const collapsed = await rowIds(page);
     assert.ok(collapsed.includes('res2') && !collapsed.includes('res2_1/conv1'));
+    await page.click('.ed-node[data-id="res3"]');
+    assert.equal(await page.inputValue('#ed-f-repeat'), '3');
+    await page.fill('#ed-f-repeat', 'many');
+    assert.match(await page.getAttribute('.ed-node[data-id="res3"]', 'class'), /ed-invalid/, 'the message names the entry by position');
+    assert.equal(await page.getAttribute('#ed-f-repeat', 'aria-invalid'), 'true');
+    await page.fill('#ed-f-repeat', '3');
+    assert.equal(await params(page), '21814696');
     await page.click('.ed-node[data-id="res2"]');
     assert.match(await page.textContent('.ed-inspector'), /repeat/);
     await page.keyboard.press('Enter');

@@ -190,7 +190,8 @@ export class Inspector {
     }
     const keys = [...this.form.querySelectorAll('[data-key]')].map((e) => /** @type {string} */ (e.getAttribute('data-key')));
     const rest = message.slice(message.indexOf(':') + 1);
-    const key = keys.find((k) => rest.includes(`'${k}'`) || new RegExp(`(^|[\\s(])${k}\\b`).test(rest)) ?? null;
+    const escape = (/** @type {string} */ k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const key = keys.find((k) => rest.includes(`'${k}'`) || new RegExp(`(^|[\\s(.])${escape(k)}\\b`).test(rest)) ?? null;
     this.mark(key, message);
   }
 
