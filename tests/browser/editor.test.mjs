@@ -42,6 +42,10 @@ test('spec edits: default names as the core gives them, insert/delete/duplicate/
   const renamed = doc.rename(replaced, 0, 'first');
   assert.deepEqual(doc.entryInputs(renamed).slice(1), [['first'], ['conv2d_1'], ['first']]);
   assert.equal(doc.freshName(spec, 'conv2d'), 'conv2d_2');
+  const blocks = { ...spec, layers: [...spec.layers, { name: 'u', block: 'b', repeat: 3 }] };
+  const indexOf = doc.entryIndexer(blocks);
+  for (const name of ['conv2d', 'out', 'u', 'u_2', 'u_3/conv', 'nothing']) assert.equal(indexOf(name), doc.entryOf(blocks, name), name);
+  assert.deepEqual([indexOf('u_3'), indexOf('u_4')], [4, -1], 'three copies, no fourth');
 });
 
 test('unpacking a repeated block instance: plain layers named copy.layer, readers follow its output', () => {

@@ -91,6 +91,23 @@ export function entryOf(spec, name) {
 const escape = (/** @type {string} */ s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
+ * `entryOf` for many names at once: a lookup built once per spec (a repeated instance's copies
+ * `x_1` ... `x_n` included), for drawing a 500-layer model without re-reading the spec per layer.
+ * @param {ModelSpec} spec @returns {(name: string) => number}
+ */
+export function entryIndexer(spec) {
+  const names = entryNames(spec);
+  /** @type {Map<string, number>} */
+  const index = new Map();
+  entries(spec).forEach((e, i) => {
+    const n = isBlock(e) ? Number(e.repeat ?? 1) : 1;
+    for (let k = 1; n > 1 && k <= Math.min(n, 1000); k++) if (!index.has(`${names[i]}_${k}`)) index.set(`${names[i]}_${k}`, i);
+  });
+  names.forEach((n, i) => index.set(n, i));
+  return (name) => index.get(name) ?? index.get(name.split('/')[0]) ?? -1;
+}
+
+/**
  * Gives every entry its name explicitly and every entry after the first its inputs, where an
  * edit would otherwise change what a default means. Returns a new spec.
  * @param {ModelSpec} spec

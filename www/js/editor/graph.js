@@ -18,7 +18,7 @@
  *   layer belongs to; `layers`: the full names of the core's layers it stands for.
  * @typedef {{nodes: GraphNode[], edges: [string, string][], byId: Map<string, GraphNode>}} Graph
  */
-import { entries, entryNames, entryInputs, entryOf, inputName, isBlock } from './doc.js';
+import { entries, entryNames, entryInputs, entryOf, entryIndexer, inputName, isBlock } from './doc.js';
 
 /**
  * @param {ModelSpec} spec @param {Set<string>} expanded entry names shown expanded
@@ -45,8 +45,9 @@ export function buildGraph(spec, expanded, flat, summary, error) {
   if (flat) {
     /** @type {Map<string, GraphNode>} */
     const copyEntry = new Map();
+    const indexOf = entryIndexer(spec);
     for (const l of flat) {
-      const i = l.block === null ? entryOf(spec, l.name) : entryOf(spec, l.block);
+      const i = indexOf(l.block === null ? l.name : l.block);
       const e = list[i];
       const entryName = names[i] ?? l.name;
       if (l.block !== null && e && isBlock(e) && !expanded.has(entryName)) {
