@@ -88,6 +88,7 @@ bench: build setup-test
 	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm dist/vendor/
 	node bench/run.mjs
 	node bench/demo-conv2d.mjs 9
+	node bench/editor.mjs
 
 ## bench-microkernel: the GEMM register-block study behind src/backend/cpu/gemm.rs (Chromium)
 bench-microkernel: setup-test
