@@ -94,6 +94,7 @@ pub fn inference_tape(
             seed: 0,
             node: i,
             moving: None,
+            offset: 0,
         });
         let out = layer_core(node, &weights.values[i], batch, &inputs, keep)?;
         let last = *node.output_shape.last().unwrap_or(&1);
