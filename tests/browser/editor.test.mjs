@@ -500,7 +500,8 @@ test('damaged kept work is named, not fatal: the editor starts blank and lists i
     assert.deepEqual(await rowIds(page), ['input']);
     await page.waitForSelector('#ed-saved-list li[data-work="bad"]');
     await page.click('#ed-saved-list li[data-work="bad"] button:has-text("Open")');
-    assert.match(await page.textContent('#ed-status'), /damaged could not be opened/);
+    // Opening reads IndexedDB first: wait for the status to say so (it raced under load).
+    await page.waitForFunction(() => /damaged could not be opened/.test(document.getElementById('ed-status').textContent), null, { timeout: 30_000 });
     assert.deepEqual(errors, []);
   });
 });

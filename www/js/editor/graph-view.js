@@ -285,14 +285,18 @@ export class GraphView {
     const g = el('g', { class: classes.join(' '), 'data-id': n.id, 'data-sig': signature(n), transform: `translate(${p.x - NODE_W / 2},${p.y - NODE_H / 2})`, role: 'button', tabindex: n.id === this.selected ? 0 : -1 });
     const counts = n.kind === 'input' ? '' : `, ${fmt.format(n.params)} parameters`;
     const extra = n.kind === 'block' ? ', a collapsed block: Enter expands it' : '';
-    g.setAttribute('aria-label', `${n.id}, ${n.type}, output ${shapeText(n.shape)}${counts}${extra}${n.error ? `, invalid: ${n.error}` : ''}`);
-    g.setAttribute('aria-pressed', String(n.id === this.selected));
-    g.append(el('rect', { width: NODE_W, height: NODE_H, rx: n.kind === 'block' ? 12 : 6 }));
     const name = el('text', { x: 10, y: 18, class: 'ed-n-name' });
     name.textContent = clip(n.label, 24);
     const sub = el('text', { x: 10, y: 36, class: 'ed-n-sub' });
     sub.textContent = clip(`${n.type} · ${shapeText(n.shape)}`, 27);
-    g.append(name, sub);
+    // The accessible name starts with the visible text (axe: label-content-name-mismatch), then
+    // what the box has no room for.
+    const shown = [name.textContent, sub.textContent, ...(n.error ? [clip(n.error, 60)] : [])].join(' ');
+    g.setAttribute('aria-label', `${shown}; ${n.id}, ${n.type}, output ${shapeText(n.shape)}${counts}${extra}${n.error ? `, invalid: ${n.error}` : ''}`);
+    g.setAttribute('aria-pressed', String(n.id === this.selected));
+    g.append(el('rect', { width: NODE_W, height: NODE_H, rx: n.kind === 'block' ? 12 : 6 }));
+    // A space between the texts, so that the visible text reads as the name's first words.
+    g.append(name, document.createTextNode(' '), sub);
     if (n.kind !== 'input') g.append(el('circle', { class: 'ed-port ed-port-in', cx: NODE_W / 2, cy: 0, r: 5 }));
     g.append(el('circle', { class: 'ed-port ed-port-out', cx: NODE_W / 2, cy: NODE_H, r: 6 }));
     if (n.kind === 'block') {
@@ -306,7 +310,7 @@ export class GraphView {
       g.append(title);
       const msg = el('text', { x: 0, y: NODE_H + 16, class: 'ed-n-err' });
       msg.textContent = clip(n.error, 60);
-      g.append(msg);
+      g.append(document.createTextNode(' '), msg);
     }
     this.nodeLayer.append(g);
     this.nodeEls.set(n.id, g);
