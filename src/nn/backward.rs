@@ -11,7 +11,7 @@
 
 use super::forward::{
     batched, bn_affine, check_input, conv_geometry, depthwise_geometry, layer_core, nhwc,
-    pointwise_geometry, pool_geometry, Cache, Training,
+    pointwise_geometry, pool_geometry, Cache, LayerOut, Training,
 };
 use super::layer::Layer;
 use super::weights::{mask_connections, Weights};
@@ -39,6 +39,45 @@ impl Tape {
     /// The output of node `node` in this pass (for tests and inspection).
     pub fn output(&self, node: usize) -> &[f32] {
         &self.outputs[node]
+    }
+
+    /// The logits of this pass, where [`logits_at`] says they are.
+    pub fn logits(&self, at: LogitsAt) -> Vec<f32> {
+        match at {
+            LogitsAt::Node(n) | LogitsAt::Output(n) => self.outputs[n].clone(),
+            LogitsAt::PreActivation(n) => self.pre[n].clone().unwrap_or_default(),
+            LogitsAt::NegatedOutput(n) => self.outputs[n].iter().map(|d| -d).collect(),
+        }
+    }
+
+    /// A tape holding only the input `x` (node 0), with room for `nodes` layers.
+    pub(crate) fn start(batch: usize, nodes: usize, x: &Tensor) -> Self {
+        let mut tape = Tape {
+            batch,
+            outputs: Vec::with_capacity(nodes),
+            pre: Vec::with_capacity(nodes),
+            caches: Vec::with_capacity(nodes),
+        };
+        tape.outputs.push(x.data().to_vec());
+        tape.pre.push(None);
+        tape.caches.push(Cache::None);
+        tape
+    }
+
+    /// Appends a layer's result: its output after the fused activation and, for layers with
+    /// one, the pre-activation the backward pass needs.
+    pub(crate) fn push(&mut self, out: LayerOut, last: usize) -> Result<()> {
+        if out.activation == Activation::Linear {
+            self.outputs.push(out.z);
+            self.pre.push(None);
+        } else {
+            let mut y = out.z.clone();
+            cpu::activation_in_place(out.activation, &mut y, last)?;
+            self.outputs.push(y);
+            self.pre.push(Some(out.z));
+        }
+        self.caches.push(out.cache);
+        Ok(())
     }
 }
 
@@ -76,20 +115,12 @@ pub fn forward_train_shard(
 ) -> Result<Tape> {
     let batch = check_input(model, x.shape())?;
     let nodes = model.nodes();
-    let mut outputs: Vec<Vec<f32>> = Vec::with_capacity(nodes.len());
-    let mut pre = Vec::with_capacity(nodes.len());
-    let mut caches = Vec::with_capacity(nodes.len());
-    for (i, node) in nodes.iter().enumerate() {
-        if i == 0 {
-            outputs.push(x.data().to_vec());
-            pre.push(None);
-            caches.push(Cache::None);
-            continue;
-        }
+    let mut tape = Tape::start(batch, nodes.len(), x);
+    for (i, node) in nodes.iter().enumerate().skip(1) {
         let inputs: Vec<(&[f32], Vec<usize>)> = node
             .inputs
             .iter()
-            .map(|&j| (outputs[j].as_slice(), batched(batch, &nodes[j].output_shape)))
+            .map(|&j| (tape.outputs[j].as_slice(), batched(batch, &nodes[j].output_shape)))
             .collect();
         let params = &mut weights.values[i];
         let out = if let Layer::BatchNormalization { .. } = node.layer {
@@ -109,19 +140,9 @@ pub fn forward_train_shard(
                 Some(Training { seed, node: i, moving: None, offset }),
             )?
         };
-        let last = *node.output_shape.last().unwrap_or(&1);
-        if out.activation == Activation::Linear {
-            outputs.push(out.z);
-            pre.push(None);
-        } else {
-            let mut y = out.z.clone();
-            cpu::activation_in_place(out.activation, &mut y, last)?;
-            outputs.push(y);
-            pre.push(Some(out.z));
-        }
-        caches.push(out.cache);
+        tape.push(out, *node.output_shape.last().unwrap_or(&1))?;
     }
-    Ok(Tape { batch, outputs, pre, caches })
+    Ok(tape)
 }
 
 /// The activation that ends `node` (fused, or the layer itself for Activation layers).
@@ -206,12 +227,7 @@ pub fn score_logits(
 pub fn loss(model: &Model, tape: &Tape, labels: &[u32]) -> Result<(BatchResult, Seed)> {
     let at = logits_at(model)?;
     let classes = *model.nodes()[model.output()].output_shape.last().unwrap_or(&1);
-    let logits: Vec<f32> = match at {
-        LogitsAt::Node(n) | LogitsAt::Output(n) => tape.outputs[n].clone(),
-        LogitsAt::PreActivation(n) => tape.pre[n].clone().unwrap_or_default(),
-        LogitsAt::NegatedOutput(n) => tape.outputs[n].iter().map(|d| -d).collect(),
-    };
-    let (result, dlogits) = score_logits(&logits, labels, classes)?;
+    let (result, dlogits) = score_logits(&tape.logits(at), labels, classes)?;
     Ok((result, seed_at(at, dlogits)))
 }
 

@@ -12,10 +12,9 @@
 //! CPU path only.
 
 use super::backward::{backward_to, logits_at, seed_at, LogitsAt, Tape};
-use super::forward::{batched, check_input, layer_core, plan, Cache, Training};
+use super::forward::{batched, check_input, layer_core, plan, Cache, LayerOut, Training};
 use super::layer::Layer;
 use super::weights::Weights;
-use crate::backend::cpu;
 use crate::error::{Error, Result};
 use crate::graph::Model;
 use crate::ops::activation::Activation;
@@ -67,26 +66,23 @@ pub fn inference_tape(
 ) -> Result<Tape> {
     let batch = check_input(model, x.shape())?;
     let nodes = model.nodes();
-    let mut outputs: Vec<Vec<f32>> = Vec::with_capacity(nodes.len());
-    let mut pre = Vec::with_capacity(nodes.len());
-    let mut caches = Vec::with_capacity(nodes.len());
-    for (i, node) in nodes.iter().enumerate() {
-        if let Some((_, given)) = replace.filter(|(r, _)| *r == i) {
-            outputs.push(given.to_vec());
-            pre.push(None);
-            caches.push(Cache::None);
-            continue;
-        }
-        if i == 0 {
-            outputs.push(x.data().to_vec());
-            pre.push(None);
-            caches.push(Cache::None);
+    let mut tape = Tape::start(batch, nodes.len(), x);
+    // A layer's output taken as given: linear, nothing cached.
+    let given =
+        |v: &[f32]| LayerOut { z: v.to_vec(), activation: Activation::Linear, cache: Cache::None };
+    if let Some((0, v)) = replace {
+        tape.outputs[0] = v.to_vec();
+    }
+    for (i, node) in nodes.iter().enumerate().skip(1) {
+        let last = *node.output_shape.last().unwrap_or(&1);
+        if let Some((_, v)) = replace.filter(|(r, _)| *r == i) {
+            tape.push(given(v), last)?;
             continue;
         }
         let inputs: Vec<(&[f32], Vec<usize>)> = node
             .inputs
             .iter()
-            .map(|&j| (outputs[j].as_slice(), batched(batch, &nodes[j].output_shape)))
+            .map(|&j| (tape.outputs[j].as_slice(), batched(batch, &nodes[j].output_shape)))
             .collect();
         // "Training" without moving statistics is inference for batch norm; it only makes a
         // separable convolution keep its depthwise output. Dropout stays off.
@@ -97,28 +93,9 @@ pub fn inference_tape(
             offset: 0,
         });
         let out = layer_core(node, &weights.values[i], batch, &inputs, keep)?;
-        let last = *node.output_shape.last().unwrap_or(&1);
-        if out.activation == Activation::Linear {
-            outputs.push(out.z);
-            pre.push(None);
-        } else {
-            let mut y = out.z.clone();
-            cpu::activation_in_place(out.activation, &mut y, last)?;
-            outputs.push(y);
-            pre.push(Some(out.z));
-        }
-        caches.push(out.cache);
+        tape.push(out, last)?;
     }
-    Ok(Tape { batch, outputs, pre, caches })
-}
-
-/// The logits of a tape (see [`logits_at`]).
-fn logits(tape: &Tape, at: LogitsAt) -> Vec<f32> {
-    match at {
-        LogitsAt::Node(n) | LogitsAt::Output(n) => tape.outputs[n].clone(),
-        LogitsAt::PreActivation(n) => tape.pre[n].clone().unwrap_or_default(),
-        LogitsAt::NegatedOutput(n) => tape.outputs[n].iter().map(|d| -d).collect(),
-    }
+    Ok(tape)
 }
 
 /// The last layer with a spatial output (`[h, w, c]`, more than one position) that the
@@ -176,7 +153,7 @@ pub fn class_score(
     replace: Option<(usize, &[f32])>,
 ) -> Result<f32> {
     let tape = inference_tape(model, weights, x, replace)?;
-    let scores = logits(&tape, logits_at(model)?);
+    let scores = tape.logits(logits_at(model)?);
     scores.get(class).copied().ok_or_else(|| class_error(class, scores.len()))
 }
 
@@ -202,7 +179,7 @@ pub fn class_gradient(
 ) -> Result<(Tape, Vec<f32>, usize, Vec<f32>)> {
     let tape = inference_tape(model, weights, x, None)?;
     let at = logits_at(model)?;
-    let scores = logits(&tape, at);
+    let scores = tape.logits(at);
     let class = match class {
         Some(c) if c >= scores.len() => return Err(class_error(c, scores.len())),
         Some(c) => c,
