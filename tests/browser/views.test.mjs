@@ -61,3 +61,26 @@ test('the Train view offers the Build view\'s model, and keeps its label current
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('every view works when the site is served from a sub-path', async () => {
+  const sub = await serve(undefined, '/some/sub/path/');
+  try {
+    for (const [view, act, ready] of [
+      ['build', null, '#view-build svg .ed-node'],
+      ['train', null, '#train[data-ready="true"]'],
+      ['classify', 'button[data-sample="china.jpg"]', '#cl-top[data-results]'],
+      ['inside', null, '#view-inside canvas'],
+      ['lesson', null, '#lesson-live[data-ready="true"] #rf-output'],
+    ]) {
+      const { page, errors } = await open(browser.context, `${sub.url}?view=${view}`);
+      await page.waitForFunction(() => globalThis.convlab !== undefined);
+      if (act) { await page.waitForSelector(act); await page.click(act); }
+      await page.waitForSelector(ready, { timeout: 120_000 });
+      if (view === 'classify') assert.match(await page.textContent('#cl-top'), /^palace/);
+      assert.deepEqual(errors, [], view);
+      await page.close();
+    }
+  } finally {
+    await sub.close();
+  }
+});
