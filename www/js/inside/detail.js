@@ -66,6 +66,7 @@ export function createDetail() {
     if (!layer || !CONV.includes(layer.className)) {
       part.hidden = true;
       grid.replaceChildren();
+      grid.dataset.state = 'none';
       return;
     }
     part.hidden = false;
@@ -131,6 +132,9 @@ export function createDetail() {
       layer = l;
       mapsStart = 0;
       filtersStart = 0;
+      // Both grids are pending from now on (not 'done' with the last layer's tiles) until redrawn.
+      $('inside-maps').dataset.state = 'drawing';
+      $('inside-filters').dataset.state = 'drawing';
       $('inside-layer-h').textContent = `${l.name} (${l.className}), output [${l.shape.join(', ')}]`;
       $('inside-stats').textContent = `min ${fmt(l.min)}, max ${fmt(l.max)}, mean ${fmt(l.mean)}, ` +
         `${(100 * l.zeros).toFixed(1)}% exactly zero; ${fmt(l.ms)} ms${l.gpuMs !== undefined ? ` (${fmt(l.gpuMs)} ms on the GPU)` : ''}`;
