@@ -277,7 +277,8 @@ test('your images and the form\'s settings come back after a reload', async () =
     await page.fill(`#tp-class-${ids[1]}-name`, 'right bar');
     await page.setInputFiles(`#tp-class-${ids[0]}-files`, await pngs(page, 0, 3, 1));
     await page.setInputFiles(`#tp-class-${ids[1]}-files`, await pngs(page, 1, 5, 2));
-    await page.waitForTimeout(600); // the autosave waits 200 ms after the last change
+    // The autosave writes 200 ms after the last change; wait until all 8 files are kept.
+    await page.waitForFunction(() => document.getElementById('tp-own-summary').dataset.keptFiles === '8', null, { timeout: 30_000 });
     await page.reload();
     await page.waitForSelector('#train[data-ready="true"]', { timeout: 60_000 });
     const back = await page.evaluate(() => ({

@@ -79,7 +79,9 @@ export class OwnData {
     /** @type {{key: string, promise: Promise<OwnSplit>} | null} */
     this.cache = null;
     this.kind = '';
-    this.restoring = false;
+    // Nothing is saved until restore() has read what was kept: the two empty classes made
+    // here must not overwrite the user's images before they come back.
+    this.restoring = true;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.saveTimer = undefined;
     this.list = el('ol', { id: 'tp-classes', className: 'own-classes' });
@@ -138,7 +140,8 @@ export class OwnData {
     clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(() => {
       const value = { classes: this.classes.map((c) => ({ name: c.name, files: c.files })) };
-      saveItem(SAVED, value).catch((e) => {
+      const files = value.classes.reduce((a, c) => a + c.files.length, 0);
+      saveItem(SAVED, value).then(() => { this.summary.dataset.keptFiles = String(files); }).catch((e) => {
         const quota = e?.name === 'QuotaExceededError' ? ' (the browser\'s storage quota is full)' : '';
         this.fail(`Your images could not be kept in this browser${quota}: ${e?.message ?? e}. They stay until you reload.`);
       });
@@ -152,11 +155,14 @@ export class OwnData {
     try {
       saved = await loadItem(SAVED);
     } catch (e) {
+      this.restoring = false;
       this.fail(`Your images kept in this browser could not be read: ${/** @type {Error} */ (e).message}`);
       return;
     }
-    if (!saved?.classes?.length) return;
-    this.restoring = true;
+    if (!saved?.classes?.length) {
+      this.restoring = false;
+      return;
+    }
     try {
       for (const c of this.classes) c.urls.forEach((u) => URL.revokeObjectURL(u));
       this.classes = [];
