@@ -7,6 +7,9 @@
 //! nice cargo run --release --example train_fashion -- [--epochs 20] [--run target/fashion-run]
 //!     [--data /usr/share/datasets/fashion-mnist] [--batch 32] [--seed 42] [--backend cpu|webgpu]
 //!     [--limit N]   (only the first N training images: a quick smoke run)
+//!     [--workers N] (CPU: N threads, each computing the gradients of a contiguous share of
+//!                    every batch, added in order and applied once: the one-thread run's curve
+//!                    to rounding, as the browser's shard workers do)
 //! ```
 //! `--backend webgpu` runs every step on the GPU through wgpu (natively: Vulkan), with the
 //! same batches, masks, augmentation and update formulas (src/train/gpu.rs); weights and
@@ -39,6 +42,7 @@ struct Args {
     seed: u64,
     webgpu: bool,
     limit: Option<usize>,
+    workers: usize,
 }
 
 fn args() -> Args {
@@ -50,6 +54,7 @@ fn args() -> Args {
         seed: 42,
         webgpu: false,
         limit: None,
+        workers: 1,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     for pair in v.chunks(2) {
@@ -62,6 +67,7 @@ fn args() -> Args {
             "--seed" => a.seed = value.parse().expect("--seed N"),
             "--backend" => a.webgpu = value == "webgpu",
             "--limit" => a.limit = Some(value.parse().expect("--limit N")),
+            "--workers" => a.workers = value.parse::<usize>().expect("--workers N").max(1),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -150,7 +156,7 @@ fn main() {
         t.optimizer.nadam_product = progress.nadam_product;
         println!("resuming at epoch {} step {}", progress.epoch + 1, progress.step_in_epoch);
     }
-    let mut device = Device::open(a.webgpu, &t);
+    let mut device = Device::open(a.webgpu, a.workers, &t);
     let fill = -0.2860 / 0.3530; // a zero pixel, normalised
     while progress.epoch < a.epochs {
         let started = Instant::now();
@@ -198,7 +204,7 @@ fn main() {
             "valid_loss": v.loss, "valid_accuracy": v.accuracy, "test_loss": te.loss, "test_accuracy": te.accuracy,
             "learning_rate": t.optimizer.learning_rate(), "epoch_seconds": started.elapsed().as_secs_f64(),
             "train_samples_per_second": seen as f64 / train_seconds, "total_seconds": progress.seconds,
-            "resumed_at_step": first_step, "backend": device.name(),
+            "resumed_at_step": first_step, "backend": device.name(), "workers": device.workers(),
         });
         println!("{line}");
         let mut log = fs::OpenOptions::new()
@@ -215,15 +221,17 @@ fn main() {
 /// Where the steps run: the CPU path, or the GPU with the trainer's state on the device.
 enum Device {
     Cpu,
+    /// The CPU path on several threads: one trainer per extra thread for its shard.
+    CpuThreads(Vec<Trainer>),
     #[cfg(not(target_arch = "wasm32"))]
     Gpu(Box<(convlab::backend::webgpu::GpuContext, convlab::train::gpu::GpuTrainer)>),
 }
 
 impl Device {
     #[cfg(not(target_arch = "wasm32"))]
-    fn open(webgpu: bool, t: &Trainer) -> Self {
+    fn open(webgpu: bool, workers: usize, t: &Trainer) -> Self {
         if !webgpu {
-            return Self::Cpu;
+            return Self::cpu(workers, t);
         }
         let ctx = pollster::block_on(convlab::backend::webgpu::GpuContext::new("")).unwrap();
         println!("WebGPU adapter: {:?}", ctx.adapter());
@@ -232,14 +240,28 @@ impl Device {
     }
 
     #[cfg(target_arch = "wasm32")]
-    fn open(webgpu: bool, _t: &Trainer) -> Self {
+    fn open(webgpu: bool, workers: usize, t: &Trainer) -> Self {
         assert!(!webgpu, "--backend webgpu runs natively only");
-        Self::Cpu
+        Self::cpu(workers, t)
+    }
+
+    fn cpu(workers: usize, t: &Trainer) -> Self {
+        match workers {
+            1 => Self::Cpu,
+            n => Self::CpuThreads(vec![t.clone(); n - 1]),
+        }
+    }
+
+    fn workers(&self) -> usize {
+        match self {
+            Self::CpuThreads(others) => others.len() + 1,
+            _ => 1,
+        }
     }
 
     fn name(&self) -> &'static str {
         match self {
-            Self::Cpu => "cpu",
+            Self::Cpu | Self::CpuThreads(_) => "cpu",
             #[cfg(not(target_arch = "wasm32"))]
             Self::Gpu(_) => "webgpu",
         }
@@ -253,6 +275,7 @@ impl Device {
     ) -> convlab::nn::backward::BatchResult {
         match self {
             Self::Cpu => t.step(x, labels).unwrap(),
+            Self::CpuThreads(others) => sharded_step(t, others, x, labels),
             #[cfg(not(target_arch = "wasm32"))]
             Self::Gpu(b) => {
                 let (ctx, g) = &mut **b;
@@ -272,9 +295,58 @@ impl Device {
 
     fn evaluate(&self, t: &Trainer, data: &Dataset) -> convlab::train::Evaluation {
         match self {
-            Self::Cpu => evaluate(&t.model, &t.weights, data, 250).unwrap(),
+            Self::Cpu | Self::CpuThreads(_) => evaluate(&t.model, &t.weights, data, 250).unwrap(),
             #[cfg(not(target_arch = "wasm32"))]
             Self::Gpu(b) => pollster::block_on(b.1.evaluate(&b.0, &t.model, data, 250)).unwrap(),
         }
     }
+}
+
+/// One step with the batch cut into contiguous shards, one per thread (`t` takes the first):
+/// every shard's gradients with the whole batch's dropout seed, added in shard order, applied
+/// once by `t`. Batch norm (absent from this model) would use per-shard statistics.
+fn sharded_step(
+    t: &mut Trainer,
+    others: &mut [Trainer],
+    x: &convlab::Tensor,
+    labels: &[u32],
+) -> convlab::nn::backward::BatchResult {
+    let n = labels.len();
+    let parts = others.len() + 1;
+    let per_image: usize = x.shape()[1..].iter().product();
+    let bounds: Vec<(usize, usize)> =
+        (0..parts).map(|p| (p * n / parts, (p + 1) * n / parts)).collect();
+    let shard = |(a, b): (usize, usize)| {
+        let mut shape = x.shape().to_vec();
+        shape[0] = b - a;
+        let data = x.data()[a * per_image..b * per_image].to_vec();
+        (convlab::Tensor::new("train", "x", shape, data).unwrap(), &labels[a..b])
+    };
+    let seed = t.step_seed();
+    for o in others.iter_mut() {
+        o.weights.clone_from(&t.weights);
+    }
+    let (mut first, rest) = std::thread::scope(|scope| {
+        let handles: Vec<_> = others
+            .iter_mut()
+            .zip(&bounds[1..])
+            .map(|(o, &(a, b))| {
+                let (xs, ls) = shard((a, b));
+                scope.spawn(move || o.shard_gradients(&xs, ls, seed, a, n).unwrap())
+            })
+            .collect();
+        let (xs, ls) = shard(bounds[0]);
+        let first = t.shard_gradients(&xs, ls, seed, 0, n).unwrap();
+        let rest: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        (first, rest)
+    });
+    let mut loss = first.0.loss as f64 * (bounds[0].1 - bounds[0].0) as f64;
+    for ((r, g), &(a, b)) in rest.iter().zip(&bounds[1..]) {
+        first.1.add_trainable_flat(&t.model, &g.trainable_flat(&t.model)).unwrap();
+        loss += r.loss as f64 * (b - a) as f64;
+        first.0.correct += r.correct;
+    }
+    t.apply(&first.1).unwrap();
+    first.0.loss = (loss / n as f64) as f32;
+    first.0
 }
