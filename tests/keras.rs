@@ -3,7 +3,8 @@
 //! counts and layer names; hand-written Keras 2 texts and malformed ones; no input panics.
 //! Export: the generated Python code, run by Keras 3 (.cache/keras-venv, made by
 //! scripts/setup-keras.sh), builds models with convlab's parameter counts and output shapes,
-//! and Keras's `to_json()` of them imports back with the same counts.
+//! and Keras's `to_json()` of them imports back with the same counts; convlab's import of the
+//! generated code gives the same spec as Keras's `to_json()` of what the code built.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -12,6 +13,7 @@ use std::collections::BTreeSet;
 
 use common::keras::{root, run_driver};
 use convlab::graph::{Model, ModelSpec};
+use convlab::io::keras_code::from_keras_code;
 use convlab::io::keras_export::to_keras_code;
 use convlab::io::keras_import::from_keras_json;
 use proptest::prelude::*;
@@ -836,8 +838,20 @@ fn exported_code_builds_in_keras_with_our_counts_and_shapes() {
                 failures.push(format!("{name}: Keras computed {got:?}, convlab {:?}", p.want));
             }
         }
+        // convlab reads the script as Keras built it: the same spec as Keras's JSON of it.
+        let keras_json = from_keras_json(r["json"].as_str().unwrap_or(""));
+        match (from_keras_code(&to_keras_code(m)), &keras_json) {
+            (Ok(code), Ok(json)) if code.to_json() == json.to_json() => {}
+            (Ok(code), Ok(json)) => failures.push(format!(
+                "{name}: the code import differs from Keras's JSON:\n{}\n{}",
+                code.to_json(),
+                json.to_json()
+            )),
+            (Err(e), _) => failures.push(format!("{name}: code import failed: {e}")),
+            (_, Err(_)) => {}
+        }
         // Keras's own JSON of the model imports back with the same counts.
-        match from_keras_json(r["json"].as_str().unwrap_or("")).and_then(Model::from_spec) {
+        match keras_json.and_then(Model::from_spec) {
             Ok(back) if back.param_count() == m.param_count() => {}
             Ok(back) => failures.push(format!(
                 "{name}: re-imported with {} parameters, not {}",

@@ -18,7 +18,7 @@ use super::{args, js_error, now_ms, op_result, run_on, set, state};
 use crate::backend::webgpu::GpuContext;
 use crate::error::{Error, Result};
 use crate::graph::{self, summary, ModelSpec, SummaryOptions};
-use crate::io::{keras_export, keras_import, url};
+use crate::io::{keras_code, keras_export, keras_import, url};
 use crate::nn::forward::forward_cpu;
 use crate::nn::forward_gpu::{forward_gpu, GpuWeights};
 use crate::nn::Weights;
@@ -111,6 +111,14 @@ impl JsModel {
     ) -> std::result::Result<JsModel, JsError> {
         let text = spec_text("Model.fromKerasJson", &json).map_err(js_error)?;
         let spec = keras_import::from_keras_json(&text).map_err(js_error)?;
+        graph::Model::from_spec(spec).map(Self::new).map_err(js_error)
+    }
+
+    /// The model that Keras Python code builds (`keras.Sequential([...])`, the Functional API,
+    /// `model.add(...)`), read without running Python: see `io::keras_code`.
+    #[wasm_bindgen(js_name = fromKerasCode)]
+    pub fn from_keras_code(code: &str) -> std::result::Result<JsModel, JsError> {
+        let spec = keras_code::from_keras_code(code).map_err(js_error)?;
         graph::Model::from_spec(spec).map(Self::new).map_err(js_error)
     }
 

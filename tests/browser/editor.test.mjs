@@ -399,7 +399,7 @@ test('a link meeting kept work asks: beside keeps both, replace is undoable, quo
   });
 });
 
-test('export and import: the JSON spec round-trips, Keras JSON imports, bad files are named', async () => {
+test('export and import: the JSON spec and the Keras code round-trip, Keras JSON and the chapter\'s Keras code import, bad files are named', async () => {
   await withBrowser(async (context) => {
     const { page, errors } = await openBuild(context);
     await openZoo(page, 'googlenet');
@@ -408,7 +408,14 @@ test('export and import: the JSON spec round-trips, Keras JSON imports, bad file
     assert.equal(download.suggestedFilename(), 'googlenet.json');
     const text = await fs.readFile(await download.path(), 'utf8');
     const [keras] = await Promise.all([page.waitForEvent('download'), page.click('#ed-export-keras')]);
-    assert.match(await fs.readFile(await keras.path(), 'utf8'), /import keras/);
+    const code = await fs.readFile(await keras.path(), 'utf8');
+    assert.match(code, /import keras/);
+    // The exported Keras code imports back as the same model.
+    await openZoo(page, '');
+    await page.setInputFiles('#ed-import-file', { name: 'googlenet.py', mimeType: 'text/x-python', buffer: Buffer.from(code) });
+    await page.waitForFunction(() => globalThis.__convlabEditor.spec.name === 'googlenet');
+    assert.equal(await params(page), '6998552');
+    assert.match(await page.textContent('#ed-files-note'), /^Imported googlenet\.py \(Keras code\)/);
     await openZoo(page, '');
     await page.setInputFiles('#ed-import-file', { name: 'googlenet.json', mimeType: 'application/json', buffer: Buffer.from(text) });
     await page.waitForFunction(() => globalThis.__convlabEditor.spec.name === 'googlenet');
@@ -417,9 +424,18 @@ test('export and import: the JSON spec round-trips, Keras JSON imports, bad file
     await page.waitForFunction(() => /broken\.json/.test(document.querySelector('#ed-files-note').textContent));
     assert.match(await page.textContent('#ed-files-note'), /^broken\.json: layer 'c' \(Conv2D\): .*filtres/);
     assert.equal(await params(page), '6998552', 'nothing changed');
-    await page.fill('#ed-import-text', 'not json');
+    await page.fill('#ed-import-text', '{not json');
     await page.click('#ed-import-paste');
     assert.match(await page.textContent('#ed-files-note'), /^the pasted text: not JSON/);
+    await page.fill('#ed-import-text', 'import keras\nfor f in [8, 16]:\n    pass\n');
+    await page.click('#ed-import-paste');
+    assert.match(await page.textContent('#ed-files-note'), /^the pasted text: Keras code: line 2: `for` is not supported/);
+    assert.equal(await params(page), '6998552', 'nothing changed');
+    // The chapter's code for its Fashion-MNIST CNN, pasted as the book prints it.
+    await page.fill('#ed-import-text', await fs.readFile(new URL('../golden/keras_code/chapter_fashion.py', import.meta.url), 'utf8'));
+    await page.click('#ed-import-paste');
+    await page.waitForFunction(() => /Keras code/.test(document.querySelector('#ed-files-note').textContent));
+    assert.equal(await params(page), '1413834');
     const kerasJson = JSON.stringify({ class_name: 'Sequential', config: { name: 'seq', layers: [
       { class_name: 'InputLayer', config: { batch_shape: [null, 28, 28, 1], name: 'in' } },
       { class_name: 'Conv2D', config: { name: 'c1', filters: 8, kernel_size: [3, 3], padding: 'valid', activation: 'relu' } },

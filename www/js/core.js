@@ -154,6 +154,7 @@ const api = {
     fromSpec: (spec) => requireBindings().Model.fromSpec(spec),
     fromUrl: (link) => requireBindings().Model.fromUrl(link),
     fromKerasJson: (json) => requireBindings().Model.fromKerasJson(json),
+    fromKerasCode: (code) => requireBindings().Model.fromKerasCode(code),
   },
   zoo: {
     names: () => requireBindings().zooNames(),

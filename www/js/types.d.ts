@@ -70,6 +70,8 @@ export interface Convlab {
     fromUrl(hashOrUrl: string): Model;
     /** The architecture of a Keras model.to_json() (text or object). */
     fromKerasJson(json: string | object): Model;
+    /** The model Keras Python code builds (Sequential, Functional API, model.add), read without Python. */
+    fromKerasCode(code: string): Model;
   };
   /** Data sets from IDX bytes (gzip or not), for fit and evaluate. */
   data: {

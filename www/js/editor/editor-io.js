@@ -47,7 +47,7 @@ export function wireFiles(ed) {
 }
 
 /**
- * Imports a spec or Keras JSON as an edit (undo returns to the model before).
+ * Imports a spec, Keras JSON or Keras code as an edit (undo returns to the model before).
  * @param {Editor} ed @param {string} text @param {string} source @param {(text: string, error?: boolean) => void} say
  */
 function importText(ed, text, source, say) {
@@ -55,7 +55,8 @@ function importText(ed, text, source, say) {
   ed.expanded = new Set();
   ed.fitNext = true;
   ed.edit(spec, { select: null });
-  say(`Imported ${source} (${kind === 'keras' ? 'a Keras model' : 'a convlab spec'}): ${spec.name ?? 'unnamed'}. Undo goes back.`);
+  const what = { keras: 'a Keras model.to_json()', 'keras-code': 'Keras code', spec: 'a convlab spec' }[kind];
+  say(`Imported ${source} (${what}): ${spec.name ?? 'unnamed'}. Undo goes back.`);
 }
 
 /** Puts the model and the training settings in the address bar and on the clipboard. @param {Editor} ed */

@@ -84,8 +84,8 @@ export function render(host, zooNames, layerTypes) {
       button('ed-export-keras', 'Download Keras code'), button('ed-copy-keras', 'Copy Keras code'),
     ]),
     h('div', { class: 'ed-files-row' }, [
-      h('label', { for: 'ed-import-file' }, ['Import a JSON spec or a Keras model.to_json() file']),
-      h('input', { id: 'ed-import-file', type: 'file', accept: '.json,application/json,text/plain' }),
+      h('label', { for: 'ed-import-file' }, ['Import a JSON spec, a Keras model.to_json() file or Keras Python code (.py)']),
+      h('input', { id: 'ed-import-file', type: 'file', accept: '.json,.py,application/json,text/plain,text/x-python' }),
     ]),
     h('div', { class: 'ed-files-row' }, [
       h('label', { for: 'ed-import-text' }, ['or paste one']),

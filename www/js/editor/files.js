@@ -63,14 +63,29 @@ export function shareHash(model) {
 }
 
 /**
- * Reads an import: a convlab spec (`format: "convlab-model"`) or a Keras model.to_json().
+ * Reads an import: a convlab spec (`format: "convlab-model"`), a Keras model.to_json(), or
+ * Keras Python code that builds a model (anything not starting with '{').
  * Returns the spec (as the core gives it back) and what it was; throws an Error naming what is
  * wrong, prefixed with `source`.
  * @param {import('../types').Convlab} api @param {string} text @param {string} source
- * @returns {{spec: import('../types').ModelSpec, kind: 'spec' | 'keras'}}
+ * @returns {{spec: import('../types').ModelSpec, kind: 'spec' | 'keras' | 'keras-code'}}
  */
 export function readImport(api, text, source) {
   if (text.length > 4 << 20) throw new Error(`${source}: ${text.length} characters is over the 4 MiB a spec may have`);
+  // JSON starts with '{'; anything else is read as Keras Python code.
+  if (!text.trimStart().startsWith('{')) {
+    let model;
+    try {
+      model = api.Model.fromKerasCode(text);
+    } catch (e) {
+      throw new Error(`${source}: ${/** @type {Error} */ (e).message}`);
+    }
+    try {
+      return { spec: model.spec(), kind: 'keras-code' };
+    } finally {
+      model.free();
+    }
+  }
   let value;
   try {
     value = JSON.parse(text);
