@@ -89,11 +89,12 @@ export function show(name, { focus = false, remember = true } = {}) {
   for (const listener of listeners) listener(view);
 }
 
-/** The view a fresh page opens: ?view=, a model link opens Build, else the last one used. */
+/** The view a fresh page opens: ?view=, a model link opens Build, a head link Classify, else the last one used. */
 export function initial() {
   const asked = new URL(location.href).searchParams.get('view');
   if (asked && NAMES.includes(/** @type {ViewName} */ (asked))) return asked;
   if (location.hash.startsWith('#model=')) return 'build';
+  if (location.hash.startsWith('#head=')) return 'classify';
   try {
     const last = localStorage.getItem('convlab.view');
     if (last && NAMES.includes(/** @type {ViewName} */ (last))) return last;

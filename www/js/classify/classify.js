@@ -249,8 +249,8 @@ export async function mount(host) {
     camera,
     startCamera,
     backbone: () => pretrained(),
-    offer: (text, loader) => picker.offer('transfer', text, loader),
-    choose: () => picker.choose('transfer'),
+    offer: (value, text, loader) => picker.offer(value, text, loader),
+    choose: (value) => picker.choose(value),
   });
 
   views.onShow((name) => {
@@ -262,4 +262,7 @@ export async function mount(host) {
   pad.refresh();
   picker.current().catch(() => {});
   await transfer.restore();
+  // A link that carries a transfer head (`#head=1....`), now or pasted into this tab later.
+  await transfer.openLink();
+  window.addEventListener('hashchange', () => { transfer.openLink(); });
 }

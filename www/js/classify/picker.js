@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * The model picker: MobileNetV2 (pretrained), the user's trained model when there is one, the
- * transfer-learning head once trained, and a weights file. A choice is loaded into the worker
+ * transfer-learning head once trained, a head opened from a link beside it, and a weights file. A choice is loaded into the worker
  * when first needed and kept until what it stands for changes (new weights, a new head).
  */
 import { el, say, messageOf } from './dom.js';
@@ -20,6 +20,7 @@ export class ModelPicker {
       el('option', { value: 'mobilenet' }, ['MobileNetV2, pretrained on ImageNet (1,000 classes)']),
       el('option', { value: 'trained', disabled: true, hidden: true }, ['Your trained model']),
       el('option', { value: 'transfer', disabled: true, hidden: true }, ['Your own classes (MobileNetV2 + a trained head)']),
+      el('option', { value: 'linked', disabled: true, hidden: true }, ['The linked head (MobileNetV2 + a head from a link)']),
       el('option', { value: 'file', disabled: true, hidden: true }, ['A weights file']),
     ]);
     this.fileInput = el('input', { type: 'file', id: 'cl-weights', accept: '.safetensors,application/octet-stream' });

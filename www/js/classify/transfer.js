@@ -6,12 +6,14 @@
  * computes each image's MobileNetV2 embedding in the worker (once: cached with the image) and
  * trains a Dense softmax layer on them with the core's Trainer (transfer-handlers.js); then the
  * model picker offers "your own classes" (backbone + head), live on the webcam too. The head
- * downloads as a safetensors file with its class names and loads back; classes, images,
- * embeddings and head are kept in IndexedDB (transfer-store.js).
+ * downloads as a safetensors file with its class names and loads back, or travels in a link
+ * (head-link.js; opening one never replaces a kept head without asking: it can be used beside
+ * it); classes, images, embeddings and head are kept in IndexedDB (transfer-store.js).
  */
 import * as infer from '../infer.js';
 import { el, say, messageOf, percent } from './dom.js';
 import { MOBILENET_KEY, withMetadata, backendChoice } from './models.js';
+import { headFragment, headPart, readHeadFragment } from './head-link.js';
 import { captureFrame, fromFile, embed } from './transfer-images.js';
 import { loadTransfer, saveTransfer } from './transfer-store.js';
 
@@ -20,6 +22,7 @@ const MAX_PER_CLASS = 200;
 /** Frames captured per second while the capture button is held. */
 const BURST_HZ = 6;
 const HEAD_KEY = 'classify:transfer-head';
+const LINKED_KEY = 'classify:linked-head';
 
 /**
  * @typedef {{blob: Blob, url: string, embedding: Float32Array | null}} TImage
@@ -30,7 +33,8 @@ const HEAD_KEY = 'classify:transfer-head';
  * @typedef {{
  *   camera: import('./camera.js').Camera, startCamera: () => Promise<void>,
  *   backbone: () => Promise<Classifier>,
- *   offer: (text: string, loader: (() => Promise<Classifier>) | null) => void, choose: () => void,
+ *   offer: (value: 'transfer' | 'linked', text: string, loader: (() => Promise<Classifier>) | null) => void,
+ *   choose: (value: 'transfer' | 'linked') => void,
  * }} Deps
  */
 
@@ -48,19 +52,24 @@ export class Transfer {
     this.trainButton = el('button', { type: 'button', id: 'cl-tl-train' }, ['Train the head']);
     this.downloadButton = el('button', { type: 'button', id: 'cl-tl-download', disabled: true }, ['Download the head']);
     this.headInput = el('input', { type: 'file', id: 'cl-tl-load', accept: '.safetensors,application/octet-stream' });
+    this.linkButton = el('button', { type: 'button', id: 'cl-tl-link', disabled: true }, ['Copy a link to the head']);
+    this.linkField = el('input', { type: 'text', id: 'cl-tl-link-field', readOnly: true, hidden: true, 'aria-label': 'Link to the head' });
+    /** Where a link's head waits for the user's choice. */
+    this.linked = el('div', { id: 'cl-tl-linked', className: 'cl-tl-linked', role: 'group', 'aria-label': 'A head from a link', hidden: true });
     this.status = el('p', { id: 'cl-tl-status', className: 'note', role: 'status' });
     this.problems = el('p', { id: 'cl-tl-message', className: 'note', role: 'alert', hidden: true });
     host.append(
       el('h3', { id: 'cl-tl-h' }, ['Teach it your own classes (transfer learning)']),
       el('p', { className: 'note' }, ['MobileNetV2\'s pretrained layers stay frozen; only a new last layer learns, from a few images per class, in seconds. Hold a capture button to take a burst from the webcam, or upload images.']),
       this.list,
-      el('div', { className: 'cl-buttons' }, [this.addButton, this.trainButton, this.downloadButton,
+      el('div', { className: 'cl-buttons' }, [this.addButton, this.trainButton, this.downloadButton, this.linkButton,
         el('label', { className: 'file-button' }, ['Load a head (.safetensors)', this.headInput])]),
-      this.problems, this.status,
+      this.linkField, this.linked, this.problems, this.status,
     );
     this.addButton.addEventListener('click', () => { this.addClass(`Class ${this.classes.length + 1}`); this.changed(true); });
     this.trainButton.addEventListener('click', () => this.train());
     this.downloadButton.addEventListener('click', () => this.download());
+    this.linkButton.addEventListener('click', () => this.copyLink());
     this.headInput.addEventListener('change', () => this.loadFromInput());
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.saveTimer = null;
@@ -286,7 +295,7 @@ export class Transfer {
       say(this.status, `Trained the head on ${all.length} images in ${(r.ms / 1000).toFixed(2)} s (${r.steps} steps of Adam`
         + `${todo.length ? `; features of ${todo.length} new images took ${(embedMs / 1000).toFixed(1)} s` : ''}): ${percent(r.accuracy)} of the training images right.`);
       this.status.dataset.accuracy = String(r.accuracy);
-      this.deps.choose();
+      this.deps.choose('transfer');
       this.changed();
     } catch (e) {
       say(this.problems, `The head could not be trained: ${messageOf(e)}`, true);
@@ -303,19 +312,30 @@ export class Transfer {
   setHead(head, loaded = false) {
     this.head = head;
     this.downloadButton.disabled = false;
+    this.linkButton.disabled = false;
+    this.deps.offer('transfer', `Your own classes: ${head.classNames.join(', ')} (MobileNetV2 + a trained head)`, this.loader(head, HEAD_KEY, 'transfer', loaded));
+  }
+
+  /**
+   * The picker's loader for a head held in the worker under `headKey`.
+   * @param {Head} head @param {string} headKey @param {'transfer' | 'linked'} id @param {boolean} loaded
+   * @returns {() => Promise<Classifier>}
+   */
+  loader(head, headKey, id, loaded) {
     let ready = loaded ? Promise.resolve() : null;
     const k = Math.min(5, head.classNames.length);
-    this.deps.offer(`Your own classes: ${head.classNames.join(', ')} (MobileNetV2 + a trained head)`, async () => {
+    const whose = id === 'linked' ? 'the linked head' : 'your head';
+    return async () => {
       const backbone = await this.deps.backbone();
-      ready ??= infer.use('./transfer-handlers.js').then(() => infer.call('loadHead', { headKey: HEAD_KEY, spec: head.spec, weights: head.weights.slice(), classNames: head.classNames, scale: head.scale }));
+      ready ??= infer.use('./transfer-handlers.js').then(() => infer.call('loadHead', { headKey, spec: head.spec, weights: head.weights.slice(), classNames: head.classNames, scale: head.scale }));
       await ready.catch((e) => { ready = null; throw e; });
       return {
-        id: 'transfer', label: `your classes (${head.classNames.join(', ')})`, inputShape: backbone.inputShape, classNames: head.classNames,
+        id, label: `${id === 'linked' ? 'the linked head' : 'your classes'} (${head.classNames.join(', ')})`, inputShape: backbone.inputShape, classNames: head.classNames,
         recipe: /** @type {const} */ ('imagenet'), normalisation: null,
-        note: `MobileNetV2's frozen features and your head: ${head.classNames.length} classes.`,
+        note: `MobileNetV2's frozen features and ${whose}: ${head.classNames.length} classes.`,
         run: async (input) => {
           try {
-            const r = await infer.call('classifyHead', { backboneKey: MOBILENET_KEY, headKey: HEAD_KEY, input, topK: k, backend: backendChoice() });
+            const r = await infer.call('classifyHead', { backboneKey: MOBILENET_KEY, headKey, input, topK: k, backend: backendChoice() });
             return { top: r.top, ms: r.ms, backend: r.backend };
           } catch (e) {
             if (/no head is trained|no model is loaded|the inference worker has no/.test(messageOf(e))) ready = null; // the worker lost it: load it again
@@ -323,15 +343,88 @@ export class Transfer {
           }
         },
       };
-    });
+    };
   }
 
-  download() {
-    if (!this.head) return;
-    const bytes = withMetadata(this.head.weights, {
+  /** The head as a safetensors file with its class names (what Download saves and a link carries). */
+  headFile() {
+    if (!this.head) return null;
+    return withMetadata(this.head.weights, {
       convlab_kind: 'transfer-head', backbone: 'mobilenet_v2',
       class_names: JSON.stringify(this.head.classNames), feature_scale: String(this.head.scale),
     });
+  }
+
+  /** Puts a link that carries the head in a field and on the clipboard. */
+  async copyLink() {
+    const file = this.headFile();
+    if (!file) return;
+    const url = new URL(location.href);
+    url.searchParams.set('view', 'classify');
+    url.hash = await headFragment(file);
+    this.linkField.hidden = false;
+    this.linkField.value = url.href;
+    this.linkField.select();
+    let copied = false;
+    try { await navigator.clipboard.writeText(url.href); copied = true; } catch { /* refused: the field has it */ }
+    say(this.status, `${copied ? 'The link is on the clipboard' : 'The link is in the field above (the browser did not allow the clipboard)'}: ${url.href.length} characters; it carries the head and its class names, not your images.`);
+  }
+
+  /**
+   * Opens the head a link carries (`#head=1....`). With no kept head it becomes the head;
+   * with one, the user chooses: use it beside the kept one (a second picker entry; nothing
+   * kept changes), replace the kept one, or ignore it. A bad link is named and changes nothing.
+   */
+  async openLink() {
+    const part = headPart(location.hash);
+    if (part === null) return;
+    /** @type {Awaited<ReturnType<typeof import('./models.js').readWeightsFile>>} */
+    let read;
+    try {
+      const bytes = await readHeadFragment(part);
+      const { readWeightsFile } = await import('./models.js');
+      read = await readWeightsFile(new File([/** @type {Uint8Array<ArrayBuffer>} */ (bytes)], 'the link'));
+      if (read.kind !== 'head') throw new Error('it carries a model\'s weights, not a transfer head');
+      if (!read.classNames || read.classNames.length < 2) throw new Error('the head\'s class names are missing');
+    } catch (e) {
+      say(this.problems, `The link's head could not be opened: ${messageOf(e).replace(/^the link: /, '')}. Nothing was changed.`, true);
+      forgetLink();
+      return;
+    }
+    const names = read.classNames.join(', ');
+    if (!this.head) {
+      await this.loadHeadFile(read, 'the link');
+      forgetLink();
+      return;
+    }
+    const choose = (/** @type {string} */ id, /** @type {string} */ text, /** @type {() => Promise<void>} */ act) => {
+      const b = el('button', { type: 'button', id }, [text]);
+      b.addEventListener('click', async () => {
+        this.linked.hidden = true;
+        forgetLink();
+        try { await act(); } catch (e) { say(this.problems, `The link's head could not be used: ${messageOf(e)}`, true); }
+      });
+      return b;
+    };
+    const head = /** @type {Head} */ ({ spec: read.spec, weights: read.bytes, classNames: /** @type {string[]} */ (read.classNames), scale: read.scale, accuracy: null, trainedAt: Date.now(), source: 'a link' });
+    this.linked.replaceChildren(
+      el('p', {}, [`This link carries a head for: ${names}. This browser keeps your own head (${this.head.classNames.join(', ')}). What should happen?`]),
+      el('div', { className: 'cl-buttons' }, [
+        choose('cl-tl-linked-beside', 'Use it beside mine', async () => {
+          this.deps.offer('linked', `The linked head: ${names} (MobileNetV2 + a head from a link)`, this.loader(head, LINKED_KEY, 'linked', false));
+          this.deps.choose('linked');
+          say(this.status, `The linked head (${names}) is in the model picker; your own head and classes are unchanged.`);
+        }),
+        choose('cl-tl-linked-replace', 'Replace mine with it', () => this.loadHeadFile(/** @type {any} */ (read), 'the link')),
+        choose('cl-tl-linked-ignore', 'Ignore the link', async () => say(this.status, 'The link\'s head was not used.')),
+      ]),
+    );
+    this.linked.hidden = false;
+  }
+
+  download() {
+    const bytes = this.headFile();
+    if (!bytes) return;
     const a = el('a', { href: URL.createObjectURL(new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (bytes)])), download: 'transfer-head.safetensors' });
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
@@ -362,7 +455,15 @@ export class Transfer {
     await infer.call('loadHead', { headKey: HEAD_KEY, spec: read.spec, weights: read.bytes.slice(), classNames: read.classNames, scale: read.scale });
     this.setHead({ spec: read.spec, weights: read.bytes, classNames: read.classNames, scale: read.scale, accuracy: null, trainedAt: Date.now(), source: name }, true);
     say(this.status, `Loaded the head from ${name}: ${read.classNames.join(', ')}.`);
-    this.deps.choose();
+    this.deps.choose('transfer');
     this.changed();
   }
+}
+
+/** Takes the head out of the address bar once it has been dealt with (a reload does not ask again). */
+function forgetLink() {
+  const params = new URLSearchParams(location.hash.replace(/^#+/, ''));
+  params.delete('head');
+  const rest = params.toString();
+  history.replaceState(history.state, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
 }
