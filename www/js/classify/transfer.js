@@ -454,9 +454,12 @@ export class Transfer {
     await infer.use('./transfer-handlers.js');
     await infer.call('loadHead', { headKey: HEAD_KEY, spec: read.spec, weights: read.bytes.slice(), classNames: read.classNames, scale: read.scale });
     this.setHead({ spec: read.spec, weights: read.bytes, classNames: read.classNames, scale: read.scale, accuracy: null, trainedAt: Date.now(), source: name }, true);
-    say(this.status, `Loaded the head from ${name}: ${read.classNames.join(', ')}.`);
     this.deps.choose('transfer');
     this.changed();
+    // Kept at once (not after the usual debounce): it replaced the kept head.
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    await this.save();
+    say(this.status, `Loaded the head from ${name}: ${read.classNames.join(', ')}.`);
   }
 }
 
