@@ -56,6 +56,8 @@ test('a head travels in a link: opened with none kept it is the head; with one k
   // It is kept: Copy a link gives a link to the same head.
   await first.page.waitForFunction(() => document.getElementById('cl-tl-classes').dataset.saved);
   await first.page.click('#cl-tl-link');
+  // The status comes last (after the field and the clipboard).
+  await first.page.waitForFunction(() => /characters; it carries the head/.test(document.getElementById('cl-tl-status').textContent));
   const again = await first.page.inputValue('#cl-tl-link-field');
   assert.match(again, /\?view=classify#head=1\.[A-Za-z0-9_-]+$/);
   assert.match(await statusText(first.page), /characters; it carries the head and its class names, not your images/);
