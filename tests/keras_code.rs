@@ -212,6 +212,11 @@ fn mutated() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
     #[test]
+    fn no_arbitrary_text_panics(text in ".{0,300}") {
+        let _ = from_keras_code(&text);
+    }
+
+    #[test]
     fn no_text_panics(text in mutated()) {
         if let Ok(spec) = from_keras_code(&text) {
             // What is accepted is a valid model.

@@ -178,11 +178,11 @@ impl Eval {
         self.toks[self.pos.min(self.toks.len() - 1)].line
     }
 
+    /// The current token; always moves on (up to one past the end, where `peek` still gives
+    /// `End`), so `self.pos -= 1` always undoes it.
     fn next(&mut self) -> Tok {
         let t = self.peek().clone();
-        if self.pos < self.toks.len() - 1 {
-            self.pos += 1;
-        }
+        self.pos = (self.pos + 1).min(self.toks.len());
         t
     }
 
