@@ -40,12 +40,15 @@ async function classifySample(page) {
   return topLabel(page);
 }
 
-test('a head travels in a link: opened with none kept it is the head; with one kept the user chooses beside or replace; bad links are named', async () => {
+test('a head travels in a link: opened with none kept it is the head; with one kept the user chooses beside or replace; bad links are named', async (t) => {
   const { page: maker, errors: makerErrors } = await open(browser.context, `${server.url}?view=lesson`);
   await maker.waitForFunction(() => globalThis.convlab !== undefined);
   const catDog = await headLink(maker, ['cat', 'dog']);
   const leftRight = await headLink(maker, ['left', 'right']);
   assert.ok(catDog.length < 40_000, `${catDog.length} characters`);
+  const three = await headLink(maker, ['a', 'b', 'c']);
+  const ten = await headLink(maker, [...'abcdefghij']);
+  t.diagnostic(`link lengths: 2 classes ${catDog.length}, 3 classes ${three.length}, 10 classes ${ten.length} characters`);
 
   // No head kept: the link's head becomes the head, is chosen, and leaves the address bar.
   const first = await open(browser.context, catDog);
