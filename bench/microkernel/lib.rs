@@ -3,6 +3,7 @@
 //! every step of k loads `vectors` vectors of B and broadcasts `rows` values of A
 //! (`v128.load32_splat`, the loadsplat kernels) or shuffles them out of one loaded vector of A
 //! (XNNPACK's "splat" kernels), then multiplies and adds (SIMD128 has no fused multiply-add).
+//! The bumpsplat kernels step two pointers and load at constant offsets (see gemm.rs).
 #![no_std]
 use core::arch::wasm32::*;
 
@@ -85,6 +86,38 @@ unsafe fn shufflesplat<const R: usize>(k: usize, iters: usize) -> f32 {
     s
 }
 
+
+/// The loadsplat kernel with pointers bumped once per step of k and constant offsets from
+/// them, so that LLVM folds the offsets into the loads' `offset` immediates (V8 then addresses
+/// `[base + index + offset]` directly instead of computing each address with a `lea`).
+#[inline(always)]
+unsafe fn bumped<const R: usize, const V: usize>(k: usize, iters: usize) -> f32 {
+    let mut s = 0.0;
+    for it in 0..iters {
+        let mut acc = [[f32x4_splat(it as f32); V]; R];
+        let mut ap = core::ptr::addr_of!(A) as *const f32;
+        let mut bp = core::ptr::addr_of!(B) as *const f32;
+        let end = ap.add(k * R);
+        while ap < end {
+            let bv: [v128; V] = core::array::from_fn(|j| v128_load(bp.add(4 * j) as *const v128));
+            for r in 0..R {
+                let av = v128_load32_splat(ap.add(r) as *const u32);
+                for j in 0..V {
+                    acc[r][j] = f32x4_add(acc[r][j], f32x4_mul(av, bv[j]));
+                }
+            }
+            ap = ap.add(R);
+            bp = bp.add(4 * V);
+        }
+        for row in acc {
+            for v in row {
+                s += f32x4_extract_lane::<0>(v);
+            }
+        }
+    }
+    s
+}
+
 macro_rules! export {
     ($($name:ident = $body:expr;)+) => {$(
         #[no_mangle]
@@ -103,6 +136,11 @@ export! {
     loadsplat_4x12 = loadsplat::<4, 3>;
     shufflesplat_4x8 = shufflesplat::<4>;
     shufflesplat_6x8 = shufflesplat::<6>;
+    bumpsplat_4x8 = bumped::<4, 2>;
+    bumpsplat_5x8 = bumped::<5, 2>;
+    bumpsplat_6x8 = bumped::<6, 2>;
+    bumpsplat_3x8 = bumped::<3, 2>;
+    bumpsplat_2x16 = bumped::<2, 4>;
 }
 
 /// The same loadsplat kernel with relaxed-simd's fused multiply-add (`f32x4.relaxed_madd`), which

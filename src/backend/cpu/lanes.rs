@@ -28,12 +28,15 @@ pub trait Lanes: Copy {
     unsafe fn store(self, p: *mut f32);
     /// `self + a * b`, lane by lane (multiply, then add: two roundings).
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// The 4 x 4 transpose: lane `j` of vector `i` becomes lane `i` of vector `j`.
+    fn transpose4(rows: [Self; 4]) -> [Self; 4];
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128 {
     use core::arch::wasm32::{
-        f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_load32_splat, v128_store,
+        f32x4_add, f32x4_mul, f32x4_splat, i32x4_shuffle, v128, v128_load, v128_load32_splat,
+        v128_store,
     };
 
     /// A SIMD128 vector of four f32.
@@ -67,6 +70,21 @@ mod simd128 {
         #[inline(always)]
         fn mul_add(self, a: Self, b: Self) -> Self {
             Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+        #[inline(always)]
+        fn transpose4([a, b, c, d]: [Self; 4]) -> [Self; 4] {
+            // Interleave the low and high halves of pairs (V8: unpcklps/unpckhps), then join
+            // 64-bit halves (movlhps/movhlps): 8 shuffles.
+            let ab_lo = i32x4_shuffle::<0, 4, 1, 5>(a.0, b.0);
+            let ab_hi = i32x4_shuffle::<2, 6, 3, 7>(a.0, b.0);
+            let cd_lo = i32x4_shuffle::<0, 4, 1, 5>(c.0, d.0);
+            let cd_hi = i32x4_shuffle::<2, 6, 3, 7>(c.0, d.0);
+            [
+                Self(i32x4_shuffle::<0, 1, 4, 5>(ab_lo, cd_lo)),
+                Self(i32x4_shuffle::<2, 3, 6, 7>(ab_lo, cd_lo)),
+                Self(i32x4_shuffle::<0, 1, 4, 5>(ab_hi, cd_hi)),
+                Self(i32x4_shuffle::<2, 3, 6, 7>(ab_hi, cd_hi)),
+            ]
         }
     }
 }
@@ -107,6 +125,10 @@ impl Lanes for Portable {
         }
         Self(r)
     }
+    #[inline(always)]
+    fn transpose4(rows: [Self; 4]) -> [Self; 4] {
+        std::array::from_fn(|j| Self(std::array::from_fn(|i| rows[i].0[j])))
+    }
 }
 
 /// The lanes the fast kernels use on this target.
@@ -118,3 +140,24 @@ pub type F32x4 = Portable;
 
 /// True when [`F32x4`] is real SIMD128 (the build that browsers run).
 pub const IS_SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+#[cfg(test)]
+mod tests {
+    use super::{F32x4, Lanes};
+
+    /// The lanes of this target (natively the portable ones; SIMD128's shuffles are exercised
+    /// on wasm32 by tests/conv2d_cpu.rs, whose GEMM kernel packs with them).
+    #[test]
+    fn transpose4_moves_lane_j_of_vector_i_to_lane_i_of_vector_j() {
+        let m: [[f32; 4]; 4] =
+            std::array::from_fn(|i| std::array::from_fn(|j| (10 * i + j) as f32));
+        // SAFETY: every row holds four floats.
+        let rows: [F32x4; 4] = std::array::from_fn(|i| unsafe { F32x4::load(m[i].as_ptr()) });
+        for (j, v) in F32x4::transpose4(rows).into_iter().enumerate() {
+            let mut got = [0.0f32; 4];
+            // SAFETY: got holds four floats.
+            unsafe { v.store(got.as_mut_ptr()) };
+            assert_eq!(got, std::array::from_fn(|i| (10 * i + j) as f32), "vector {j}");
+        }
+    }
+}
