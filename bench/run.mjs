@@ -95,7 +95,7 @@ try {
     if (r.ms === null) continue;
     const entry = byWorkload.get(r.workload) ?? {};
     const key = r.engine === 'tfjs webgl' ? 'webgl' : r.engine.startsWith('tfjs') ? 'theirs' : r.engine.startsWith('onnx') ? 'ort'
-      : r.engine.includes('workers') ? 'pooled' : 'ours';
+      : r.engine.includes('pool') ? 'pooled' : 'ours';
     if (webgpu && key === 'pooled') continue;
     entry[key] = r.ms;
     byWorkload.set(r.workload, entry);

@@ -593,27 +593,64 @@ pub fn conv2d_rows(
     first: u32,
     end: u32,
 ) -> Result<JsValue, JsError> {
+    let (g, data, ms) = rows_of_conv2d(&x, &filters, &options, first, end).map_err(js_error)?;
+    let rows = end.saturating_sub(first) as usize;
+    Ok(op_result(&[rows, g.out_w, g.out_c], &data, BackendKind::Cpu, ms))
+}
+
+/// [`conv2d_rows`] written into `out` from element `offset` on (the pool's share of this
+/// thread: one copy into the caller's output instead of a new array and a second copy).
+/// Returns the milliseconds the core took.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = conv2dRowsInto)]
+pub fn conv2d_rows_into(
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Tensor")] filters: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
+    first: u32,
+    end: u32,
+    out: &Float32Array,
+    offset: u32,
+) -> Result<f64, JsError> {
+    let (_, data, ms) = rows_of_conv2d(&x, &filters, &options, first, end).map_err(js_error)?;
+    let stop = offset as usize + data.len();
+    if stop > out.length() as usize {
+        return Err(js_error(Error::invalid(
+            "conv2d",
+            "out",
+            format!("holds {} elements, the rows need {stop}", out.length()),
+        )));
+    }
+    out.subarray(offset, stop as u32).copy_from(&data);
+    Ok(ms)
+}
+
+/// The shared body of [`conv2d_rows`] and [`conv2d_rows_into`]: the geometry, the rows'
+/// values and the core's milliseconds.
+fn rows_of_conv2d(
+    x: &JsValue,
+    filters: &JsValue,
+    options: &JsValue,
+    first: u32,
+    end: u32,
+) -> Result<(Conv2dGeometry, Vec<f32>, f64), Error> {
     const OP: &str = "conv2d";
-    let run = || -> Result<JsValue, Error> {
-        let allowed =
-            ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
-        let options = args::options(OP, &options, &allowed)?;
-        let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
-        let params = conv_params(OP, &options, groups)?;
-        let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
-        let (f_shape, f_data) = args::tensor(OP, "filters", &filters)?;
-        let g = Conv2dGeometry::new(OP, &x_shape, &f_shape, &params)?;
-        let start = now_ms();
-        let rows = first as usize..end as usize;
-        let epilogue = conv_epilogue(OP, &options, g.out_c)?;
-        let mut data = cpu::conv2d_rows(&g, &x_data, &f_data, CpuKernel::Auto, rows.clone())?;
-        if let Some((bias, act)) = &epilogue {
-            if let Some(b) = bias {
-                cpu::add_bias(&mut data, b)?;
-            }
-            cpu::activation_in_place(*act, &mut data, g.out_c)?;
+    let allowed = ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
+    let options = args::options(OP, options, &allowed)?;
+    let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
+    let params = conv_params(OP, &options, groups)?;
+    let (x_shape, x_data) = args::tensor(OP, "x", x)?;
+    let (f_shape, f_data) = args::tensor(OP, "filters", filters)?;
+    let g = Conv2dGeometry::new(OP, &x_shape, &f_shape, &params)?;
+    let start = now_ms();
+    let rows = first as usize..end as usize;
+    let epilogue = conv_epilogue(OP, &options, g.out_c)?;
+    let mut data = cpu::conv2d_rows(&g, &x_data, &f_data, CpuKernel::Auto, rows)?;
+    if let Some((bias, act)) = &epilogue {
+        if let Some(b) = bias {
+            cpu::add_bias(&mut data, b)?;
         }
-        Ok(op_result(&[rows.len(), g.out_w, g.out_c], &data, BackendKind::Cpu, now_ms() - start))
-    };
-    run().map_err(js_error)
+        cpu::activation_in_place(*act, &mut data, g.out_c)?;
+    }
+    Ok((g, data, now_ms() - start))
 }

@@ -265,11 +265,12 @@ async function main() {
     const gf = (/** @type {number} */ ms) => (macs === null ? null : (2 * macs) / ms / 1e6);
     engines.forEach(([engine], i) => report({ workload: name, engine: /** @type {string} */ (engine), ms: times[i], gflops: gf(times[i]), runs }));
     if (macs !== null) {
-      // The same calls with convolutions split across a pool of workers, one per core.
+      // The same calls with convolutions split across the pool: this thread and a worker per
+      // other core.
       api.setThreads(THREADS);
       const [c] = await timeAll([ours], runs);
       api.setThreads(1);
-      report({ workload: name, engine: `convlab cpu (${THREADS} workers)`, ms: c, gflops: gf(c), runs });
+      report({ workload: name, engine: `convlab cpu (${THREADS} threads, pool)`, ms: c, gflops: gf(c), runs });
     }
   };
   for (const w of WORKLOADS) {

@@ -98,7 +98,7 @@ async function conv2d(x, filters, options) {
   }
   const shape = bindings.conv2dShape(x?.shape, filters?.shape, options); // throws as conv2d would
   try {
-    return await pool.conv2d(x, filters, options, shape);
+    return await pool.conv2d(x, filters, options, shape, bindings);
   } catch (e) {
     if (!(/** @type {any} */ (e).poolFailure)) throw e;
     console.warn(`convlab: ${/** @type {Error} */ (e).message}; computing in this thread`);

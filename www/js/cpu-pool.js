@@ -1,9 +1,17 @@
 // @ts-check
 /**
- * A pool of Web Workers, each with its own instance of the core, that splits one convolution
- * by output rows so that every core of the machine works on it. It needs no cross-origin
- * isolation (no SharedArrayBuffer): the input and filters are copied to each worker and each
- * worker's rows are transferred back. The pieces are bit-identical to the single-thread result.
+ * A pool that splits one convolution by output rows so that every core of the machine works
+ * on it: `threads - 1` Web Workers, each with its own instance of the core, and this thread,
+ * which computes the first share itself while the workers compute theirs. It needs no
+ * cross-origin isolation (no SharedArrayBuffer): the input and filters are copied to each
+ * worker and each worker's rows are transferred back. The pieces are bit-identical to the
+ * single-thread result.
+ *
+ * Why this thread takes a share: with two workers and this thread waiting, the seed's layer
+ * (a 12 MB output) took longer than on one thread (32 ms against 23 in the benchmark): each
+ * worker's output became a new array, was transferred, and was copied again into the result.
+ * This thread's share is written straight into the result (`conv2dRowsInto`), one copy like
+ * the single-thread call, and one worker fewer is one input copy fewer.
  */
 
 /**
@@ -11,7 +19,7 @@
  */
 
 export class CpuPool {
-  /** @param {number} size */
+  /** @param {number} size threads in all (this one and `size - 1` workers) */
   constructor(size) {
     this.size = size;
     /** @type {Map<number, Pending>} */
@@ -19,7 +27,7 @@ export class CpuPool {
     this.nextId = 0;
     /** Set when a worker fails to load or crashes; callers then compute in this thread. */
     this.broken = /** @type {string | null} */ (null);
-    this.workers = Array.from({ length: size }, () => {
+    this.workers = Array.from({ length: size - 1 }, () => {
       const w = new Worker(new URL('./cpu-worker.js', import.meta.url), { type: 'module' });
       w.onmessage = (e) => this.#settle(e.data);
       w.onerror = (e) => this.#fail(`a CPU worker failed: ${e.message || 'it could not start'}`);
@@ -58,21 +66,27 @@ export class CpuPool {
   }
 
   /**
-   * conv2d split across the workers. `shape` is the output shape (from the core's
-   * conv2dShape, which has validated the arguments).
-   * @param {any} x @param {any} filters @param {any} options @param {number[]} shape
+   * conv2d split across this thread and the workers. `shape` is the output shape (from the
+   * core's conv2dShape, which has validated the arguments); `bindings` are the core's exports
+   * in this thread.
+   * @param {any} x @param {any} filters @param {any} options @param {number[]} shape @param {any} bindings
    */
-  async conv2d(x, filters, options, shape) {
+  async conv2d(x, filters, options, shape, bindings) {
     const [n, oh, ow, c] = shape;
     const rows = n * oh;
     const parts = Math.max(1, Math.min(this.size, rows));
     const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * rows) / parts));
     const t0 = performance.now();
-    const pieces = await Promise.all(
-      bounds.slice(0, -1).map((first, k) => this.#rows(k, x, filters, options, first, bounds[k + 1])),
-    );
+    // The workers' shares first, so that they run while this thread computes share 0.
+    const pieces = bounds.slice(1, -1).map((first, k) => this.#rows(k, x, filters, options, first, bounds[k + 2]));
     const data = new Float32Array(n * oh * ow * c);
-    pieces.forEach((p, k) => data.set(p.data, bounds[k] * ow * c));
+    try {
+      bindings.conv2dRowsInto(x, filters, options, 0, bounds[1], data, 0);
+    } finally {
+      // A share that failed here must not leave the workers' promises unobserved.
+      await Promise.allSettled(pieces);
+    }
+    (await Promise.all(pieces)).forEach((p, k) => data.set(p.data, bounds[k + 1] * ow * c));
     return { shape, data, backend: 'cpu', ms: performance.now() - t0, threads: parts };
   }
 

@@ -20,7 +20,9 @@ pub fn activation_in_place(a: Activation, x: &mut [f32], last: usize) -> Result<
     let (sa, ss) = (SELU_ALPHA as f32, SELU_SCALE as f32);
     match a {
         Activation::Linear => {}
-        Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+        // A comparison and a select (NaN -> 0, like `max(0.0)`): LLVM makes it SIMD128, where
+        // `f32::max` (IEEE maxNum, which wasm's `f32.max` is not) stayed scalar.
+        Activation::Relu => x.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 }),
         Activation::Relu6 => x.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
         Activation::LeakyRelu { alpha } => {
             x.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { alpha * *v })
