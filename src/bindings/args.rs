@@ -43,7 +43,7 @@ pub fn describe(value: &JsValue) -> String {
     }
 }
 
-fn get(object: &JsValue, key: &str) -> JsValue {
+pub fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
@@ -97,8 +97,44 @@ pub fn shape(op: &str, arg: &str, value: &JsValue) -> Result<Vec<usize>> {
     Ok(shape)
 }
 
-/// `{shape: number[], data: Float32Array | number[]}` into a shape and a copy of the data.
-pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f32>)> {
+/// A tensor argument's values: copied in from JS, or kept in the core ([`super::kept`]).
+pub enum TensorData {
+    /// A copy of `{shape, data}`'s data.
+    Copied(Vec<f32>),
+    /// A kept tensor's values, shared with its table entry.
+    Kept(std::rc::Rc<super::kept::Kept>),
+}
+
+impl std::ops::Deref for TensorData {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        match self {
+            TensorData::Copied(v) => v,
+            TensorData::Kept(k) => &k.data,
+        }
+    }
+}
+
+impl TensorData {
+    /// The values as an owned vector (a copy for a kept tensor).
+    pub fn into_vec(self) -> Vec<f32> {
+        match self {
+            TensorData::Copied(v) => v,
+            TensorData::Kept(k) => k.data.clone(),
+        }
+    }
+}
+
+/// `{shape: number[], data: Float32Array | number[]}` into a shape and a copy of the data, or
+/// a kept tensor `{shape, kept}` ([`super::kept`]) into its shape and values (no copy).
+pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, TensorData)> {
+    if value.is_object() {
+        let kept = get(value, "kept");
+        if !kept.is_undefined() {
+            let (shape, k) = super::kept::lookup(op, arg, &kept, &get(value, "shape"))?;
+            return Ok((shape, TensorData::Kept(k)));
+        }
+    }
     let shape = shape(op, arg, value)?;
     let count = element_count(op, arg, &shape)?;
     let data = get(value, "data");
@@ -134,7 +170,18 @@ pub fn tensor(op: &str, arg: &str, value: &JsValue) -> Result<(Vec<usize>, Vec<f
             format!("data has {} elements but shape {shape:?} needs {count}", typed.length()),
         ));
     }
-    Ok((shape, typed.to_vec()))
+    Ok((shape, TensorData::Copied(typed.to_vec())))
+}
+
+/// `keep` (a forward op's option): answer the result as a kept tensor. Defaults to false.
+pub fn keep(op: &str, options: &JsValue) -> Result<bool> {
+    let value = get(options, "keep");
+    if value.is_undefined() {
+        return Ok(false);
+    }
+    value.as_bool().ok_or_else(|| {
+        Error::invalid(op, "keep", format!("expected true or false, got {}", describe(&value)))
+    })
 }
 
 /// An options object: `undefined`/`null` or a plain object whose keys are all in `allowed`.
@@ -253,7 +300,7 @@ pub fn vector(op: &str, options: &JsValue, key: &str) -> Result<Option<Vec<f32>>
         return Ok(Some(Float32Array::new(&value).to_vec()));
     }
     if value.is_object() && !get(&value, "shape").is_undefined() {
-        return Ok(Some(tensor(op, key, &value)?.1));
+        return Ok(Some(tensor(op, key, &value)?.1.into_vec()));
     }
     Err(Error::invalid(
         op,

@@ -35,7 +35,7 @@ fn numbers(values: &[usize]) -> Array {
 
 fn input_tensor(op: &str, model: &Model, x: &JsValue) -> Result<Tensor> {
     let (shape, data) = args::tensor(op, "x", x)?;
-    let x = Tensor::new(op, "x", shape, data)?;
+    let x = Tensor::new(op, "x", shape, data.into_vec())?;
     check_input(model, x.shape())?;
     Ok(x)
 }

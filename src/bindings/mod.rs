@@ -8,6 +8,7 @@
 mod args;
 mod editor;
 mod inside;
+mod kept;
 mod model;
 mod ops;
 mod state;
@@ -83,6 +84,10 @@ export interface LrnOptions {
  * on WebGPU where the adapter has timestamp queries, the time its kernels took on the GPU.
  */
 export interface OpResult { shape: number[]; data: Float32Array; backend: BackendName; ms: number; gpuMs?: number; }
+/** A tensor kept in the core (convlab.keep, or an op's result with `keep: true`): ops take it wherever they take a Tensor, without copying its data in. */
+export interface KeptTensor { shape: number[]; kept: number; }
+/** An op's result with `keep: true`: kept in the core instead of copied out. */
+export interface KeptResult extends KeptTensor { backend: BackendName; ms: number; gpuMs?: number; }
 /** `timestampQueries`: whether ops on this device report `gpuMs`. */
 export interface AdapterReport { name: string; api: string; software: boolean; timestampQueries: boolean; }
 export interface BackendsReport {
@@ -410,7 +415,8 @@ fn conv_params(op: &str, options: &JsValue, groups: usize) -> Result<Conv2dParam
 /// conv2d's options object, checked, and its hyper-parameters.
 fn conv2d_options(options: &JsValue) -> Result<(JsValue, Conv2dParams), Error> {
     const OP: &str = "conv2d";
-    let allowed = ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
+    let allowed =
+        ["strides", "padding", "dilations", "groups", "bias", "activation", "backend", "keep"];
     let options = args::options(OP, options, &allowed)?;
     let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
     let params = conv_params(OP, &options, groups)?;
@@ -448,9 +454,10 @@ async fn conv_family(
     let (f_shape, f_data) = args::tensor(op, "filters", &filters)?;
     let g = geometry(&x_shape, &f_shape)?;
     let epilogue = conv_epilogue(op, &options, g.out_c)?;
+    let keep = args::keep(op, &options)?;
     let start = now_ms();
     let (data, ran_on) = run_conv(op, &g, &x_data, &f_data, epilogue.as_ref(), requested).await?;
-    Ok(op_result(&g.output_shape(), &data, ran_on, now_ms() - start))
+    Ok(op_output(&g.output_shape(), data, ran_on, now_ms() - start, keep))
 }
 
 /// `tf.nn.depthwise_conv2d`: filters `[fh, fw, in, multiplier]`, `in * multiplier` outputs.
@@ -465,7 +472,7 @@ pub async fn depthwise_conv2d(
 
 async fn depthwise_op(x: JsValue, filters: JsValue, options: JsValue) -> Result<JsValue, Error> {
     const OP: &str = "depthwiseConv2d";
-    let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend"];
+    let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend", "keep"];
     let options = args::options(OP, &options, &allowed)?;
     let params = conv_params(OP, &options, 1)?;
     conv_family(OP, x, filters, options, |x, f| Conv2dGeometry::depthwise(OP, x, f, &params)).await
@@ -490,7 +497,7 @@ async fn separable_op(
     options: JsValue,
 ) -> Result<JsValue, Error> {
     const OP: &str = "separableConv2d";
-    let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend"];
+    let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend", "keep"];
     let options = args::options(OP, &options, &allowed)?;
     let params = conv_params(OP, &options, 1)?;
     let requested = args::backend(OP, &options)?;
@@ -517,12 +524,31 @@ async fn separable_op(
     let pointwise =
         Conv2dGeometry::new(OP, &depthwise.output_shape(), &p_shape, &Conv2dParams::default())?;
     let epilogue = conv_epilogue(OP, &options, pointwise.out_c)?;
+    let keep = args::keep(OP, &options)?;
     let start = now_ms();
     let (mid, first) = run_conv(OP, &depthwise, &x_data, &d_data, None, requested).await?;
     let (data, second) =
         run_conv(OP, &pointwise, &mid, &p_data, epilogue.as_ref(), requested).await?;
     let ran_on = if first == second { second } else { BackendKind::Cpu };
-    Ok(op_result(&pointwise.output_shape(), &data, ran_on, now_ms() - start))
+    Ok(op_output(&pointwise.output_shape(), data, ran_on, now_ms() - start, keep))
+}
+
+/// [`op_result`], or with `keep` the result kept in the core: `{shape, kept, backend, ms}`.
+fn op_output(
+    shape: &[usize],
+    data: Vec<f32>,
+    backend: BackendKind,
+    ms: f64,
+    keep: bool,
+) -> JsValue {
+    if !keep {
+        return op_result(shape, &data, backend, ms);
+    }
+    let out = kept::keep(shape, data);
+    let object: &Object = out.unchecked_ref();
+    set(object, "backend", backend.name());
+    set(object, "ms", ms);
+    out
 }
 
 /// `{shape, data, backend, ms}`.
@@ -562,7 +588,7 @@ pub fn conv2d_shape(
     };
     let run = || -> Result<JsValue, Error> {
         let allowed =
-            ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
+            ["strides", "padding", "dilations", "groups", "bias", "activation", "backend", "keep"];
         let options = args::options(OP, &options, &allowed)?;
         let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
         let params = conv_params(OP, &options, groups)?;
@@ -635,7 +661,9 @@ fn rows_of_conv2d(
     end: u32,
 ) -> Result<(Conv2dGeometry, Vec<f32>, f64), Error> {
     const OP: &str = "conv2d";
-    let allowed = ["strides", "padding", "dilations", "groups", "bias", "activation", "backend"];
+    // `keep` is accepted and left to the caller (the pool keeps the joined result).
+    let allowed =
+        ["strides", "padding", "dilations", "groups", "bias", "activation", "backend", "keep"];
     let options = args::options(OP, options, &allowed)?;
     let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
     let params = conv_params(OP, &options, groups)?;

@@ -308,7 +308,7 @@ async fn run(
 ) -> Result<(Tensor, Vec<Tensor>, crate::backend::BackendKind)> {
     let requested = args::backend(op, options)?;
     let (shape, data) = args::tensor(op, "x", x)?;
-    let x = Tensor::new(op, "x", shape, data)?;
+    let x = Tensor::new(op, "x", shape, data.into_vec())?;
     crate::nn::forward::check_input(&inner.borrow().model, x.shape())?;
     let weights = {
         let mut b = inner.borrow_mut();

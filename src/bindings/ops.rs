@@ -7,7 +7,7 @@
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
-use super::{args, js_error, now_ms, op_result, run_on};
+use super::{args, js_error, now_ms, op_output, run_on};
 use crate::backend::cpu;
 use crate::backend::webgpu::PoolKind;
 use crate::backend::BackendKind;
@@ -16,12 +16,20 @@ use crate::ops::activation::Activation;
 use crate::ops::dense::DenseGeometry;
 use crate::ops::pool::{Pool2dGeometry, Pool2dParams};
 
-fn finish(shape: &[usize], data: Vec<f32>, backend: BackendKind, start: f64) -> JsValue {
-    op_result(shape, &data, backend, now_ms() - start)
+fn finish(
+    shape: &[usize],
+    data: Vec<f32>,
+    backend: BackendKind,
+    start: f64,
+    keep: bool,
+) -> JsValue {
+    op_output(shape, data, backend, now_ms() - start, keep)
 }
 
 async fn pool(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> {
-    let options = args::options(op, &options, &["poolSize", "strides", "padding", "backend"])?;
+    let options =
+        args::options(op, &options, &["poolSize", "strides", "padding", "backend", "keep"])?;
+    let keep = args::keep(op, &options)?;
     let requested = args::backend(op, &options)?;
     let pool_size = args::required_pair(op, &options, "poolSize")?;
     let strides = if Reflect::has(&options, &"strides".into()).unwrap_or(false) {
@@ -44,7 +52,7 @@ async fn pool(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsVal
         || if max { cpu::max_pool2d(&g, &data) } else { cpu::avg_pool2d(&g, &data) },
     )
     .await?;
-    Ok(finish(&g.output_shape(), y, ran, start))
+    Ok(finish(&g.output_shape(), y, ran, start, keep))
 }
 
 /// `tf.nn.max_pool2d`: `{poolSize, strides = poolSize, padding = "valid"}`.
@@ -66,7 +74,8 @@ pub async fn avg_pool(
 }
 
 async fn global(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsValue> {
-    let options = args::options(op, &options, &["backend"])?;
+    let options = args::options(op, &options, &["backend", "keep"])?;
+    let keep = args::keep(op, &options)?;
     let requested = args::backend(op, &options)?;
     let (shape, data) = args::tensor(op, "x", &x)?;
     let [n, h, w, c] = <[usize; 4]>::try_from(shape.as_slice()).map_err(|_| {
@@ -94,7 +103,7 @@ async fn global(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsV
         },
     )
     .await?;
-    Ok(finish(&[n, c], y, ran, start))
+    Ok(finish(&[n, c], y, ran, start, keep))
 }
 
 /// Global average pooling `[n, h, w, c] -> [n, c]`.
@@ -118,7 +127,8 @@ pub async fn global_max_pool(
 }
 
 async fn activation(op: &str, a: Activation, x: JsValue, options: JsValue) -> Result<JsValue> {
-    let options = args::options(op, &options, &["backend"])?;
+    let options = args::options(op, &options, &["backend", "keep"])?;
+    let keep = args::keep(op, &options)?;
     let requested = args::backend(op, &options)?;
     let (shape, data) = args::tensor(op, "x", &x)?;
     let last =
@@ -132,13 +142,13 @@ async fn activation(op: &str, a: Activation, x: JsValue, options: JsValue) -> Re
             gpu.read(&gpu.activation(a, &xt, None).await?).await
         },
         || {
-            let mut y = data.clone();
+            let mut y = data.to_vec();
             cpu::activation_in_place(a, &mut y, last)?;
             Ok(y)
         },
     )
     .await?;
-    Ok(finish(&shape, y, ran, start))
+    Ok(finish(&shape, y, ran, start, keep))
 }
 
 macro_rules! activation_fn {
@@ -173,7 +183,8 @@ activation_fn!(
 
 async fn dense_op(x: JsValue, weights: JsValue, options: JsValue) -> Result<JsValue> {
     const OP: &str = "dense";
-    let options = args::options(OP, &options, &["bias", "activation", "backend"])?;
+    let options = args::options(OP, &options, &["bias", "activation", "backend", "keep"])?;
+    let keep = args::keep(OP, &options)?;
     let requested = args::backend(OP, &options)?;
     let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
     let (w_shape, w_data) = args::tensor(OP, "weights", &weights)?;
@@ -212,7 +223,7 @@ async fn dense_op(x: JsValue, weights: JsValue, options: JsValue) -> Result<JsVa
         },
     )
     .await?;
-    Ok(finish(&[g.batch, g.units], y, ran, start))
+    Ok(finish(&[g.batch, g.units], y, ran, start, keep))
 }
 
 /// `y = activation(x W + b)`: `x` `[n, in]`, `weights` `[in, units]` (Keras's kernel layout).
@@ -227,7 +238,8 @@ pub async fn dense(
 
 async fn depth_max_pool_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     const OP: &str = "depthMaxPool";
-    let options = args::options(OP, &options, &["poolSize", "strides", "backend"])?;
+    let options = args::options(OP, &options, &["poolSize", "strides", "backend", "keep"])?;
+    let keep = args::keep(OP, &options)?;
     let requested = args::backend(OP, &options)?;
     let k = args::optional_integer(OP, &options, "poolSize", 1)?
         .ok_or_else(|| Error::invalid(OP, "poolSize", "is required (channels per window)"))?;
@@ -255,7 +267,7 @@ async fn depth_max_pool_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     .await?;
     let mut out_shape = shape.clone();
     *out_shape.last_mut().unwrap_or(&mut 0) = c / k;
-    Ok(finish(&out_shape, y, ran, start))
+    Ok(finish(&out_shape, y, ran, start, keep))
 }
 
 /// Depthwise (channel) max pooling, the seed's `tf.nn.max_pool(ksize=(1,1,1,k), strides=(1,1,1,k))`.
@@ -272,8 +284,12 @@ pub async fn depth_max_pool(
 
 async fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     const OP: &str = "batchNorm";
-    let options =
-        args::options(OP, &options, &["mean", "variance", "gamma", "beta", "epsilon", "backend"])?;
+    let options = args::options(
+        OP,
+        &options,
+        &["mean", "variance", "gamma", "beta", "epsilon", "backend", "keep"],
+    )?;
+    let keep = args::keep(OP, &options)?;
     let requested = args::backend(OP, &options)?;
     let (shape, data) = args::tensor(OP, "x", &x)?;
     let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
@@ -318,7 +334,7 @@ async fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
         || cpu::batch_norm(&data, c, &gamma, &beta, &mean, &variance, epsilon),
     )
     .await?;
-    Ok(finish(&shape, y, ran, start))
+    Ok(finish(&shape, y, ran, start, keep))
 }
 
 /// Batch normalization at inference: `gamma * (x - mean) / sqrt(variance + epsilon) + beta`
@@ -334,7 +350,8 @@ pub async fn batch_norm(
 async fn lrn_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     const OP: &str = "localResponseNormalization";
     let options =
-        args::options(OP, &options, &["depthRadius", "bias", "alpha", "beta", "backend"])?;
+        args::options(OP, &options, &["depthRadius", "bias", "alpha", "beta", "backend", "keep"])?;
+    let keep = args::keep(OP, &options)?;
     let requested = args::backend(OP, &options)?;
     let (shape, data) = args::tensor(OP, "x", &x)?;
     let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
@@ -358,7 +375,7 @@ async fn lrn_op(x: JsValue, options: JsValue) -> Result<JsValue> {
         || cpu::lrn(&data, c, &p),
     )
     .await?;
-    Ok(finish(&shape, y, ran, start))
+    Ok(finish(&shape, y, ran, start, keep))
 }
 
 /// `tf.nn.local_response_normalization` over the last axis (the chapter's equation 14-2).

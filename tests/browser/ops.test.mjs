@@ -271,3 +271,67 @@ test('convolutions split across a worker pool equal the single-thread result bit
   assert.deepEqual(results.after, [1, 4, 4, 1]);
   assert.match(results.bad, /^setThreads: argument 'n': expected an integer from 1 to 16, got 0/);
 });
+
+test('kept tensors: ops read them without a copy, keep: true keeps results, errors name the op', async () => {
+  const r = await page.evaluate(async () => {
+    const convlab = globalThis.convlab;
+    const rnd = (shape, seed) => {
+      const d = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      let s = seed;
+      for (let i = 0; i < d.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; d[i] = s / 2 ** 32 - 0.5; }
+      return { shape, data: d };
+    };
+    const same = (a, b) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    const before = convlab.kept();
+    const x = rnd([2, 9, 8, 3], 1), f = rnd([3, 3, 3, 16], 2), w = rnd([4 * 4 * 16, 5], 3);
+    const opts = { padding: 'same', bias: Array.from({ length: 16 }, (_, i) => i / 10), activation: 'relu' };
+    // The plain chain.
+    const c = await convlab.conv2d(x, f, opts);
+    const p = await convlab.maxPool(c, { poolSize: 2 });
+    const d = await convlab.dense({ shape: [2, 256], data: p.data }, w, { activation: 'softmax' });
+    // The same chain on kept tensors, every intermediate kept, the flatten a reshape of a handle.
+    const kx = convlab.keep(x), kf = convlab.keep(f), kw = convlab.keep(w);
+    const kc = await convlab.conv2d(kx, kf, { ...opts, keep: true });
+    const kp = await convlab.maxPool(kc, { poolSize: 2, keep: true });
+    const kd = await convlab.dense({ shape: [2, 256], kept: kp.kept }, kw, { activation: 'softmax' });
+    const out = {
+      handle: { keys: Object.keys(kc).sort(), hasData: 'data' in kc, shape: kc.shape, backend: kc.backend },
+      conv: same(convlab.read(kc).data, c.data),
+      pool: same(convlab.read(kp).data, p.data),
+      dense: same(kd.data, d.data),
+      keepAgain: convlab.keep(kx).kept === kx.kept,
+      during: convlab.kept(),
+    };
+    // With the pool on (this thread and two workers), kept inputs and a kept result.
+    convlab.setThreads(3);
+    const pooled = await convlab.conv2d(kx, kf, { ...opts, keep: true });
+    out.pooled = same(convlab.read(pooled).data, c.data) && pooled.threads > 1;
+    convlab.setThreads(1);
+    // Errors name the op, the argument and what was wrong.
+    const errors = {};
+    const expectError = async (name, f) => { try { await f(); errors[name] = 'resolved'; } catch (e) { errors[name] = e.message; } };
+    await expectError('reshape', () => convlab.relu({ shape: [3, 7], kept: kp.kept }));
+    await expectError('keepOption', () => convlab.conv2d(kx, kf, { keep: 1 }));
+    await expectError('badId', () => convlab.relu({ shape: [1], kept: 'a' }));
+    for (const k of [kx, kf, kw, kc, kp, pooled]) out[`disposed${k.kept}`] = convlab.dispose(k);
+    out.twice = convlab.dispose(kx);
+    await expectError('disposed', () => convlab.maxPool(kc, { poolSize: 2 }));
+    await expectError('readDisposed', () => convlab.read(kp));
+    out.after = convlab.kept();
+    return { out, errors, before };
+  });
+  const { out, errors, before } = r;
+  assert.deepEqual(out.handle, { keys: ['backend', 'kept', 'ms', 'shape'], hasData: false, shape: [2, 9, 8, 16], backend: 'cpu' });
+  assert.ok(out.conv && out.pool && out.dense, JSON.stringify(out));
+  assert.ok(out.keepAgain);
+  assert.equal(out.during.count, before.count + 5);
+  assert.equal(out.during.bytes, before.bytes + 4 * (2 * 9 * 8 * 3 + 3 * 3 * 3 * 16 + 256 * 5 + 2 * 9 * 8 * 16 + 2 * 4 * 4 * 16));
+  assert.ok(out.pooled, 'the pool with kept tensors equals one thread');
+  assert.equal(out.twice, false);
+  assert.deepEqual(out.after, before, 'dispose frees every entry');
+  assert.match(errors.reshape, /^relu: argument 'x': shape \[3, 7\] does not fit the kept tensor's 512 elements \(shape \[2, 4, 4, 16\]\)/);
+  assert.match(errors.keepOption, /^conv2d: argument 'keep': expected true or false, got 1/);
+  assert.match(errors.badId, /^relu: argument 'x': kept must be the number convlab.keep gave, got "a"/);
+  assert.match(errors.disposed, /^maxPool: argument 'x': kept tensor \d+ was disposed/);
+  assert.match(errors.readDisposed, /^read: argument 't': kept tensor \d+ was disposed/);
+});

@@ -102,25 +102,38 @@ function cnnWeights() {
 }
 
 /**
- * @param {{shape: number[], data: Float32Array}} x @param {ReturnType<typeof cnnWeights>} W
+ * @typedef {import('./types').TensorArg} TensorArg
+ * @typedef {{convs: {w: TensorArg, b: {data: Float32Array}}[], dense: {w: TensorArg, b: {data: Float32Array}}[]}} CnnWeights
+ * @param {TensorArg} x @param {CnnWeights} W
  * @param {'cpu' | 'webgpu' | undefined} [backend]
  */
 async function cnnConvlab(x, W, backend) {
+  // Every intermediate stays kept in the core (`keep: true`), as TensorFlow.js keeps its
+  // tensors in its heap between layers; only the softmax comes out. Inputs and weights may be
+  // kept tensors too (the CPU rows keep them once, as TensorFlow.js's are uploaded once).
+  /** @type {any} */
   let t = x;
   let c = 0;
-  for (const layer of CNN) {
-    if (layer[0] === 'pool') t = await api.maxPool(t, { poolSize: 2, backend });
-    else {
-      const { w, b } = W.convs[c++];
-      t = await api.conv2d(t, w, { padding: 'same', bias: b.data, activation: 'relu', backend });
+  const kept = [];
+  try {
+    for (const layer of CNN) {
+      if (layer[0] === 'pool') t = await api.maxPool(t, { poolSize: 2, backend, keep: true });
+      else {
+        const { w, b } = W.convs[c++];
+        t = await api.conv2d(t, w, { padding: 'same', bias: b.data, activation: 'relu', backend, keep: true });
+      }
+      kept.push(t);
     }
+    t = { shape: [t.shape[0], 2304], kept: t.kept };
+    const acts = ['relu', 'relu', 'softmax'];
+    for (const [i, { w, b }] of W.dense.entries()) {
+      t = await api.dense(t, w, { bias: b.data, activation: /** @type {any} */ (acts[i]), backend, keep: i < 2 });
+      if (i < 2) kept.push(t);
+    }
+    return t;
+  } finally {
+    for (const k of kept) api.dispose(k);
   }
-  t = { shape: [t.shape[0], 2304], data: t.data };
-  const acts = ['relu', 'relu', 'softmax'];
-  for (const [i, { w, b }] of W.dense.entries()) {
-    t = await api.dense(t, w, { bias: b.data, activation: /** @type {any} */ (acts[i]), backend });
-  }
-  return t;
 }
 
 /** @param {any} tf @param {any} x @param {any} W */
@@ -283,18 +296,25 @@ async function main() {
       inputs: [{ name: 'x', dims: nchw(w.x) }],
       outputs: [{ name: 'y', dims: [w.x[0], w.f[3], w.x[1], w.x[2]] }],
     });
-    await measure(w.name, w.macs, w.runs, () => api.conv2d(x, f, { padding: 'same', backend: 'cpu' }),
+    // convlab's input and filters are kept in the core once, as TensorFlow.js's are uploaded
+    // once (tfTensor); each call still copies its whole result out, as y.data() does.
+    const [kx, kf] = [api.keep(x), api.keep(f)];
+    await measure(w.name, w.macs, w.runs, () => api.conv2d(kx, kf, { padding: 'same', backend: 'cpu' }),
       tf && (async () => { const y = tf.conv2d(tfTensor(x), tfTensor(f), 1, 'same'); await y.data(); y.dispose(); }),
       onnx && (() => onnx(x.data)));
+    api.dispose(kx);
+    api.dispose(kf);
   }
   const pool = tensor([1, 112, 112, 64], 3);
   const onnxPool = ort && await ortRunner(ort, {
     nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
     initializers: [], inputs: [{ name: 'x', dims: [1, 64, 112, 112] }], outputs: [{ name: 'y', dims: [1, 64, 56, 56] }],
   });
-  await measure('(c) max pool 2x2/2 on 112x112x64', null, 21, () => api.maxPool(pool, { poolSize: 2, strides: 2 }),
+  const kpool = api.keep(pool);
+  await measure('(c) max pool 2x2/2 on 112x112x64', null, 21, () => api.maxPool(kpool, { poolSize: 2, strides: 2 }),
     tf && (async () => { const y = tf.maxPool(tfTensor(pool), 2, 2, 'valid'); await y.data(); y.dispose(); }),
     onnxPool && (() => onnxPool(pool.data)));
+  api.dispose(kpool);
   const batch = tensor([64, 28, 28, 1], 4);
   const W = cnnWeights();
   const tW = tf && {
@@ -302,9 +322,15 @@ async function main() {
     dense: W.dense.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
   };
   const onnxCnn = ort && await ortRunner(ort, cnnOnnx(W, 64));
-  await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 5, () => cnnConvlab(batch, W),
+  const kbatch = api.keep(batch);
+  const kW = {
+    convs: W.convs.map(({ w, b }) => ({ w: api.keep(w), b })),
+    dense: W.dense.map(({ w, b }) => ({ w: api.keep(w), b })),
+  };
+  await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 5, () => cnnConvlab(kbatch, kW),
     tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }),
     onnxCnn && (() => onnxCnn(batch.data)));
+  for (const k of [kbatch, ...kW.convs.map((l) => l.w), ...kW.dense.map((l) => l.w)]) api.dispose(k);
   /** @type {any} */ (globalThis).benchResults.done = true;
   status.textContent = 'done';
 }

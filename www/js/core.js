@@ -148,6 +148,19 @@ const api = {
   tanh: op('tanh'),
   softmax: op('softmax'),
   dense: op('dense'),
+  keep(x) {
+    return requireBindings().keep(x);
+  },
+  read(t) {
+    return requireBindings().read(t);
+  },
+  dispose(t) {
+    return requireBindings().dispose(t);
+  },
+  kept() {
+    const [count, floats] = requireBindings().keptCount();
+    return { count, bytes: floats * 4 };
+  },
   __destroyWebGpuDevice: op('__destroyWebGpuDevice'),
   __kernelCalls: () => requireBindings().__kernelCalls(),
   Model: {

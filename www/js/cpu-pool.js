@@ -77,8 +77,10 @@ export class CpuPool {
     const parts = Math.max(1, Math.min(this.size, rows));
     const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * rows) / parts));
     const t0 = performance.now();
+    // Workers cannot see this instance's kept tensors: they get the values.
+    const [wx, wf] = [x, filters].map((t) => (t?.kept !== undefined ? bindings.read(t) : t));
     // The workers' shares first, so that they run while this thread computes share 0.
-    const pieces = bounds.slice(1, -1).map((first, k) => this.#rows(k, x, filters, options, first, bounds[k + 2]));
+    const pieces = bounds.slice(1, -1).map((first, k) => this.#rows(k, wx, wf, options, first, bounds[k + 2]));
     const data = new Float32Array(n * oh * ow * c);
     try {
       bindings.conv2dRowsInto(x, filters, options, 0, bounds[1], data, 0);
@@ -87,7 +89,8 @@ export class CpuPool {
       await Promise.allSettled(pieces);
     }
     (await Promise.all(pieces)).forEach((p, k) => data.set(p.data, bounds[k + 1] * ow * c));
-    return { shape, data, backend: 'cpu', ms: performance.now() - t0, threads: parts };
+    const result = options?.keep ? bindings.keep({ shape, data }) : { shape, data };
+    return { ...result, backend: 'cpu', ms: performance.now() - t0, threads: parts };
   }
 
   terminate() {

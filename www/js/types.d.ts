@@ -11,8 +11,17 @@ import type { Model, ModelSpec, ExpandedSpec } from '../../pkg/convlab.js';
 export type { ExpandedSpec, ExpandedLayer } from '../../pkg/convlab.js';
 import type {
   Tensor, Conv2dOptions, DepthwiseOptions, PoolOptions, DenseOptions, BatchNormOptions,
-  LrnOptions, OpResult, BackendsReport, BackendName, AugmentOptions, PreviewResult,
+  LrnOptions, OpResult, BackendsReport, BackendName, AugmentOptions, PreviewResult, KeptTensor,
+  KeptResult,
 } from '../../pkg/convlab.js';
+export type { KeptTensor, KeptResult } from '../../pkg/convlab.js';
+
+/** A tensor argument: `{shape, data}`, or a tensor kept in the core. */
+export type TensorArg = Tensor | KeptTensor;
+/** `keep: true` answers the result kept in the core (a KeptResult) instead of copied out. */
+export interface KeepOption { keep?: boolean; }
+/** An op's result: a KeptResult when its options say `keep: true`. */
+export type Result<O> = O extends { keep: true } ? KeptResult : OpResult;
 export type { AugmentOptions, PreviewResult, TrainerOptions } from '../../pkg/convlab.js';
 
 /** Options of the ops that take only a backend. */
@@ -29,7 +38,7 @@ export interface Convlab {
   /** Sets the standing choice; throws when "webgpu" is unavailable, saying why. */
   setBackend(choice: BackendName | 'auto'): BackendsReport;
   /** tf.nn.conv2d on NHWC input and HWIO filters (split across the CPU pool when set). */
-  conv2d(x: Tensor, filters: Tensor, options?: Conv2dOptions): Promise<OpResult & { threads?: number }>;
+  conv2d<O extends (Conv2dOptions) & KeepOption = Conv2dOptions>(x: TensorArg, filters: TensorArg, options?: O): Promise<Result<O> & { threads?: number }>;
   /** How many CPU workers share a convolution (1: this thread only). */
   threads(): number;
   /**
@@ -38,30 +47,41 @@ export interface Convlab {
    */
   setThreads(n: number): number;
   /** tf.nn.depthwise_conv2d: filters [fh, fw, in, multiplier]. */
-  depthwiseConv2d(x: Tensor, filters: Tensor, options?: DepthwiseOptions): Promise<OpResult>;
+  depthwiseConv2d<O extends (DepthwiseOptions) & KeepOption = DepthwiseOptions>(x: TensorArg, filters: TensorArg, options?: O): Promise<Result<O>>;
   /** Depthwise then 1x1 pointwise ([1, 1, in * multiplier, out]), as Xception. */
-  separableConv2d(x: Tensor, depthwiseFilters: Tensor, pointwiseFilters: Tensor, options?: DepthwiseOptions): Promise<OpResult>;
+  separableConv2d<O extends (DepthwiseOptions) & KeepOption = DepthwiseOptions>(x: TensorArg, depthwiseFilters: TensorArg, pointwiseFilters: TensorArg, options?: O): Promise<Result<O>>;
   /** Max over runs of poolSize channels (poolSize must divide the channels). */
-  depthMaxPool(x: Tensor, options: { poolSize: number; strides?: number } & BackendOption): Promise<OpResult>;
+  depthMaxPool<O extends ({ poolSize: number; strides?: number } & BackendOption) & KeepOption = { poolSize: number; strides?: number } & BackendOption>(x: TensorArg, options: O): Promise<Result<O>>;
   /** Batch normalization at inference over the last axis. */
-  batchNorm(x: Tensor, options: BatchNormOptions): Promise<OpResult>;
+  batchNorm<O extends (BatchNormOptions) & KeepOption = BatchNormOptions>(x: TensorArg, options: O): Promise<Result<O>>;
   /** tf.nn.local_response_normalization over the last axis. */
-  localResponseNormalization(x: Tensor, options?: LrnOptions): Promise<OpResult>;
+  localResponseNormalization<O extends (LrnOptions) & KeepOption = LrnOptions>(x: TensorArg, options?: O): Promise<Result<O>>;
   /** tf.nn.max_pool2d; strides default to poolSize, padding to "valid". */
-  maxPool(x: Tensor, options: PoolOptions): Promise<OpResult>;
+  maxPool<O extends (PoolOptions) & KeepOption = PoolOptions>(x: TensorArg, options: O): Promise<Result<O>>;
   /** tf.nn.avg_pool2d (padding cells excluded from each mean). */
-  avgPool(x: Tensor, options: PoolOptions): Promise<OpResult>;
+  avgPool<O extends (PoolOptions) & KeepOption = PoolOptions>(x: TensorArg, options: O): Promise<Result<O>>;
   /** [n, h, w, c] -> [n, c]. */
-  globalAvgPool(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  globalAvgPool<O extends (BackendOption) & KeepOption = BackendOption>(x: TensorArg, options?: O): Promise<Result<O>>;
   /** [n, h, w, c] -> [n, c]. */
-  globalMaxPool(x: Tensor, options?: BackendOption): Promise<OpResult>;
-  relu(x: Tensor, options?: BackendOption): Promise<OpResult>;
-  sigmoid(x: Tensor, options?: BackendOption): Promise<OpResult>;
-  tanh(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  globalMaxPool<O extends (BackendOption) & KeepOption = BackendOption>(x: TensorArg, options?: O): Promise<Result<O>>;
+  relu<O extends (BackendOption) & KeepOption = BackendOption>(x: TensorArg, options?: O): Promise<Result<O>>;
+  sigmoid<O extends (BackendOption) & KeepOption = BackendOption>(x: TensorArg, options?: O): Promise<Result<O>>;
+  tanh<O extends (BackendOption) & KeepOption = BackendOption>(x: TensorArg, options?: O): Promise<Result<O>>;
   /** Softmax over the last axis. */
-  softmax(x: Tensor, options?: BackendOption): Promise<OpResult>;
+  softmax<O extends (BackendOption) & KeepOption = BackendOption>(x: TensorArg, options?: O): Promise<Result<O>>;
   /** activation(x W + b): x [n, in], weights [in, units]. */
-  dense(x: Tensor, weights: Tensor, options?: DenseOptions): Promise<OpResult>;
+  dense<O extends (DenseOptions) & KeepOption = DenseOptions>(x: TensorArg, weights: TensorArg, options?: O): Promise<Result<O>>;
+  /**
+   * Copies a tensor into the core once: ops take the answer wherever they take a Tensor,
+   * without copying its data in again (as TensorFlow.js's tensors). Free it with dispose.
+   */
+  keep(x: TensorArg): KeptTensor;
+  /** A kept tensor's values (a copy; it stays kept). */
+  read(t: KeptTensor): Tensor & { data: Float32Array };
+  /** Frees a kept tensor (an op's `keep: true` result too); false if it was not kept. */
+  dispose(t: KeptTensor | number): boolean;
+  /** How many tensors this thread's core keeps, and their bytes. */
+  kept(): { count: number; bytes: number };
   /** Models: validated specs with summaries, share links, Keras export, inference. */
   Model: {
     /** Validates a spec (object or JSON text) and infers every shape; throws naming the layer and field. */
