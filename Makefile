@@ -87,6 +87,7 @@ bench: build setup-test
 	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.mjs \
 	   node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm dist/vendor/
 	node bench/run.mjs
+	node bench/kernel-only.mjs
 	node bench/demo-conv2d.mjs 9
 	node bench/editor.mjs
 

@@ -471,7 +471,10 @@ async function mainTraining() {
 }
 
 const pass = new URLSearchParams(location.search);
-(pass.has('train') ? mainTraining() : pass.has('webgpu') ? mainWebGpu() : main()).catch((e) => {
+// bench.html?idle loads nothing and measures nothing: a page for probe programs
+// (bench/kernel-only.mjs) that bring their own engines.
+const idle = async () => { status.textContent = 'idle'; };
+(pass.has('idle') ? idle() : pass.has('train') ? mainTraining() : pass.has('webgpu') ? mainWebGpu() : main()).catch((e) => {
   status.textContent = `benchmark failed: ${e.message}`;
   /** @type {any} */ (globalThis).benchResults = { done: true, rows, error: e.message };
 });
