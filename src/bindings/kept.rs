@@ -140,6 +140,28 @@ pub fn read_tensor(
     Ok(out.into())
 }
 
+/// Copies a kept tensor's values into `out` from element `offset` on (the CPU pool joins the
+/// calling thread's share into the result a worker allocated). Not part of `convlab`.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = readInto)]
+pub fn read_into(
+    #[wasm_bindgen(unchecked_param_type = "KeptTensor")] t: JsValue,
+    out: &Float32Array,
+    offset: u32,
+) -> std::result::Result<(), JsError> {
+    let (_, data) = args::tensor("readInto", "t", &t).map_err(js_error)?;
+    let stop = offset as usize + data.len();
+    if stop > out.length() as usize {
+        return Err(js_error(Error::invalid(
+            "readInto",
+            "out",
+            format!("holds {} elements, the tensor needs {stop}", out.length()),
+        )));
+    }
+    out.subarray(offset, stop as u32).copy_from(&data);
+    Ok(())
+}
+
 /// `convlab.dispose(t)`: frees a kept tensor (true) or says it was not kept (false).
 #[wasm_bindgen(js_name = dispose)]
 pub fn dispose_tensor(

@@ -608,8 +608,8 @@ pub fn conv2d_shape(
 }
 
 /// Output rows `first..end` (of the `n * oh` rows) of `conv2d` on the CPU, with the bias and
-/// activation: one worker's share of a convolution split across a pool. Resolves to
-/// `{shape: [rows, ow, cout], data, backend: "cpu", ms}`.
+/// activation: one share of a convolution split across the pool. Returns
+/// `{shape: [rows, ow, cout], data, backend: "cpu", ms}` (with `keep: true`, kept).
 #[doc(hidden)]
 #[wasm_bindgen(js_name = conv2dRows, unchecked_return_type = "OpResult")]
 pub fn conv2d_rows(
@@ -620,8 +620,9 @@ pub fn conv2d_rows(
     end: u32,
 ) -> Result<JsValue, JsError> {
     let (g, data, ms) = rows_of_conv2d(&x, &filters, &options, first, end).map_err(js_error)?;
+    let keep = args::keep("conv2d", &options).map_err(js_error)?;
     let rows = end.saturating_sub(first) as usize;
-    Ok(op_result(&[rows, g.out_w, g.out_c], &data, BackendKind::Cpu, ms))
+    Ok(op_output(&[rows, g.out_w, g.out_c], data, BackendKind::Cpu, ms, keep))
 }
 
 /// [`conv2d_rows`] written into `out` from element `offset` on (the pool's share of this

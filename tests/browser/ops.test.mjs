@@ -302,11 +302,20 @@ test('kept tensors: ops read them without a copy, keep: true keeps results, erro
       keepAgain: convlab.keep(kx).kept === kx.kept,
       during: convlab.kept(),
     };
-    // With the pool on (this thread and two workers), kept inputs and a kept result.
+    // With the pool on (this thread and two workers), kept inputs and a kept result; the
+    // second call finds the workers' copies of the inputs, the third a new input (a kept
+    // tensor disposed and its values kept again).
     convlab.setThreads(3);
     const pooled = await convlab.conv2d(kx, kf, { ...opts, keep: true });
-    out.pooled = same(convlab.read(pooled).data, c.data) && pooled.threads > 1;
+    const again = await convlab.conv2d(kx, kf, opts);
+    const x2 = rnd([2, 9, 8, 3], 9);
+    const kx2 = convlab.keep(x2);
+    const third = await convlab.conv2d(kx2, kf, opts);
+    convlab.dispose(kx2);
     convlab.setThreads(1);
+    const third1 = await convlab.conv2d(x2, f, opts);
+    out.pooled = same(convlab.read(pooled).data, c.data) && pooled.threads > 1 && same(again.data, c.data)
+      && same(third.data, third1.data) && !same(third.data, c.data);
     // Errors name the op, the argument and what was wrong.
     const errors = {};
     const expectError = async (name, f) => { try { await f(); errors[name] = 'resolved'; } catch (e) { errors[name] = e.message; } };

@@ -155,6 +155,8 @@ const api = {
     return requireBindings().read(t);
   },
   dispose(t) {
+    const id = typeof t === 'number' ? t : t?.kept;
+    if (pool && typeof id === 'number') pool.forget(id);
     return requireBindings().dispose(t);
   },
   kept() {

@@ -15,13 +15,20 @@
  */
 
 /**
- * @typedef {{resolve: (v: {data: Float32Array, ms: number}) => void, reject: (e: Error) => void}} Pending
+ * @typedef {{resolve: (v: {data: Float32Array, ms: number, finishMs?: number}) => void, reject: (e: Error) => void}} Pending
  */
 
 export class CpuPool {
   /** @param {number} size threads in all (this one and `size - 1` workers) */
   constructor(size) {
     this.size = size;
+    /** Kept tensors (by id) that workers hold copies of, and which workers. @type {Map<number, Set<number>>} */
+    this.mirrored = new Map();
+    /** Estimated milliseconds per multiply-add of this thread's convolutions (15 G/s to start). */
+    this.msPerMac = 1 / 15e6;
+    /** Estimated milliseconds per float of a new result array, allocated and filled (this VM's
+     * page faults: 12 MB in 8.6 ms). */
+    this.msPerFloat = 8.6 / 3e6;
     /** @type {Map<number, Pending>} */
     this.pending = new Map();
     this.nextId = 0;
@@ -36,13 +43,13 @@ export class CpuPool {
     });
   }
 
-  /** @param {{id: number, data?: Float32Array, ms?: number, error?: string}} msg */
+  /** @param {{id: number, data?: Float32Array, ms?: number, finishMs?: number, error?: string}} msg */
   #settle(msg) {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
     if (msg.error !== undefined) p.reject(new Error(msg.error));
-    else p.resolve({ data: /** @type {Float32Array} */ (msg.data), ms: msg.ms ?? 0 });
+    else p.resolve({ data: /** @type {Float32Array} */ (msg.data), ms: msg.ms ?? 0, finishMs: msg.finishMs });
   }
 
   /** @param {string} why */
@@ -53,15 +60,42 @@ export class CpuPool {
   }
 
   /**
-   * Rows `first..end` of a convolution on worker `k`.
-   * @param {number} k @param {any} x @param {any} filters @param {any} options @param {number} first @param {number} end
-   * @returns {Promise<{data: Float32Array, ms: number}>}
+   * Tensor `t` as worker `k` is sent it. Workers cannot see this thread's kept tensors: the
+   * first time, a kept tensor's values go with its id and the worker keeps a copy; after that
+   * only the id (kept tensors never change; `forget` drops the copies when it is disposed).
+   * @param {number} k @param {any} t @param {any} bindings
    */
-  #rows(k, x, filters, options, first, end) {
+  #mirror(k, t, bindings) {
+    if (t?.kept === undefined) return t;
+    let holders = this.mirrored.get(t.kept);
+    if (!holders) this.mirrored.set(t.kept, (holders = new Set()));
+    if (holders.has(k)) return { shape: t.shape, mirror: t.kept };
+    holders.add(k);
+    return { ...bindings.read(t), mirror: t.kept };
+  }
+
+  /**
+   * Drops the workers' copies of a kept tensor (convlab.dispose calls it).
+   * @param {number} id
+   */
+  forget(id) {
+    const holders = this.mirrored.get(id);
+    if (!holders) return;
+    for (const k of holders) this.workers[k].postMessage({ forget: id });
+    this.mirrored.delete(id);
+  }
+
+  /**
+   * Rows `first..end` of a convolution on worker `k`; with `collect`, the whole result.
+   * @param {number} k @param {any} x @param {any} filters @param {any} options @param {number} first @param {number} end
+   * @param {{total: number, perRow: number}} [collect]
+   * @returns {Promise<{data: Float32Array, ms: number, finishMs?: number}>}
+   */
+  #rows(k, x, filters, options, first, end, collect) {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      this.workers[k].postMessage({ id, x, filters, options, first, end });
+      this.workers[k].postMessage({ id, x, filters, options, first, end, collect });
     });
   }
 
@@ -69,28 +103,68 @@ export class CpuPool {
    * conv2d split across this thread and the workers. `shape` is the output shape (from the
    * core's conv2dShape, which has validated the arguments); `bindings` are the core's exports
    * in this thread.
+   *
+   * The first worker collects: it allocates the whole result, writes its rows and touches the
+   * rest while this thread computes its share into the core (kept), which it then copies into
+   * the collector's array; other workers' pieces are copied in too. A new array's pages fault on
+   * first write, which here costs about as much as convolving a small layer (the seed's 12 MB
+   * result: 8.6 ms), so the collector takes fewer rows: shares are set so that every thread
+   * finishes together, from running estimates of the milliseconds per multiply-add and per
+   * result float, which each call updates.
    * @param {any} x @param {any} filters @param {any} options @param {number[]} shape @param {any} bindings
    */
   async conv2d(x, filters, options, shape, bindings) {
     const [n, oh, ow, c] = shape;
     const rows = n * oh;
+    const perRow = ow * c;
+    const total = rows * perRow;
     const parts = Math.max(1, Math.min(this.size, rows));
-    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * rows) / parts));
     const t0 = performance.now();
-    // Workers cannot see this instance's kept tensors: they get the values.
-    const [wx, wf] = [x, filters].map((t) => (t?.kept !== undefined ? bindings.read(t) : t));
-    // The workers' shares first, so that they run while this thread computes share 0.
-    const pieces = bounds.slice(1, -1).map((first, k) => this.#rows(k, wx, wf, options, first, bounds[k + 2]));
-    const data = new Float32Array(n * oh * ow * c);
+    if (parts === 1) return { ...(await bindings.conv2d(x, filters, options)), threads: 1 };
+    const [fh, fw, cin] = filters.shape;
+    const macsPerRow = perRow * fh * fw * cin;
+    const compute = rows * macsPerRow * this.msPerMac;
+    const finish = total * this.msPerFloat;
+    // Equal finishing times: this thread and the other workers s * compute, the collector
+    // s0 * compute + finish, the shares summing to 1.
+    const s = (1 + finish / compute) / parts;
+    const collected = Math.min(Math.max(1, Math.round(rows * (s - finish / compute))), rows - (parts - 1));
+    const rest = rows - collected;
+    /** @type {number[]} rows of this thread, then of the other workers */
+    const shares = Array.from({ length: parts - 1 }, (_, i) => Math.round(((i + 1) * rest) / (parts - 1)) - Math.round((i * rest) / (parts - 1)));
+    const mine = shares[0];
+    const wopts = options?.keep ? { ...options, keep: false } : options;
+    const collector = this.#rows(0, this.#mirror(0, x, bindings), this.#mirror(0, filters, bindings), wopts, mine, mine + collected, { total, perRow });
+    /** @type {number[]} */
+    const starts = [];
+    let next = mine + collected;
+    const others = shares.slice(1).map((count, k) => {
+      starts.push(next);
+      const piece = this.#rows(k + 1, this.#mirror(k + 1, x, bindings), this.#mirror(k + 1, filters, bindings), wopts, next, next + count);
+      next += count;
+      return piece;
+    });
+    const pending = [collector, ...others];
+    let kept = null;
     try {
-      bindings.conv2dRowsInto(x, filters, options, 0, bounds[1], data, 0);
+      kept = bindings.conv2dRows(x, filters, { ...options, keep: true }, 0, mine);
+      const joined = await collector;
+      const data = joined.data;
+      bindings.readInto(kept, data, 0);
+      (await Promise.all(others)).forEach((p, k) => data.set(p.data, starts[k] * perRow));
+      // Running estimates for the next call (samples under a millisecond are mostly timer
+      // resolution).
+      if (kept.ms >= 1) this.msPerMac += 0.3 * (kept.ms / (mine * macsPerRow) - this.msPerMac);
+      if (joined.finishMs !== undefined && joined.finishMs >= 1) this.msPerFloat += 0.3 * (joined.finishMs / total - this.msPerFloat);
+      const result = options?.keep ? bindings.keep({ shape, data }) : { shape, data };
+      return { ...result, backend: 'cpu', ms: performance.now() - t0, threads: parts };
     } finally {
-      // A share that failed here must not leave the workers' promises unobserved.
-      await Promise.allSettled(pieces);
+      if (kept) bindings.dispose(kept);
+      // A share that failed here must not leave the workers' promises unobserved; after a
+      // failed share the workers' copies are not trusted (one may have failed to keep its copy).
+      const settled = await Promise.allSettled(pending);
+      if (settled.some((r) => r.status === 'rejected')) for (const id of [...this.mirrored.keys()]) this.forget(id);
     }
-    (await Promise.all(pieces)).forEach((p, k) => data.set(p.data, bounds[k + 1] * ow * c));
-    const result = options?.keep ? bindings.keep({ shape, data }) : { shape, data };
-    return { ...result, backend: 'cpu', ms: performance.now() - t0, threads: parts };
   }
 
   terminate() {
