@@ -196,3 +196,38 @@ test('a device lost mid-work: the next ops finish on the CPU with the same resul
   assert.deepEqual(errors.filter((e) => !/device|destroyed|lost/i.test(e)), []);
   await page.close();
 });
+
+test('kept tensors on WebGPU: a kept chain equals the CPU path\'s', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await page.evaluate(() => globalThis.convlab.ready);
+  const r = await page.evaluate(async () => {
+    const api = globalThis.convlab;
+    let seed = 11;
+    const t = (shape) => {
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < data.length; i++) { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; data[i] = seed / 2 ** 32 - 0.5; }
+      return { shape, data };
+    };
+    const x = t([1, 8, 8, 3]), f = t([3, 3, 3, 4]), w = t([64, 5]);
+    const chain = async (backend, keep) => {
+      const [kx, kf, kw] = keep ? [api.keep(x), api.keep(f), api.keep(w)] : [x, f, w];
+      const c = await api.conv2d(kx, kf, { padding: 'same', activation: 'relu', backend, keep });
+      const p = await api.maxPool(c, { poolSize: 2, backend, keep });
+      const flat = keep ? { shape: [1, 64], kept: p.kept } : { shape: [1, 64], data: p.data };
+      const d = await api.dense(flat, kw, { backend });
+      const backends = [c.backend, p.backend, d.backend];
+      if (keep) for (const k of [kx, kf, kw, c, p]) api.dispose(k);
+      return { data: Array.from(d.data), backends, kept: 'kept' in c };
+    };
+    const gpu = await chain('webgpu', true);
+    const cpu = await chain('cpu', false);
+    let maxDiff = 0;
+    for (let i = 0; i < cpu.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(gpu.data[i] - cpu.data[i]));
+    return { gpu: gpu.backends, kept: gpu.kept, maxDiff, left: api.kept().count };
+  });
+  assert.deepEqual(r.gpu, ['webgpu', 'webgpu', 'webgpu']);
+  assert.ok(r.kept, 'conv2d with keep: true answers a kept tensor');
+  assert.ok(r.maxDiff < 1e-4, `WebGPU and CPU chains differ by ${r.maxDiff}`);
+  assert.equal(r.left, 0);
+  assert.deepEqual(errors, []);
+});
