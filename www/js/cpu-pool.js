@@ -2,16 +2,16 @@
 /**
  * A pool that splits one convolution by output rows so that every core of the machine works
  * on it: `threads - 1` Web Workers, each with its own instance of the core, and this thread,
- * which computes the first share itself while the workers compute theirs. It needs no
- * cross-origin isolation (no SharedArrayBuffer): the input and filters are copied to each
- * worker and each worker's rows are transferred back. The pieces are bit-identical to the
- * single-thread result.
+ * which computes a share itself while the workers compute theirs. It needs no cross-origin
+ * isolation (no SharedArrayBuffer): inputs are copied to the workers (kept ones once) and the
+ * workers' rows are transferred back. The pieces are bit-identical to the single-thread result.
  *
- * Why this thread takes a share: with two workers and this thread waiting, the seed's layer
- * (a 12 MB output) took longer than on one thread (32 ms against 23 in the benchmark): each
- * worker's output became a new array, was transferred, and was copied again into the result.
- * This thread's share is written straight into the result (`conv2dRowsInto`), one copy like
- * the single-thread call, and one worker fewer is one input copy fewer.
+ * Why this thread takes a share, and a worker allocates the result: with two workers and this
+ * thread waiting, the seed's layer (a 12 MB result) took longer than on one thread (32 ms
+ * against 23 in the benchmark): each worker's rows became a new array, were transferred and
+ * were copied again into a new result, and a new array's pages fault on first write (12 MB:
+ * 8.6 ms here). Now the collecting worker allocates the result and touches it while this
+ * thread computes, so that memory is ready when this thread copies its share in (see conv2d).
  */
 
 /**
