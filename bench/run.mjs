@@ -90,6 +90,9 @@ try {
     const gf = r.gflops === null ? '-' : r.gflops.toFixed(2);
     console.log(`${r.workload.padEnd(42)} ${r.engine.padEnd(32)} ${ms.padStart(9)} ${gf.padStart(9)}${r.note ? `   (${r.note})` : ''}`);
   }
+  if (!results.rows.some((r) => r.engine.startsWith('tfjs'))) {
+    console.log('(no TensorFlow.js rows: dist/vendor/ lacks it; `make bench` copies it there after building)');
+  }
   const byWorkload = new Map();
   for (const r of results.rows) {
     if (r.ms === null) continue;
