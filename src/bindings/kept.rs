@@ -150,16 +150,7 @@ pub fn read_into(
     offset: u32,
 ) -> std::result::Result<(), JsError> {
     let (_, data) = args::tensor("readInto", "t", &t).map_err(js_error)?;
-    let stop = offset as usize + data.len();
-    if stop > out.length() as usize {
-        return Err(js_error(Error::invalid(
-            "readInto",
-            "out",
-            format!("holds {} elements, the tensor needs {stop}", out.length()),
-        )));
-    }
-    out.subarray(offset, stop as u32).copy_from(&data);
-    Ok(())
+    super::copy_into("readInto", &data, out, offset).map_err(js_error)
 }
 
 /// `convlab.dispose(t)`: frees a kept tensor (true) or says it was not kept (false).

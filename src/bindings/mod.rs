@@ -640,16 +640,22 @@ pub fn conv2d_rows_into(
     offset: u32,
 ) -> Result<f64, JsError> {
     let (_, data, ms) = rows_of_conv2d(&x, &filters, &options, first, end).map_err(js_error)?;
+    copy_into("conv2d", &data, out, offset).map_err(js_error)?;
+    Ok(ms)
+}
+
+/// Copies `data` into `out` from element `offset` on, or says that `out` is too short.
+fn copy_into(op: &str, data: &[f32], out: &Float32Array, offset: u32) -> Result<(), Error> {
     let stop = offset as usize + data.len();
     if stop > out.length() as usize {
-        return Err(js_error(Error::invalid(
-            "conv2d",
+        return Err(Error::invalid(
+            op,
             "out",
-            format!("holds {} elements, the rows need {stop}", out.length()),
-        )));
+            format!("holds {} elements, {stop} are needed", out.length()),
+        ));
     }
-    out.subarray(offset, stop as u32).copy_from(&data);
-    Ok(ms)
+    out.subarray(offset, stop as u32).copy_from(data);
+    Ok(())
 }
 
 /// The shared body of [`conv2d_rows`] and [`conv2d_rows_into`]: the geometry, the rows'
