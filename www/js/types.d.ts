@@ -39,11 +39,12 @@ export interface Convlab {
   setBackend(choice: BackendName | 'auto'): BackendsReport;
   /** tf.nn.conv2d on NHWC input and HWIO filters (split across the CPU pool when set). */
   conv2d<O extends (Conv2dOptions) & KeepOption = Conv2dOptions>(x: TensorArg, filters: TensorArg, options?: O): Promise<Result<O> & { threads?: number }>;
-  /** How many CPU workers share a convolution (1: this thread only). */
+  /** How many threads share a CPU convolution (1: this thread only). */
   threads(): number;
   /**
-   * Splits CPU convolutions across `n` Web Workers (1 to 16; 1 turns the pool off). Works
-   * without cross-origin isolation; results are bit-identical to one thread.
+   * Splits CPU convolutions across `n` threads: this one and `n - 1` Web Workers (1 to 16; 1
+   * turns the pool off). Works without cross-origin isolation; results are bit-identical to one
+   * thread.
    */
   setThreads(n: number): number;
   /** tf.nn.depthwise_conv2d: filters [fh, fw, in, multiplier]. */
