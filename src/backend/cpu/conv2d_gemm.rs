@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use super::gemm::{gemm, PackedB, MR};
 use super::lanes::Lanes;
+use super::padded::PaddedImages;
 use super::zeroed;
 use crate::error::Result;
 use crate::ops::conv::Conv2dGeometry;
@@ -39,7 +40,10 @@ pub(super) fn conv2d<V: Lanes>(
     }
     let packed = PackedB::new("conv2d", w, k, n)?;
     let images = rows.start / oh..(rows.end - 1) / oh + 1;
-    let padded = PaddedImages::new(g, x, images.clone())?;
+    let mut padded = PaddedImages::new(g, images.len())?;
+    for (slot, n) in images.clone().enumerate() {
+        padded.fill(g, x, slot, n);
+    }
     // With horizontal dilation 1 a kernel row's taps are adjacent: one run of fw * cin floats
     // per kernel row, else one run of cin per tap.
     let (taps, run) = if g.dilations[1] == 1 { (1, g.fw * c) } else { (g.fw, c) };
@@ -86,44 +90,5 @@ fn pack_run<V: Lanes>(runs: [&[f32]; MR], dst: &mut [f32]) {
         for r in 0..MR {
             dst[t * MR + r] = runs[r][t];
         }
-    }
-}
-
-/// Images of x copied into zero-padded buffers, one after another: only the rows and columns
-/// some window reads, so that every window lies inside.
-struct PaddedImages {
-    data: Vec<f32>,
-    rows: usize,
-    cols: usize,
-    channels: usize,
-}
-
-impl PaddedImages {
-    fn new(g: &Conv2dGeometry, x: &[f32], images: Range<usize>) -> Result<Self> {
-        let rows = (g.out_h - 1) * g.strides[0] + (g.fh - 1) * g.dilations[0] + 1;
-        let cols = (g.out_w - 1) * g.strides[1] + (g.fw - 1) * g.dilations[1] + 1;
-        let c = g.in_c;
-        let data = zeroed("conv2d", "padded input", images.len() * rows * cols * c)?;
-        let mut me = Self { data, rows, cols, channels: c };
-        // The input columns that land inside a padded row.
-        let count = g.in_w.min(cols.saturating_sub(g.pad_left));
-        for (slot, n) in images.enumerate() {
-            for y in 0..g.in_h {
-                let py = y + g.pad_top;
-                if py >= rows {
-                    break;
-                }
-                let src = ((n * g.in_h + y) * g.in_w) * c;
-                let dst = me.offset(slot, py, g.pad_left);
-                me.data[dst..dst + count * c].copy_from_slice(&x[src..src + count * c]);
-            }
-        }
-        Ok(me)
-    }
-
-    /// The offset of cell `(y, x)` of padded image `slot`.
-    #[inline(always)]
-    fn offset(&self, slot: usize, y: usize, x: usize) -> usize {
-        ((slot * self.rows + y) * self.cols + x) * self.channels
     }
 }

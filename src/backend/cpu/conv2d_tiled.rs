@@ -15,6 +15,7 @@
 use std::ops::Range;
 
 use super::lanes::Lanes;
+use super::padded::PaddedImages;
 use super::zeroed;
 use crate::error::Result;
 use crate::ops::conv::Conv2dGeometry;
@@ -34,38 +35,6 @@ pub(super) fn conv2d<V: Lanes>(
     }
 }
 
-/// The padded input of one image: only the rows and columns some window reads.
-struct PaddedImage {
-    data: Vec<f32>,
-    rows: usize,
-    cols: usize,
-}
-
-impl PaddedImage {
-    fn new(g: &Conv2dGeometry) -> Result<Self> {
-        let rows = (g.out_h - 1) * g.strides[0] + (g.fh - 1) * g.dilations[0] + 1;
-        let cols = (g.out_w - 1) * g.strides[1] + (g.fw - 1) * g.dilations[1] + 1;
-        let data = zeroed("conv2d", "padded input", rows * cols * g.in_c)?;
-        Ok(Self { data, rows, cols })
-    }
-
-    /// Copies image `n` of `x` in, leaving the padding zero.
-    fn fill(&mut self, g: &Conv2dGeometry, x: &[f32], n: usize) {
-        let c = g.in_c;
-        for y in 0..g.in_h {
-            let py = y + g.pad_top;
-            if py >= self.rows {
-                break;
-            }
-            // columns that land inside the padded row
-            let count = g.in_w.min(self.cols.saturating_sub(g.pad_left));
-            let src = ((n * g.in_h + y) * g.in_w) * c;
-            let dst = (py * self.cols + g.pad_left) * c;
-            self.data[dst..dst + count * c].copy_from_slice(&x[src..src + count * c]);
-        }
-    }
-}
-
 fn run<V: Lanes, const TX: usize, const CV: usize>(
     g: &Conv2dGeometry,
     x: &[f32],
@@ -75,12 +44,12 @@ fn run<V: Lanes, const TX: usize, const CV: usize>(
     let [_, oh, ow, oc] = g.output_shape();
     let mut out = zeroed("conv2d", "output", rows.len() * ow * oc)?;
     let (packed, ocp) = super::filters_padded_to(g, w, 4 * CV)?;
-    let mut image = PaddedImage::new(g)?;
+    let mut image = PaddedImages::new(g, 1)?;
     let mut filled = None;
     for row in rows.clone() {
         let (n, i) = (row / oh, row % oh);
         if filled != Some(n) {
-            image.fill(g, x, n);
+            image.fill(g, x, 0, n);
             filled = Some(n);
         }
         {
@@ -104,7 +73,7 @@ fn run<V: Lanes, const TX: usize, const CV: usize>(
 #[inline(always)]
 fn row_tiles<V: Lanes, const T: usize, const CV: usize>(
     g: &Conv2dGeometry,
-    image: &PaddedImage,
+    image: &PaddedImages,
     packed: &[f32],
     ocp: usize,
     i: usize,
@@ -125,7 +94,7 @@ fn row_tiles<V: Lanes, const T: usize, const CV: usize>(
             let py = i * g.strides[0] + u * g.dilations[0];
             for v in 0..taps {
                 let px0 = j * g.strides[1] + v * g.dilations[1];
-                let x_base = (py * image.cols + px0) * c;
+                let x_base = image.offset(0, py, px0);
                 let w_base = ((u * g.fw + v) * c) * ocp + co;
                 debug_assert!(x_base + ((T - 1) * g.strides[1]) * c + run <= image.data.len());
                 debug_assert!(w_base + (run - 1) * ocp + step <= packed.len());

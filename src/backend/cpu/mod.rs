@@ -15,6 +15,7 @@ mod gemm;
 pub mod lanes;
 mod loss;
 mod norm;
+mod padded;
 mod pool;
 
 pub use activation::{activation_backward, activation_in_place};
