@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::model::{into_js, JsModel};
-use super::{args, js_error, now_ms, run_on, set};
+use super::{args, js_error, now_ms, numbers, run_on, set};
 use crate::error::{Error, Result};
 use crate::graph::Model;
 use crate::nn::forward::check_input;
@@ -28,10 +28,6 @@ export interface InspectResult { backend: BackendName; ms: number; layers: Layer
 export interface GradCamOptions { classIndex?: number; layer?: string; }
 export interface GradCamResult { layer: string; classIndex: number; score: number; logits: Float32Array; channelWeights: Float32Array; camShape: number[]; cam: Float32Array; heatmapShape: number[]; heatmap: Float32Array; backend: "cpu"; ms: number; }
 "#;
-
-fn numbers(values: &[usize]) -> Array {
-    values.iter().map(|&v| JsValue::from(v as f64)).collect()
-}
 
 fn input_tensor(op: &str, model: &Model, x: &JsValue) -> Result<Tensor> {
     let (shape, data) = args::tensor(op, "x", x)?;

@@ -5,18 +5,20 @@
 //! Web's tensors do (their data stays in their wasm heap between ops): a chain of layers then
 //! copies only its input in and its last output out.
 //!
-//! The values live in a table of this instance of the core, keyed by a number; JS frees an
-//! entry with `convlab.dispose(t)` (core.js also frees entries whose handle was collected).
+//! The values live in a table of this instance of the core, keyed by a number; only
+//! `convlab.dispose(t)` frees an entry (as TensorFlow.js's `dispose`): a handle that is copied
+//! or reshaped names the same entry, so freeing on garbage collection of one object could free
+//! what another still uses.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array, Object};
+use js_sys::{Float32Array, Object};
 use wasm_bindgen::prelude::*;
 
 use super::args::{self, TensorData};
-use super::{js_error, set};
+use super::{js_error, numbers, set};
 use crate::error::{Error, Result};
 
 /// A kept tensor's shape and values.
@@ -55,11 +57,7 @@ pub fn keep(shape: &[usize], data: Vec<f32>) -> JsValue {
 
 fn handle(shape: &[usize], id: u32) -> JsValue {
     let out = Object::new();
-    let dims = Array::new();
-    for &d in shape {
-        dims.push(&JsValue::from(d as f64));
-    }
-    set(&out, "shape", dims);
+    set(&out, "shape", numbers(shape));
     set(&out, "kept", id);
     out.into()
 }
@@ -131,11 +129,7 @@ pub fn read_tensor(
 ) -> std::result::Result<JsValue, JsError> {
     let (shape, data) = args::tensor("read", "t", &t).map_err(js_error)?;
     let out = Object::new();
-    let dims = Array::new();
-    for &d in &shape {
-        dims.push(&JsValue::from(d as f64));
-    }
-    set(&out, "shape", dims);
+    set(&out, "shape", numbers(&shape));
     set(&out, "data", Float32Array::from(&data[..]));
     Ok(out.into())
 }

@@ -116,6 +116,11 @@ fn js_error(e: Error) -> JsError {
     JsError::new(e.message())
 }
 
+/// Sizes as a JS array of numbers (shapes in results).
+fn numbers(values: &[usize]) -> Array {
+    values.iter().map(|&v| JsValue::from(v as f64)).collect()
+}
+
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
     // Setting a property on a fresh plain object cannot fail.
     let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
@@ -554,11 +559,7 @@ fn op_output(
 /// `{shape, data, backend, ms}`.
 fn op_result(shape: &[usize], data: &[f32], backend: BackendKind, ms: f64) -> JsValue {
     let result = Object::new();
-    let dims = Array::new();
-    for &d in shape {
-        dims.push(&JsValue::from(d as f64));
-    }
-    set(&result, "shape", dims);
+    set(&result, "shape", numbers(shape));
     set(&result, "data", Float32Array::from(data));
     set(&result, "backend", backend.name());
     set(&result, "ms", ms);
@@ -598,11 +599,7 @@ pub fn conv2d_shape(
             &shape_of("filters", &filter_shape)?,
             &params,
         )?;
-        let out = Array::new();
-        for d in g.output_shape() {
-            out.push(&JsValue::from(d as f64));
-        }
-        Ok(out.into())
+        Ok(numbers(&g.output_shape()).into())
     };
     run().map_err(js_error)
 }
