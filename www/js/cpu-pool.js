@@ -70,8 +70,9 @@ export class CpuPool {
     let holders = this.mirrored.get(t.kept);
     if (!holders) this.mirrored.set(t.kept, (holders = new Set()));
     if (holders.has(k)) return { shape: t.shape, mirror: t.kept };
+    const copy = { ...bindings.read(t), mirror: t.kept }; // throws for a disposed tensor
     holders.add(k);
-    return { ...bindings.read(t), mirror: t.kept };
+    return copy;
   }
 
   /**
