@@ -104,6 +104,7 @@ mod native {
                 ConvKernel::ImplicitGemm,
                 ConvKernel::Gemm,
                 ConvKernel::Grouped,
+                ConvKernel::Blocked,
             ] {
                 let pointwise = ConvKernel::choose(&g).0 == ConvKernel::Gemm;
                 if k != chosen && (k != ConvKernel::Gemm || pointwise) {

@@ -84,7 +84,7 @@ fn a_device_lost_underneath_is_an_error_not_a_panic() {
     assert!(r.is_err(), "a destroyed device must not return a result");
 }
 
-/// Every forward kernel (the 1x1 GEMM, implicit GEMM, direct and grouped) is exercised, and the backward
+/// Every forward kernel (the 1x1 GEMM, implicit GEMM, direct, grouped and blocked) is exercised, and the backward
 /// kernels agree with the CPU path (itself checked against the f64 reference and finite
 /// differences in tests/gradients.rs) within the f32 summation bound of their longest sums.
 #[test]
@@ -114,9 +114,13 @@ fn webgpu_kernels_and_gradients_match_the_cpu_path() {
         let y = pollster::block_on(gpu.conv2d_tensors(g, &xt, &wt)).unwrap();
         p.check("webgpu", &pollster::block_on(gpu.read(&y)).unwrap());
         // Every kernel that can run this problem, whatever this adapter would choose.
-        for kernel in
-            [ConvKernel::Gemm, ConvKernel::ImplicitGemm, ConvKernel::Direct, ConvKernel::Grouped]
-        {
+        for kernel in [
+            ConvKernel::Gemm,
+            ConvKernel::ImplicitGemm,
+            ConvKernel::Direct,
+            ConvKernel::Grouped,
+            ConvKernel::Blocked,
+        ] {
             if let Ok(y) = pollster::block_on(gpu.conv2d_with(kernel, g, &xt, &wt)) {
                 p.check(&format!("webgpu {kernel:?}"), &pollster::block_on(gpu.read(&y)).unwrap());
                 seen.insert(kernel);
@@ -143,7 +147,7 @@ fn webgpu_kernels_and_gradients_match_the_cpu_path() {
             assert!(worst <= bound, "{what}: webgpu and cpu differ by {worst} > {bound} on {g:?}");
         }
     }
-    assert!(pointwise > 0 && seen.len() == 4, "kernels exercised: {seen:?}");
+    assert!(pointwise > 0 && seen.len() == 5, "kernels exercised: {seen:?}");
 }
 
 /// On a device whose storage bindings hold only 64 KiB, a batch whose input and output exceed
@@ -166,7 +170,9 @@ fn a_batch_larger_than_a_binding_runs_in_chunks_of_images() {
     let want = cpu::conv2d(&g, &x, &w, CpuKernel::Scalar).unwrap();
     let xt = gpu.upload("t", "x", &g.input_shape(), &x).unwrap();
     let wt = gpu.upload("t", "filters", &g.filter_shape(), &w).unwrap();
-    for kernel in [ConvKernel::ImplicitGemm, ConvKernel::Direct, ConvKernel::Grouped] {
+    for kernel in
+        [ConvKernel::ImplicitGemm, ConvKernel::Direct, ConvKernel::Grouped, ConvKernel::Blocked]
+    {
         let y = pollster::block_on(gpu.conv2d_with(kernel, &g, &xt, &wt)).unwrap();
         let got = pollster::block_on(gpu.read(&y)).unwrap();
         let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);

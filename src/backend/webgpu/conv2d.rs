@@ -17,10 +17,16 @@
 //!   filters zero-padded to whole `vec4`s on the device first), where a 64-wide block would be
 //!   mostly padding.
 //!
-//! A software adapter prefers the direct kernel: on SwiftShader (Chromium, this machine) the seed's
-//! layer took 1,438 to 1,806 ms as implicit GEMM against 1,091 to 1,457 ms direct, and ResNet's
-//! 3x3 layer and the chapter's second conv measured alike (348 against 323 ms, 2,511 against
-//! 2,496 ms). So on software adapters every ungrouped, non-1x1 convolution runs direct.
+//! A software adapter (SwiftShader: Chromium on a machine without a GPU) is another machine: it
+//! runs four invocations in the lanes of one CPU vector, a load from a storage buffer costs about
+//! what a loop iteration does (2 to 8 ns per invocation, arithmetic nearly free), and workgroup
+//! barriers are slow. There the seed's layer took 1,438 to 1,806 ms as implicit GEMM against
+//! 1,091 to 1,457 ms direct; the blocked kernel (8 pixels x 8 channels per invocation from a
+//! zero-padded copy of the input, one flat loop, no bounds tests: conv2d.wgsl) ran the seed's
+//! layer in 347 ms against the direct kernel's 980 to 1,070 ms, and ResNet's 3x3 layer in 73 to
+//! 93 ms against 306 to 316 ms (kernels alone, one page, Chromium 156 on this 2-core machine,
+//! 2026-11-27). So on software adapters every ungrouped convolution with undilated columns runs
+//! blocked (1x1 included), and the rest direct.
 
 use super::runtime::{expect_shape, gcd, u32_of, GpuTensor, KernelSpec};
 use super::GpuContext;
@@ -41,6 +47,9 @@ const IMPLICIT_GEMM: KernelSpec = spec("implicit_gemm");
 const GROUPED: KernelSpec = spec("grouped");
 const BACKWARD_INPUT: KernelSpec = spec("backward_input");
 const BACKWARD_FILTER: KernelSpec = spec("backward_filter");
+const BLOCKED: KernelSpec = spec("blocked");
+const PAD_INPUT: KernelSpec = KernelSpec { inputs: 1, ..spec("pad_input") };
+const PAD_FILTERS: KernelSpec = KernelSpec { inputs: 1, ..spec("pad_filters") };
 
 /// The forward kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,6 +62,9 @@ pub enum ConvKernel {
     Direct,
     /// Direct, one output per invocation, any groups.
     Grouped,
+    /// Direct, 8 pixels x 8 channels per invocation from a zero-padded copy of the input: for
+    /// software adapters (undilated columns, no groups).
+    Blocked,
 }
 
 impl ConvKernel {
@@ -65,10 +77,15 @@ impl ConvKernel {
     pub fn choose_for(g: &Conv2dGeometry, software: bool) -> (Self, &'static str) {
         if g.groups != 1 {
             (Self::Grouped, "grouped or depthwise: one output per invocation")
+        } else if software && g.dilations[1] == 1 {
+            (
+                Self::Blocked,
+                "software adapter: blocked direct, 8 pixels x 8 channels per invocation",
+            )
+        } else if software {
+            (Self::Direct, "software adapter, dilated columns: direct, four output channels")
         } else if Self::pointwise(g) {
             (Self::Gemm, "1x1, stride 1: a plain matrix multiply (tiled GEMM)")
-        } else if software {
-            (Self::Direct, "software adapter: direct, four output channels per invocation")
         } else if g.out_c >= 32 {
             (
                 Self::ImplicitGemm,
@@ -126,6 +143,7 @@ fn images_per_launch(
 }
 
 fn params(op: &str, g: &Conv2dGeometry) -> Result<Vec<u32>> {
+    let b = Blocking::of(g);
     Ok(vec![
         0,
         0,
@@ -147,7 +165,47 @@ fn params(op: &str, g: &Conv2dGeometry) -> Result<Vec<u32>> {
         u32_of(op, "dilations", g.dilations[1])?,
         u32_of(op, "groups", g.in_per_group())?,
         u32_of(op, "groups", g.out_per_group())?,
+        u32_of(op, "padding", b.padded_h)?,
+        u32_of(op, "padding", b.padded_w)?,
+        u32_of(op, "x", b.in_c_vec4)?,
+        u32_of(op, "filters", b.out_c_vec8)?,
+        u32_of(op, "output", b.tiles)?,
+        0,
+        0,
+        0,
     ])
+}
+
+/// The blocked kernel's layout of `g`: the zero-padded input `[n, padded_h, padded_w,
+/// in_c_vec4]` (vec4s) covers every tap of every output pixel, the padded filters are
+/// `[fh * fw, in_c_vec4 * 4, out_c_vec8 * 4]`, and each output row is `tiles` tiles of 8 pixels.
+#[derive(Debug, Clone, Copy)]
+struct Blocking {
+    padded_h: usize,
+    padded_w: usize,
+    in_c_vec4: usize,
+    out_c_vec8: usize,
+    tiles: usize,
+}
+
+impl Blocking {
+    fn of(g: &Conv2dGeometry) -> Self {
+        let reach = |out: usize, stride: usize, taps: usize, dilation: usize| {
+            (out - 1) * stride + (taps - 1) * dilation + 1
+        };
+        Blocking {
+            padded_h: (g.in_h + g.pad_top).max(reach(g.out_h, g.strides[0], g.fh, g.dilations[0])),
+            padded_w: (g.in_w + g.pad_left).max(reach(g.out_w, g.strides[1], g.fw, g.dilations[1])),
+            in_c_vec4: g.in_c.div_ceil(4),
+            out_c_vec8: g.out_c.div_ceil(8) * 2,
+            tiles: g.out_w.div_ceil(8),
+        }
+    }
+
+    /// Floats of one padded image.
+    fn image(&self) -> usize {
+        self.padded_h * self.padded_w * self.in_c_vec4 * 4
+    }
 }
 
 impl GpuContext {
@@ -180,10 +238,18 @@ impl GpuContext {
             ConvKernel::Grouped => true,
             ConvKernel::Gemm => g.groups == 1 && ConvKernel::pointwise(g),
             ConvKernel::Direct | ConvKernel::ImplicitGemm => g.groups == 1,
+            ConvKernel::Blocked => g.groups == 1 && g.dilations[1] == 1,
         };
         if !compatible {
             return Err(Error::invalid(OP, "kernel", format!("{kernel:?} cannot run {g:?}")));
         }
+        // A padded image that does not fit one binding (4x the input for one channel): the
+        // direct kernel, which reads the input as it is.
+        let max_floats = (self.max_binding_bytes() / 4) as usize;
+        let kernel = match kernel {
+            ConvKernel::Blocked if Blocking::of(g).image() > max_floats => ConvKernel::Direct,
+            k => k,
+        };
         match kernel {
             ConvKernel::Gemm => {
                 let rows = g.batch * g.in_h * g.in_w;
@@ -219,7 +285,49 @@ impl GpuContext {
                 })
                 .await
             }
+            ConvKernel::Blocked => self.conv_blocked(g, x, filters).await,
         }
+    }
+
+    /// The blocked kernel: the filters padded once, then per chunk of whole images (as
+    /// [`Self::conv_by_images`]) the chunk's input padded and convolved, all in one submission.
+    async fn conv_blocked(
+        &self,
+        g: &Conv2dGeometry,
+        x: &GpuTensor,
+        filters: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        const OP: &str = "conv2d";
+        let b = Blocking::of(g);
+        let image_in = g.in_h * g.in_w * g.in_c;
+        let image_out = g.out_h * g.out_w * g.out_c;
+        let chunk = images_per_launch(
+            g.batch,
+            image_in.max(b.image()),
+            image_out,
+            (self.max_binding_bytes() / 4) as usize,
+            (self.limits().min_storage_buffer_offset_alignment as usize / 4).max(1),
+        )?;
+        let all = params(OP, g)?;
+        let padded_filters = g.fh * g.fw * b.in_c_vec4 * 4 * b.out_c_vec8 * 4;
+        self.submit(OP, |enc| {
+            let w = self.alloc(OP, "filters", &[padded_filters])?;
+            self.launch(enc, &PAD_FILTERS, &all, &[filters], &[&w], padded_filters as u64 / 4)?;
+            let xp = self.alloc(OP, "x", &[chunk * b.image()])?;
+            let y = self.alloc(OP, "output", &g.output_shape())?;
+            for b0 in (0..g.batch).step_by(chunk) {
+                let part = Conv2dGeometry { batch: chunk.min(g.batch - b0), ..*g };
+                let p = params(OP, &part)?;
+                let xb = x.range(b0 * image_in, part.batch * image_in);
+                let padded = (part.batch * b.image()) as u64;
+                self.launch_bound(enc, &PAD_INPUT, &p, &[xb], &[xp.whole()], padded / 4)?;
+                let yb = y.range(b0 * image_out, part.batch * image_out);
+                let count = (part.batch * g.out_h * b.tiles * b.out_c_vec8 / 2) as u64;
+                self.launch_bound(enc, &BLOCKED, &p, &[xp.whole(), w.whole()], &[yb], count)?;
+            }
+            Ok(y)
+        })
+        .await
     }
 
     /// Runs a forward kernel over the batch, in chunks of whole images when the input or the

@@ -33,6 +33,17 @@ struct Conv2dShape {
     // Input and output channels per group (groups = in_c / in_pg).
     in_pg: u32,
     out_pg: u32,
+    // The blocked kernel's (software adapters): the zero-padded input's height and width, input
+    // channels in vec4s, output channels in vec4s rounded up to an even count, 8-pixel tiles per
+    // output row.
+    padded_h: u32,
+    padded_w: u32,
+    in_c_vec4: u32,
+    out_c_vec8: u32,
+    tiles: u32,
+    spare0: u32,
+    spare1: u32,
+    spare2: u32,
 }
 
 @group(0) @binding(0) var<uniform> shape: Conv2dShape;
@@ -274,6 +285,185 @@ fn implicit_gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
             let col = col0 + tx * 4u + q;
             if (col < shape.out_c) {
                 gy[pixel * shape.out_c + col] = acc[r][q];
+            }
+        }
+    }
+}
+
+// The blocked kernel, for software adapters (SwiftShader), and its two helpers.
+//
+// A software adapter runs four invocations in the lanes of one CPU vector, and there every load
+// from a storage buffer costs about as much as a loop iteration does (2 to 8 ns per invocation,
+// measured in Chromium 156 on this machine), while arithmetic is nearly free; bounds tests in the
+// inner loop are costly too. So `blocked` reads a zero-padded copy of the input (`pad_input`:
+// no bounds tests), with input channels padded to whole vec4s and the filters padded to whole
+// vec4s of input and eight-channel groups of output channels (`pad_filters`), and each invocation
+// computes 8 output pixels of one row by 8 output channels: per step 8 input vec4s and 8 filter
+// vec4s feed 256 multiply-adds. The taps of one filter row and their input channels are
+// contiguous in NHWC, so one flat loop runs over every (row, column, channel vec4) step.
+// Pixels of the last tile past the row's end read whatever follows (in bounds of the buffer, as
+// WebGPU guarantees) and are not stored.
+
+// pad_input: x [n, h, w, in_c] -> [n, padded_h, padded_w, in_c_vec4] vec4s, zeros around.
+@group(0) @binding(1) var<storage, read> pin: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pout: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn pad_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let index = (wg.y * shape.wg_x + wg.x) * WORKGROUP + local;
+    if (index >= shape.count) {
+        return;
+    }
+    let c4 = index % shape.in_c_vec4;
+    var rest = index / shape.in_c_vec4;
+    let px = rest % shape.padded_w;
+    rest = rest / shape.padded_w;
+    let py = rest % shape.padded_h;
+    let n = rest / shape.padded_h;
+    let iy = i32(py) - i32(shape.pad_top);
+    let ix = i32(px) - i32(shape.pad_left);
+    var v = vec4<f32>(0.0);
+    if (iy >= 0 && iy < i32(shape.in_h) && ix >= 0 && ix < i32(shape.in_w)) {
+        let base = ((n * shape.in_h + u32(iy)) * shape.in_w + u32(ix)) * shape.in_c;
+        let c0 = c4 * 4u;
+        let left = shape.in_c - c0;
+        if (left >= 4u) {
+            v = vec4<f32>(pin[base + c0], pin[base + c0 + 1u], pin[base + c0 + 2u], pin[base + c0 + 3u]);
+        } else {
+            for (var k = 0u; k < left; k++) {
+                v[k] = pin[base + c0 + k];
+            }
+        }
+    }
+    pout[index] = v;
+}
+
+// pad_filters: [fh * fw, in_c, out_c] -> [fh * fw, in_c_vec4 * 4, out_c_vec8 * 4] vec4s.
+@compute @workgroup_size(64)
+fn pad_filters(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let index = (wg.y * shape.wg_x + wg.x) * WORKGROUP + local;
+    if (index >= shape.count) {
+        return;
+    }
+    let o4 = index % shape.out_c_vec8;
+    var rest = index / shape.out_c_vec8;
+    let c = rest % (shape.in_c_vec4 * 4u);
+    let tap = rest / (shape.in_c_vec4 * 4u);
+    var v = vec4<f32>(0.0);
+    if (c < shape.in_c) {
+        let base = (tap * shape.in_c + c) * shape.out_c;
+        for (var k = 0u; k < 4u; k++) {
+            let o = o4 * 4u + k;
+            if (o < shape.out_c) {
+                v[k] = pin[base + o];
+            }
+        }
+    }
+    pout[index] = v;
+}
+
+// blocked: the software adapters' direct kernel.
+@group(0) @binding(1) var<storage, read> bx: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bw: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> by: array<f32>;
+
+
+@compute @workgroup_size(64)
+fn blocked(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let index = (wg.y * shape.wg_x + wg.x) * WORKGROUP + local;
+    if (index >= shape.count) {
+        return;
+    }
+    let o4 = shape.out_c_vec8;
+    let pairs = o4 / 2u;
+    let g = (index % pairs) * 2u;
+    var rest = index / pairs;
+    let tile = rest % shape.tiles;
+    rest = rest / shape.tiles;
+    let oy = rest % shape.out_h;
+    let n = rest / shape.out_h;
+    let ox0 = tile * 8u;
+    let c4n = shape.in_c_vec4;
+    let sx = shape.stride_w * c4n;
+    var a0 = vec4<f32>(0.0); var b0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0); var b4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0); var b5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0); var b6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0); var b7 = vec4<f32>(0.0);
+    let kn = shape.fw * c4n;
+    let total = shape.fh * kn;
+    let rowstep = shape.dilation_h * shape.padded_w * c4n;
+    var rb = ((n * shape.padded_h + oy * shape.stride_h) * shape.padded_w + ox0 * shape.stride_w) * c4n;
+    var b = rb;
+    var k = 0u;
+    var wb = g;
+    for (var t = 0u; t < total; t++) {
+        let wa0 = bw[wb];
+        let wa1 = bw[wb + o4];
+        let wa2 = bw[wb + 2u * o4];
+        let wa3 = bw[wb + 3u * o4];
+        let wb0 = bw[wb + 1u];
+        let wb1 = bw[wb + o4 + 1u];
+        let wb2 = bw[wb + 2u * o4 + 1u];
+        let wb3 = bw[wb + 3u * o4 + 1u];
+        wb += 4u * o4;
+        let x0 = bx[b];
+        a0 += x0.x * wa0 + x0.y * wa1 + x0.z * wa2 + x0.w * wa3;
+        b0 += x0.x * wb0 + x0.y * wb1 + x0.z * wb2 + x0.w * wb3;
+        let x1 = bx[b + sx];
+        a1 += x1.x * wa0 + x1.y * wa1 + x1.z * wa2 + x1.w * wa3;
+        b1 += x1.x * wb0 + x1.y * wb1 + x1.z * wb2 + x1.w * wb3;
+        let x2 = bx[b + 2u * sx];
+        a2 += x2.x * wa0 + x2.y * wa1 + x2.z * wa2 + x2.w * wa3;
+        b2 += x2.x * wb0 + x2.y * wb1 + x2.z * wb2 + x2.w * wb3;
+        let x3 = bx[b + 3u * sx];
+        a3 += x3.x * wa0 + x3.y * wa1 + x3.z * wa2 + x3.w * wa3;
+        b3 += x3.x * wb0 + x3.y * wb1 + x3.z * wb2 + x3.w * wb3;
+        let x4 = bx[b + 4u * sx];
+        a4 += x4.x * wa0 + x4.y * wa1 + x4.z * wa2 + x4.w * wa3;
+        b4 += x4.x * wb0 + x4.y * wb1 + x4.z * wb2 + x4.w * wb3;
+        let x5 = bx[b + 5u * sx];
+        a5 += x5.x * wa0 + x5.y * wa1 + x5.z * wa2 + x5.w * wa3;
+        b5 += x5.x * wb0 + x5.y * wb1 + x5.z * wb2 + x5.w * wb3;
+        let x6 = bx[b + 6u * sx];
+        a6 += x6.x * wa0 + x6.y * wa1 + x6.z * wa2 + x6.w * wa3;
+        b6 += x6.x * wb0 + x6.y * wb1 + x6.z * wb2 + x6.w * wb3;
+        let x7 = bx[b + 7u * sx];
+        a7 += x7.x * wa0 + x7.y * wa1 + x7.z * wa2 + x7.w * wa3;
+        b7 += x7.x * wb0 + x7.y * wb1 + x7.z * wb2 + x7.w * wb3;
+        b += 1u;
+        k += 1u;
+        if (k == kn) {
+            k = 0u;
+            rb += rowstep;
+            b = rb;
+        }
+    }
+    let pixels = min(8u, shape.out_w - ox0);
+    let base = ((n * shape.out_h + oy) * shape.out_w + ox0) * shape.out_c + g * 4u;
+    store8(base, pixels, shape.out_c - g * 4u, array(a0, a1, a2, a3, a4, a5, a6, a7));
+    if (g * 4u + 4u < shape.out_c) {
+        store8(base + 4u, pixels, shape.out_c - g * 4u - 4u, array(b0, b1, b2, b3, b4, b5, b6, b7));
+    }
+}
+
+// Stores up to 8 pixels' vec4s of output channels (`channels` of them valid) at `base`, pixel
+// after pixel out_c apart.
+fn store8(base: u32, pixels: u32, channels: u32, acc: array<vec4<f32>, 8>) {
+    for (var p = 0u; p < pixels; p++) {
+        let o = base + p * shape.out_c;
+        let a = acc[p];
+        if (channels >= 4u) {
+            by[o] = a.x;
+            by[o + 1u] = a.y;
+            by[o + 2u] = a.z;
+            by[o + 3u] = a.w;
+        } else {
+            for (var k = 0u; k < channels; k++) {
+                by[o + k] = a[k];
             }
         }
     }
