@@ -109,7 +109,9 @@ fn random_pool(rng: &mut Rng) -> convlab::ops::pool::Pool2dGeometry {
         };
         let params =
             Pool2dParams { pool_size, strides: [rng.range(1, 4), rng.range(1, 4)], padding };
-        let x = [rng.range(1, 3), rng.range(1, 12), rng.range(1, 12), rng.range(1, 9)];
+        // Channel counts in whole vec4s (the four-channel kernels) and not.
+        let c = rng.pick(&[1, 2, 3, 4, 5, 8, 9, 12]);
+        let x = [rng.range(1, 3), rng.range(1, 12), rng.range(1, 12), c];
         if let Ok(g) = Pool2dGeometry::new("t", &x, &params) {
             return g;
         }

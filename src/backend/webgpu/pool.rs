@@ -11,6 +11,8 @@ const fn spec(entry: &'static str, inputs: usize) -> KernelSpec {
 }
 const MAX_FORWARD: KernelSpec = spec("max_forward", 1);
 const AVG_FORWARD: KernelSpec = spec("avg_forward", 1);
+const MAX_FORWARD4: KernelSpec = spec("max_forward4", 1);
+const AVG_FORWARD4: KernelSpec = spec("avg_forward4", 1);
 const MAX_BACKWARD: KernelSpec = spec("max_backward", 2);
 const AVG_BACKWARD: KernelSpec = spec("avg_backward", 1);
 const GLOBAL_MAX: KernelSpec = spec("global_max", 1);
@@ -78,16 +80,21 @@ impl GpuContext {
         g: &Pool2dGeometry,
         x: &GpuTensor,
     ) -> Result<GpuTensor> {
-        let (op, spec) = match kind {
-            PoolKind::Max => ("maxPool", &MAX_FORWARD),
-            PoolKind::Avg => ("avgPool", &AVG_FORWARD),
+        // Four channels per invocation where the channels come in whole vec4s.
+        let by4 = g.channels % 4 == 0;
+        let (op, spec) = match (kind, by4) {
+            (PoolKind::Max, false) => ("maxPool", &MAX_FORWARD),
+            (PoolKind::Avg, false) => ("avgPool", &AVG_FORWARD),
+            (PoolKind::Max, true) => ("maxPool", &MAX_FORWARD4),
+            (PoolKind::Avg, true) => ("avgPool", &AVG_FORWARD4),
         };
         expect_shape(op, "x", x, &g.input_shape())?;
         let p = params(op, g)?;
         let out = g.output_shape();
         self.submit(op, |enc| {
             let y = self.alloc(op, "output", &out)?;
-            self.launch(enc, spec, &p, &[x], &[&y], y.len() as u64)?;
+            let invocations = if by4 { y.len() / 4 } else { y.len() };
+            self.launch(enc, spec, &p, &[x], &[&y], invocations as u64)?;
             Ok(y)
         })
         .await

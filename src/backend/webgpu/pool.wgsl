@@ -98,6 +98,58 @@ fn avg_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     y[o] = s / f32((wy.y - wy.x) * (wx.y - wx.x));
 }
 
+// The same two kernels four channels at a time, for channel counts divisible by 4: one
+// invocation per output vec4: a quarter of the invocations, loop steps and loads, which is what
+// a software adapter pays for.
+// Same order of cells, so the same results bit for bit.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn max_forward4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let o = index(wg, local);
+    if (o >= p.count) { return; }
+    let q = out_coords4(o);
+    let wy = window(0u, q.y);
+    let wx = window(1u, q.z);
+    let c4 = p.c / 4u;
+    var m = x4[((q.x * p.in_h + wy.x) * p.in_w + wx.x) * c4 + q.w];
+    for (var yy = wy.x; yy < wy.y; yy++) {
+        for (var xx = wx.x; xx < wx.y; xx++) {
+            let v = x4[((q.x * p.in_h + yy) * p.in_w + xx) * c4 + q.w];
+            m = select(m, v, v > m);
+        }
+    }
+    y4[o] = m;
+}
+
+@compute @workgroup_size(64)
+fn avg_forward4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let o = index(wg, local);
+    if (o >= p.count) { return; }
+    let q = out_coords4(o);
+    let wy = window(0u, q.y);
+    let wx = window(1u, q.z);
+    let c4 = p.c / 4u;
+    var s = vec4<f32>(0.0);
+    for (var yy = wy.x; yy < wy.y; yy++) {
+        for (var xx = wx.x; xx < wx.y; xx++) {
+            s += x4[((q.x * p.in_h + yy) * p.in_w + xx) * c4 + q.w];
+        }
+    }
+    y4[o] = s / f32((wy.y - wy.x) * (wx.y - wx.x));
+}
+
+// Output vec4 `o` as (n, i, j, channel vec4).
+fn out_coords4(o: u32) -> vec4<u32> {
+    let c4 = p.c / 4u;
+    let ch = o % c4;
+    var r = o / c4;
+    let j = r % p.out_w;
+    r = r / p.out_w;
+    return vec4<u32>(r / p.out_h, r % p.out_h, j, ch);
+}
+
 // Windows along one axis that contain input coordinate `v`: [first, last) of output indices.
 fn windows_containing(axis: u32, v: u32) -> vec2<u32> {
     var pad = p.pad_top;
