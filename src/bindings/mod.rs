@@ -18,11 +18,14 @@ use js_sys::{Array, Float32Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::cpu::{self, lanes, CpuKernel};
-use crate::backend::webgpu::GpuContext;
+use std::rc::{Rc, Weak};
+
+use crate::backend::webgpu::{GpuContext, GpuTensor};
 use crate::backend::BackendKind;
 use crate::error::{Error, ErrorKind};
 use crate::ops::activation::Activation;
 use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
+use args::TensorData;
 use state::Choice;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -37,8 +40,8 @@ export interface DepthwiseOptions {
   strides?: number | [number, number];
   padding?: Padding;
   dilations?: number | [number, number];
-  /** One value per output channel, added after the convolution. */
-  bias?: Float32Array | number[] | Tensor;
+  /** One value per output channel, added after the convolution (a kept tensor stays where it lives). */
+  bias?: Float32Array | number[] | Tensor | KeptTensor;
   /** A Keras activation applied last. */
   activation?: ActivationName;
   /** Which backend runs the call; absent or "auto" means the active one. */
@@ -57,7 +60,7 @@ export interface PoolOptions {
 }
 export interface DenseOptions {
   /** One value per unit. */
-  bias?: Float32Array | number[] | Tensor;
+  bias?: Float32Array | number[] | Tensor | KeptTensor;
   /** A Keras activation name: "relu", "softmax", ... */
   activation?: ActivationName;
   backend?: BackendName | "auto";
@@ -84,9 +87,13 @@ export interface LrnOptions {
  * on WebGPU where the adapter has timestamp queries, the time its kernels took on the GPU.
  */
 export interface OpResult { shape: number[]; data: Float32Array; backend: BackendName; ms: number; gpuMs?: number; }
-/** A tensor kept in the core (convlab.keep, or an op's result with `keep: true`): ops take it wherever they take a Tensor, without copying its data in. */
+/**
+ * A tensor kept in the core (convlab.keep, or an op's result with `keep: true`): ops take it wherever they take a Tensor,
+ * without copying its data in. Its values live in the core's memory, on the WebGPU device (an op kept on WebGPU leaves its
+ * result there; a kept tensor used on WebGPU is uploaded once), or both; one that lives only on the device is lost with it.
+ */
 export interface KeptTensor { shape: number[]; kept: number; }
-/** An op's result with `keep: true`: kept in the core instead of copied out. */
+/** An op's result with `keep: true`: kept in the core (on WebGPU: on the device) instead of copied out. */
 export interface KeptResult extends KeptTensor { backend: BackendName; ms: number; gpuMs?: number; }
 /** `timestampQueries`: whether ops on this device report `gpuMs`. */
 export interface AdapterReport { name: string; api: string; software: boolean; timestampQueries: boolean; }
@@ -284,6 +291,15 @@ pub fn kernel_calls() -> f64 {
     cpu::conv_calls() as f64
 }
 
+/// `[uploads, readBacks]`: tensors copied to a WebGPU device and back by this instance of the
+/// core so far. For tests: a chain of kept ops on WebGPU must move neither.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __transfers)]
+pub fn transfers() -> Vec<f64> {
+    let (up, back) = crate::backend::webgpu::transfer_counts();
+    vec![up as f64, back as f64]
+}
+
 /// Sets the standing choice: "auto", "webgpu" or "cpu". Choosing "webgpu" where it is
 /// unavailable is an error that says why.
 #[wasm_bindgen(js_name = setBackend, unchecked_return_type = "BackendsReport")]
@@ -305,14 +321,15 @@ pub fn set_backend(
 }
 
 /// Runs an op on the requested (or active) backend: `on_gpu` with the device when WebGPU is the
-/// one, else `on_cpu`. A device failure (lost, out of memory: a [`ErrorKind::Backend`] error)
+/// one, else `on_cpu` (asynchronous: a kept input that lives only on the device is read back
+/// first, see [`args::TensorData::values`]). A device failure (lost, out of memory: a [`ErrorKind::Backend`] error)
 /// drops WebGPU for the page, records why, and finishes the call on the CPU with the same
 /// result, unless the caller insisted on `backend: "webgpu"`, which then rejects.
 pub(crate) async fn run_on<T>(
     op: &str,
     requested: Option<BackendKind>,
     on_gpu: impl AsyncFnOnce(std::rc::Rc<GpuContext>) -> Result<T, Error>,
-    on_cpu: impl FnOnce() -> Result<T, Error>,
+    on_cpu: impl AsyncFnOnce() -> Result<T, Error>,
 ) -> Result<(T, BackendKind), Error> {
     let gpu = match requested {
         Some(BackendKind::WebGpu) => Some(state::with(|s| s.require_gpu(op))?),
@@ -339,52 +356,93 @@ pub(crate) async fn run_on<T>(
             Err(e) => return Err(e),
         }
     }
-    Ok((on_cpu()?, BackendKind::Cpu))
+    Ok((on_cpu().await?, BackendKind::Cpu))
 }
 
-/// A validated convolution with its optional bias and activation, on the requested (or active)
-/// backend (see [`run_on`]). On the GPU the bias and activation run as one more kernel on the
-/// device; on the CPU as a pass over the output.
-async fn run_conv(
+/// What an op produced: values in CPU memory, or (an op kept on WebGPU) a tensor left on the
+/// device, which nothing reads back until asked (see [`kept`]).
+pub(crate) enum OpData {
+    Host(Vec<f32>),
+    Device(GpuTensor, Weak<GpuContext>),
+}
+
+/// An op's result on `gpu`: left on the device when it is kept, else read back.
+pub(crate) async fn from_device(
+    gpu: &Rc<GpuContext>,
+    y: GpuTensor,
+    keep: bool,
+) -> Result<OpData, Error> {
+    if keep {
+        Ok(OpData::Device(y, Rc::downgrade(gpu)))
+    } else {
+        Ok(OpData::Host(gpu.read(&y).await?))
+    }
+}
+
+/// One convolution of a chain (separableConv2d has two): its geometry, its filters (and their
+/// argument's name) and its optional bias and activation.
+struct ConvStage<'a> {
+    g: &'a Conv2dGeometry,
+    filters: &'a TensorData,
+    arg: &'static str,
+    epilogue: Option<&'a Epilogue>,
+}
+
+/// Validated convolutions, each feeding the next, with their optional bias and activation, on
+/// the requested (or active) backend (see [`run_on`]). On the GPU everything stays on the
+/// device (the bias and activation as one more kernel) and the result is read back unless it
+/// is kept; on the CPU the bias and activation are a pass over the output.
+async fn run_convs(
     op: &str,
-    g: &Conv2dGeometry,
-    x: &[f32],
-    filters: &[f32],
-    epilogue: Option<&Epilogue>,
+    x: &TensorData,
+    stages: &[ConvStage<'_>],
     requested: Option<BackendKind>,
-) -> Result<(Vec<f32>, BackendKind), Error> {
+    keep: bool,
+) -> Result<(OpData, BackendKind), Error> {
+    let first = stages.first().ok_or_else(|| Error::invalid(op, "filters", "no convolution"))?;
     run_on(
         op,
         requested,
         async |gpu| {
-            let xt = gpu.upload(op, "x", &g.input_shape(), x)?;
-            let wt = gpu.upload(op, "filters", &g.filter_shape(), filters)?;
-            let mut y = gpu.conv2d_tensors(g, &xt, &wt).await?;
-            if let Some((bias, act)) = epilogue {
-                let bt = match bias {
-                    Some(b) => Some(gpu.upload(op, "bias", &[b.len()], b)?),
-                    None => None,
-                };
-                y = gpu.activation(*act, &y, bt.as_ref()).await?;
-            }
-            gpu.read(&y).await
-        },
-        || {
-            let mut y = cpu::conv2d(g, x, filters, CpuKernel::Auto)?;
-            if let Some((bias, act)) = epilogue {
-                if let Some(b) = bias {
-                    cpu::add_bias(&mut y, b)?;
+            let mut y = x.on_device(&gpu, op, "x", &first.g.input_shape())?;
+            for s in stages {
+                let wt = s.filters.on_device(&gpu, op, s.arg, &s.g.filter_shape())?;
+                y = gpu.conv2d_tensors(s.g, &y, &wt).await?;
+                if let Some((bias, act)) = s.epilogue {
+                    let bt = match bias {
+                        Some(b) => Some(b.on_device(&gpu, op, "bias", &[b.len()])?),
+                        None => None,
+                    };
+                    y = gpu.activation(*act, &y, bt.as_ref()).await?;
                 }
-                cpu::activation_in_place(*act, &mut y, g.out_c)?;
             }
-            Ok(y)
+            from_device(&gpu, y, keep).await
+        },
+        async || {
+            let mut y: Option<Vec<f32>> = None;
+            for s in stages {
+                let input = match &y {
+                    Some(v) => v.as_slice(),
+                    None => x.values(op, "x").await?,
+                };
+                let filters = s.filters.values(op, s.arg).await?;
+                let mut out = cpu::conv2d(s.g, input, filters, CpuKernel::Auto)?;
+                if let Some((bias, act)) = s.epilogue {
+                    if let Some(b) = bias {
+                        cpu::add_bias(&mut out, b.values(op, "bias").await?)?;
+                    }
+                    cpu::activation_in_place(*act, &mut out, s.g.out_c)?;
+                }
+                y = Some(out);
+            }
+            Ok(OpData::Host(y.unwrap_or_default()))
         },
     )
     .await
 }
 
 /// A conv layer's optional bias (one value per output channel) and activation.
-type Epilogue = (Option<Vec<f32>>, Activation);
+type Epilogue = (Option<TensorData>, Activation);
 
 /// The optional `bias` (one per output channel) and `activation` of a conv layer's options.
 fn conv_epilogue(op: &str, options: &JsValue, channels: usize) -> Result<Option<Epilogue>, Error> {
@@ -461,8 +519,9 @@ async fn conv_family(
     let epilogue = conv_epilogue(op, &options, g.out_c)?;
     let keep = args::keep(op, &options)?;
     let start = now_ms();
-    let (data, ran_on) = run_conv(op, &g, &x_data, &f_data, epilogue.as_ref(), requested).await?;
-    Ok(op_output(&g.output_shape(), data, ran_on, now_ms() - start, keep))
+    let stage = ConvStage { g: &g, filters: &f_data, arg: "filters", epilogue: epilogue.as_ref() };
+    let (data, ran_on) = run_convs(op, &x_data, &[stage], requested, keep).await?;
+    op_output(&g.output_shape(), data, ran_on, now_ms() - start, keep)
 }
 
 /// `tf.nn.depthwise_conv2d`: filters `[fh, fw, in, multiplier]`, `in * multiplier` outputs.
@@ -531,29 +590,48 @@ async fn separable_op(
     let epilogue = conv_epilogue(OP, &options, pointwise.out_c)?;
     let keep = args::keep(OP, &options)?;
     let start = now_ms();
-    let (mid, first) = run_conv(OP, &depthwise, &x_data, &d_data, None, requested).await?;
-    let (data, second) =
-        run_conv(OP, &pointwise, &mid, &p_data, epilogue.as_ref(), requested).await?;
-    let ran_on = if first == second { second } else { BackendKind::Cpu };
-    Ok(op_output(&pointwise.output_shape(), data, ran_on, now_ms() - start, keep))
+    let stages = [
+        ConvStage { g: &depthwise, filters: &d_data, arg: "depthwiseFilters", epilogue: None },
+        ConvStage {
+            g: &pointwise,
+            filters: &p_data,
+            arg: "pointwiseFilters",
+            epilogue: epilogue.as_ref(),
+        },
+    ];
+    let (data, ran_on) = run_convs(OP, &x_data, &stages, requested, keep).await?;
+    op_output(&pointwise.output_shape(), data, ran_on, now_ms() - start, keep)
 }
 
-/// [`op_result`], or with `keep` the result kept in the core: `{shape, kept, backend, ms}`.
+/// [`op_result`], or with `keep` the result kept in the core: `{shape, kept, backend, ms,
+/// gpuMs?}` (on WebGPU it stays on the device, see [`kept`]).
 fn op_output(
     shape: &[usize],
-    data: Vec<f32>,
+    data: OpData,
     backend: BackendKind,
     ms: f64,
     keep: bool,
-) -> JsValue {
-    if !keep {
-        return op_result(shape, &data, backend, ms);
-    }
-    let out = kept::keep(shape, data);
+) -> Result<JsValue, Error> {
+    let out = match data {
+        OpData::Host(data) if !keep => return Ok(op_result(shape, &data, backend, ms)),
+        OpData::Host(data) => kept::keep(shape, data),
+        OpData::Device(tensor, gpu) => kept::keep_on_device(shape, tensor, gpu)?,
+    };
     let object: &Object = out.unchecked_ref();
     set(object, "backend", backend.name());
     set(object, "ms", ms);
-    out
+    set_gpu_ms(object, backend);
+    Ok(out)
+}
+
+/// `gpuMs`: time on the GPU itself (timestamp queries) of the call that just ran, where the
+/// adapter has them.
+fn set_gpu_ms(result: &Object, backend: BackendKind) {
+    if backend == BackendKind::WebGpu {
+        if let Some(gpu_ms) = state::with(|s| s.last_gpu_ms.take()) {
+            set(result, "gpuMs", gpu_ms);
+        }
+    }
 }
 
 /// `{shape, data, backend, ms}`.
@@ -563,12 +641,7 @@ fn op_result(shape: &[usize], data: &[f32], backend: BackendKind, ms: f64) -> Js
     set(&result, "data", Float32Array::from(data));
     set(&result, "backend", backend.name());
     set(&result, "ms", ms);
-    // Time on the GPU itself (timestamp queries), where the adapter has them.
-    if backend == BackendKind::WebGpu {
-        if let Some(gpu_ms) = state::with(|s| s.last_gpu_ms.take()) {
-            set(&result, "gpuMs", gpu_ms);
-        }
-    }
+    set_gpu_ms(&result, backend);
     result.into()
 }
 
@@ -619,7 +692,8 @@ pub fn conv2d_rows(
     let (g, data, ms) = rows_of_conv2d(&x, &filters, &options, first, end).map_err(js_error)?;
     let keep = args::keep("conv2d", &options).map_err(js_error)?;
     let rows = end.saturating_sub(first) as usize;
-    Ok(op_output(&[rows, g.out_w, g.out_c], data, BackendKind::Cpu, ms, keep))
+    op_output(&[rows, g.out_w, g.out_c], OpData::Host(data), BackendKind::Cpu, ms, keep)
+        .map_err(js_error)
 }
 
 /// [`conv2d_rows`] written into `out` from element `offset` on (the pool's share of this
@@ -677,10 +751,13 @@ fn rows_of_conv2d(
     let start = now_ms();
     let rows = first as usize..end as usize;
     let epilogue = conv_epilogue(OP, &options, g.out_c)?;
-    let mut data = cpu::conv2d_rows(&g, &x_data, &f_data, CpuKernel::Auto, rows)?;
+    // Synchronous: a kept input that lives only on the device must have been read back first
+    // (the pool calls `ensureOnCpu`).
+    let (x_data, f_data) = (x_data.host(OP, "x")?, f_data.host(OP, "filters")?);
+    let mut data = cpu::conv2d_rows(&g, x_data, f_data, CpuKernel::Auto, rows)?;
     if let Some((bias, act)) = &epilogue {
         if let Some(b) = bias {
-            cpu::add_bias(&mut data, b)?;
+            cpu::add_bias(&mut data, b.host(OP, "bias")?)?;
         }
         cpu::activation_in_place(*act, &mut data, g.out_c)?;
     }
