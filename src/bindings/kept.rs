@@ -283,7 +283,7 @@ pub fn keep_tensor(
 /// `convlab.read(t)`: a kept tensor's values as `{shape, data}` (a copy; the tensor stays
 /// kept). A tensor that lives only on the WebGPU device is read back first (and its values
 /// cached in the core).
-#[wasm_bindgen(js_name = read, unchecked_return_type = "Promise<Tensor & {data: Float32Array}>")]
+#[wasm_bindgen(js_name = read, unchecked_return_type = "Tensor & {data: Float32Array}")]
 pub async fn read_tensor(
     #[wasm_bindgen(unchecked_param_type = "KeptTensor")] t: JsValue,
 ) -> std::result::Result<JsValue, JsError> {

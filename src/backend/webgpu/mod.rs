@@ -43,7 +43,7 @@ use crate::tensor::Padding;
 static UPLOADS: AtomicU64 = AtomicU64::new(0);
 static READ_BACKS: AtomicU64 = AtomicU64::new(0);
 
-/// `(uploads, read-backs)` of tensors so far (see [`UPLOADS`]).
+/// `(uploads, read-backs)` of tensors so far, on every context.
 pub fn transfer_counts() -> (u64, u64) {
     (UPLOADS.load(Ordering::Relaxed), READ_BACKS.load(Ordering::Relaxed))
 }
