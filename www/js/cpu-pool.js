@@ -143,6 +143,7 @@ export class CpuPool {
     const wopts = { ...options, keep: false };
     if (kept(options?.bias)) wopts.bias = (await bindings.read(options.bias)).data;
     // Every worker's inputs before any share starts (a read that fails leaves nothing running).
+    /** @type {any[][]} */
     const sent = [];
     for (let k = 0; k < parts - 1; k++) sent.push([await this.#mirror(k, x, bindings), await this.#mirror(k, filters, bindings)]);
     const collector = this.#rows(0, sent[0][0], sent[0][1], wopts, mine, mine + collected, { total, perRow });
