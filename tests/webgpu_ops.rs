@@ -460,3 +460,26 @@ fn ops_are_timed_on_the_gpu_where_the_adapter_can() {
         assert_eq!(ms, None);
     }
 }
+
+/// A kept tensor's device copy is lent to each op as a view: the buffer must outlive the
+/// handle it came from and go back to the pool only with the last view.
+#[test]
+fn a_view_shares_the_buffer_until_the_last_handle_goes() {
+    let gpu = context();
+    let data: Vec<f32> = (0..24).map(|i| i as f32).collect();
+    let t = up(&gpu, &[2, 3, 4], &data);
+    let v = t.view(&[6, 4]).unwrap();
+    assert_eq!(v.shape(), &[6, 4]);
+    assert!(t.view(&[5, 5]).is_err(), "a view must keep the element count");
+    let idle = |g: &GpuContext| g.pool_stats().2;
+    let before = idle(&gpu);
+    drop(t);
+    assert_eq!(idle(&gpu), before, "the buffer stays on loan while a view holds it");
+    // A new tensor of the same size must not get the view's buffer.
+    let other = up(&gpu, &[24], &[7.0; 24]);
+    assert_eq!(read(&gpu, &v), data);
+    drop(other);
+    let with_other = idle(&gpu);
+    drop(v);
+    assert!(idle(&gpu) > with_other, "the last view returns the buffer to the pool");
+}

@@ -5,6 +5,7 @@
 use js_sys::{Array, Float32Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::backend::webgpu::{GpuContext, GpuTensor};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::tensor::{element_count, Padding};
@@ -97,30 +98,71 @@ pub fn shape(op: &str, arg: &str, value: &JsValue) -> Result<Vec<usize>> {
     Ok(shape)
 }
 
-/// A tensor argument's values: copied in from JS, or kept in the core ([`super::kept`]).
+/// A tensor argument's values: copied in from JS, or kept in the core ([`super::kept`]), where
+/// they may live in CPU memory, on the WebGPU device, or both.
 pub enum TensorData {
     /// A copy of `{shape, data}`'s data.
     Copied(Vec<f32>),
-    /// A kept tensor's values, shared with its table entry.
-    Kept(std::rc::Rc<super::kept::Kept>),
-}
-
-impl std::ops::Deref for TensorData {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        match self {
-            TensorData::Copied(v) => v,
-            TensorData::Kept(k) => &k.data,
-        }
-    }
+    /// A kept tensor, shared with its table entry.
+    Kept(super::kept::KeptRef),
 }
 
 impl TensorData {
-    /// The values as an owned vector (a copy for a kept tensor).
-    pub fn into_vec(self) -> Vec<f32> {
+    /// The element count.
+    pub fn len(&self) -> usize {
         match self {
-            TensorData::Copied(v) => v,
-            TensorData::Kept(k) => k.data.clone(),
+            TensorData::Copied(v) => v.len(),
+            TensorData::Kept(k) => k.len(),
+        }
+    }
+
+    /// The values if they are in CPU memory now (synchronous callers: the CPU pool's shares);
+    /// a kept tensor that lives only on the device is refused, saying to read it first.
+    pub fn host(&self, op: &str, arg: &str) -> Result<&[f32]> {
+        match self {
+            TensorData::Copied(v) => Ok(v),
+            TensorData::Kept(k) => k.host(op, arg),
+        }
+    }
+
+    /// The values in CPU memory, a kept tensor's read back from the device first if they live
+    /// only there (see [`super::kept`]).
+    pub async fn values(&self, op: &str, arg: &str) -> Result<&[f32]> {
+        match self {
+            TensorData::Copied(v) => Ok(v),
+            TensorData::Kept(k) => k.values(op, arg).await,
+        }
+    }
+
+    /// [`Self::into_vec`] for synchronous callers: a kept tensor must be in CPU memory now
+    /// (see [`Self::host`]).
+    pub fn into_host_vec(self, op: &str, arg: &str) -> Result<Vec<f32>> {
+        match self {
+            TensorData::Copied(v) => Ok(v),
+            TensorData::Kept(k) => Ok(k.host(op, arg)?.to_vec()),
+        }
+    }
+
+    /// The values as an owned vector (a copy for a kept tensor).
+    pub async fn into_vec(self, op: &str, arg: &str) -> Result<Vec<f32>> {
+        match self {
+            TensorData::Copied(v) => Ok(v),
+            TensorData::Kept(k) => Ok(k.values(op, arg).await?.to_vec()),
+        }
+    }
+
+    /// The values on `gpu`'s device with `shape`: uploaded (a copied tensor, each call), or a
+    /// kept tensor's device copy (uploaded once, then reused; a free reshape).
+    pub fn on_device(
+        &self,
+        gpu: &std::rc::Rc<GpuContext>,
+        op: &str,
+        arg: &str,
+        shape: &[usize],
+    ) -> Result<GpuTensor> {
+        match self {
+            TensorData::Copied(v) => gpu.upload(op, arg, shape, v),
+            TensorData::Kept(k) => k.on_device(gpu, op, arg, shape),
         }
     }
 }
@@ -276,14 +318,15 @@ pub fn string(op: &str, options: &JsValue, key: &str) -> Result<Option<String>> 
     })
 }
 
-/// An optional vector option: a Float32Array, an array of numbers, or a `{shape, data}` tensor.
-pub fn vector(op: &str, options: &JsValue, key: &str) -> Result<Option<Vec<f32>>> {
+/// An optional vector option: a Float32Array, an array of numbers, or a tensor (`{shape, data}`
+/// or kept).
+pub fn vector(op: &str, options: &JsValue, key: &str) -> Result<Option<TensorData>> {
     let value = get(options, key);
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
     if value.is_instance_of::<Float32Array>() {
-        return Ok(Some(value.unchecked_into::<Float32Array>().to_vec()));
+        return Ok(Some(TensorData::Copied(value.unchecked_into::<Float32Array>().to_vec())));
     }
     if Array::is_array(&value) {
         let array: &Array = value.unchecked_ref();
@@ -297,10 +340,10 @@ pub fn vector(op: &str, options: &JsValue, key: &str) -> Result<Option<Vec<f32>>
                 format!("element {i} is {}, not a number", describe(&v)),
             ));
         }
-        return Ok(Some(Float32Array::new(&value).to_vec()));
+        return Ok(Some(TensorData::Copied(Float32Array::new(&value).to_vec())));
     }
     if value.is_object() && !get(&value, "shape").is_undefined() {
-        return Ok(Some(tensor(op, key, &value)?.1.into_vec()));
+        return Ok(Some(tensor(op, key, &value)?.1));
     }
     Err(Error::invalid(
         op,

@@ -29,9 +29,19 @@ export interface GradCamOptions { classIndex?: number; layer?: string; }
 export interface GradCamResult { layer: string; classIndex: number; score: number; logits: Float32Array; channelWeights: Float32Array; camShape: number[]; cam: Float32Array; heatmapShape: number[]; heatmap: Float32Array; backend: "cpu"; ms: number; }
 "#;
 
-fn input_tensor(op: &str, model: &Model, x: &JsValue) -> Result<Tensor> {
+async fn input_tensor(op: &str, model: &Model, x: &JsValue) -> Result<Tensor> {
     let (shape, data) = args::tensor(op, "x", x)?;
-    let x = Tensor::new(op, "x", shape, data.into_vec())?;
+    model_input(op, model, shape, data.into_vec(op, "x").await?)
+}
+
+/// [`input_tensor`] for synchronous callers (a kept `x` must be in CPU memory).
+fn input_tensor_now(op: &str, model: &Model, x: &JsValue) -> Result<Tensor> {
+    let (shape, data) = args::tensor(op, "x", x)?;
+    model_input(op, model, shape, data.into_host_vec(op, "x")?)
+}
+
+fn model_input(op: &str, model: &Model, shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor> {
+    let x = Tensor::new(op, "x", shape, data)?;
     check_input(model, x.shape())?;
     Ok(x)
 }
@@ -67,7 +77,7 @@ impl JsModel {
             let (model, weights) = pair.map_err(into_js)?;
             let options = args::options(OP, &options, &["backend"]).map_err(into_js)?;
             let requested = args::backend(OP, &options).map_err(into_js)?;
-            let x = input_tensor(OP, &model, &x).map_err(into_js)?;
+            let x = input_tensor(OP, &model, &x).await.map_err(into_js)?;
             let clock: &dyn Fn() -> f64 = &now_ms;
             let (runs, backend) = run_on(
                 OP,
@@ -76,7 +86,7 @@ impl JsModel {
                     let gw = GpuWeights::upload(&gpu, &model, &weights)?;
                     forward_gpu_timed(&gpu, &model, &gw, &x, clock).await
                 },
-                || forward_cpu_timed(&model, &weights, &x, clock),
+                async || forward_cpu_timed(&model, &weights, &x, clock),
             )
             .await
             .map_err(into_js)?;
@@ -115,7 +125,7 @@ impl JsModel {
                 Error::invalid(OP, "layer", format!("{name:?} is not a layer of this model"))
             })?),
         };
-        let x = input_tensor(OP, &model, x)?;
+        let x = input_tensor_now(OP, &model, x)?;
         let cam = grad_cam(&model, &weights, &x, GradCamOptions { class, layer })?;
         let out = Object::new();
         set(&out, "layer", model.nodes()[cam.layer].name.as_str());

@@ -6,6 +6,7 @@
 //! value; nothing panics (a panic would poison the wasm instance for every later call).
 
 mod args;
+mod conv;
 mod editor;
 mod inside;
 mod kept;
@@ -18,10 +19,11 @@ use js_sys::{Array, Float32Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::cpu::{self, lanes, CpuKernel};
-use crate::backend::webgpu::GpuContext;
+use std::rc::{Rc, Weak};
+
+use crate::backend::webgpu::{GpuContext, GpuTensor};
 use crate::backend::BackendKind;
 use crate::error::{Error, ErrorKind};
-use crate::ops::activation::Activation;
 use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
 use state::Choice;
 
@@ -37,8 +39,8 @@ export interface DepthwiseOptions {
   strides?: number | [number, number];
   padding?: Padding;
   dilations?: number | [number, number];
-  /** One value per output channel, added after the convolution. */
-  bias?: Float32Array | number[] | Tensor;
+  /** One value per output channel, added after the convolution (a kept tensor stays where it lives). */
+  bias?: Float32Array | number[] | Tensor | KeptTensor;
   /** A Keras activation applied last. */
   activation?: ActivationName;
   /** Which backend runs the call; absent or "auto" means the active one. */
@@ -57,7 +59,7 @@ export interface PoolOptions {
 }
 export interface DenseOptions {
   /** One value per unit. */
-  bias?: Float32Array | number[] | Tensor;
+  bias?: Float32Array | number[] | Tensor | KeptTensor;
   /** A Keras activation name: "relu", "softmax", ... */
   activation?: ActivationName;
   backend?: BackendName | "auto";
@@ -84,9 +86,13 @@ export interface LrnOptions {
  * on WebGPU where the adapter has timestamp queries, the time its kernels took on the GPU.
  */
 export interface OpResult { shape: number[]; data: Float32Array; backend: BackendName; ms: number; gpuMs?: number; }
-/** A tensor kept in the core (convlab.keep, or an op's result with `keep: true`): ops take it wherever they take a Tensor, without copying its data in. */
+/**
+ * A tensor kept in the core (convlab.keep, or an op's result with `keep: true`): ops take it wherever they take a Tensor,
+ * without copying its data in. Its values live in the core's memory, on the WebGPU device (an op kept on WebGPU leaves its
+ * result there; a kept tensor used on WebGPU is uploaded once), or both; one that lives only on the device is lost with it.
+ */
 export interface KeptTensor { shape: number[]; kept: number; }
-/** An op's result with `keep: true`: kept in the core instead of copied out. */
+/** An op's result with `keep: true`: kept in the core (on WebGPU: on the device) instead of copied out. */
 export interface KeptResult extends KeptTensor { backend: BackendName; ms: number; gpuMs?: number; }
 /** `timestampQueries`: whether ops on this device report `gpuMs`. */
 export interface AdapterReport { name: string; api: string; software: boolean; timestampQueries: boolean; }
@@ -284,6 +290,15 @@ pub fn kernel_calls() -> f64 {
     cpu::conv_calls() as f64
 }
 
+/// `[uploads, readBacks]`: tensors copied to a WebGPU device and back by this instance of the
+/// core so far. For tests: a chain of kept ops on WebGPU must move neither.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __transfers)]
+pub fn transfers() -> Vec<f64> {
+    let (up, back) = crate::backend::webgpu::transfer_counts();
+    vec![up as f64, back as f64]
+}
+
 /// Sets the standing choice: "auto", "webgpu" or "cpu". Choosing "webgpu" where it is
 /// unavailable is an error that says why.
 #[wasm_bindgen(js_name = setBackend, unchecked_return_type = "BackendsReport")]
@@ -305,14 +320,15 @@ pub fn set_backend(
 }
 
 /// Runs an op on the requested (or active) backend: `on_gpu` with the device when WebGPU is the
-/// one, else `on_cpu`. A device failure (lost, out of memory: a [`ErrorKind::Backend`] error)
+/// one, else `on_cpu` (asynchronous: a kept input that lives only on the device is read back
+/// first, see [`args::TensorData::values`]). A device failure (lost, out of memory: a [`ErrorKind::Backend`] error)
 /// drops WebGPU for the page, records why, and finishes the call on the CPU with the same
 /// result, unless the caller insisted on `backend: "webgpu"`, which then rejects.
 pub(crate) async fn run_on<T>(
     op: &str,
     requested: Option<BackendKind>,
     on_gpu: impl AsyncFnOnce(std::rc::Rc<GpuContext>) -> Result<T, Error>,
-    on_cpu: impl FnOnce() -> Result<T, Error>,
+    on_cpu: impl AsyncFnOnce() -> Result<T, Error>,
 ) -> Result<(T, BackendKind), Error> {
     let gpu = match requested {
         Some(BackendKind::WebGpu) => Some(state::with(|s| s.require_gpu(op))?),
@@ -339,221 +355,58 @@ pub(crate) async fn run_on<T>(
             Err(e) => return Err(e),
         }
     }
-    Ok((on_cpu()?, BackendKind::Cpu))
+    Ok((on_cpu().await?, BackendKind::Cpu))
 }
 
-/// A validated convolution with its optional bias and activation, on the requested (or active)
-/// backend (see [`run_on`]). On the GPU the bias and activation run as one more kernel on the
-/// device; on the CPU as a pass over the output.
-async fn run_conv(
-    op: &str,
-    g: &Conv2dGeometry,
-    x: &[f32],
-    filters: &[f32],
-    epilogue: Option<&Epilogue>,
-    requested: Option<BackendKind>,
-) -> Result<(Vec<f32>, BackendKind), Error> {
-    run_on(
-        op,
-        requested,
-        async |gpu| {
-            let xt = gpu.upload(op, "x", &g.input_shape(), x)?;
-            let wt = gpu.upload(op, "filters", &g.filter_shape(), filters)?;
-            let mut y = gpu.conv2d_tensors(g, &xt, &wt).await?;
-            if let Some((bias, act)) = epilogue {
-                let bt = match bias {
-                    Some(b) => Some(gpu.upload(op, "bias", &[b.len()], b)?),
-                    None => None,
-                };
-                y = gpu.activation(*act, &y, bt.as_ref()).await?;
-            }
-            gpu.read(&y).await
-        },
-        || {
-            let mut y = cpu::conv2d(g, x, filters, CpuKernel::Auto)?;
-            if let Some((bias, act)) = epilogue {
-                if let Some(b) = bias {
-                    cpu::add_bias(&mut y, b)?;
-                }
-                cpu::activation_in_place(*act, &mut y, g.out_c)?;
-            }
-            Ok(y)
-        },
-    )
-    .await
+/// What an op produced: values in CPU memory, or (an op kept on WebGPU) a tensor left on the
+/// device, which nothing reads back until asked (see [`kept`]).
+pub(crate) enum OpData {
+    Host(Vec<f32>),
+    Device(GpuTensor, Weak<GpuContext>),
 }
 
-/// A conv layer's optional bias (one value per output channel) and activation.
-type Epilogue = (Option<Vec<f32>>, Activation);
-
-/// The optional `bias` (one per output channel) and `activation` of a conv layer's options.
-fn conv_epilogue(op: &str, options: &JsValue, channels: usize) -> Result<Option<Epilogue>, Error> {
-    let bias = args::vector(op, options, "bias")?;
-    if let Some(b) = &bias {
-        if b.len() != channels {
-            return Err(Error::invalid(
-                op,
-                "bias",
-                format!("has {} elements, expected one per output channel ({channels})", b.len()),
-            ));
-        }
+/// An op's result on `gpu`: left on the device when it is kept, else read back.
+pub(crate) async fn from_device(
+    gpu: &Rc<GpuContext>,
+    y: GpuTensor,
+    keep: bool,
+) -> Result<OpData, Error> {
+    if keep {
+        Ok(OpData::Device(y, Rc::downgrade(gpu)))
+    } else {
+        Ok(OpData::Host(gpu.read(&y).await?))
     }
-    let act = match args::string(op, options, "activation")? {
-        Some(name) => Some(Activation::from_name(op, &name)?),
-        None => None,
-    };
-    Ok(match (bias, act) {
-        (None, None) => None,
-        (bias, act) => Some((bias, act.unwrap_or(Activation::Linear))),
-    })
 }
 
-fn conv_params(op: &str, options: &JsValue, groups: usize) -> Result<Conv2dParams, Error> {
-    Ok(Conv2dParams {
-        strides: args::pair(op, options, "strides")?,
-        dilations: args::pair(op, options, "dilations")?,
-        padding: args::padding(op, options)?,
-        groups,
-    })
-}
-
-/// conv2d's options object, checked, and its hyper-parameters.
-fn conv2d_options(options: &JsValue) -> Result<(JsValue, Conv2dParams), Error> {
-    const OP: &str = "conv2d";
-    let allowed =
-        ["strides", "padding", "dilations", "groups", "bias", "activation", "backend", "keep"];
-    let options = args::options(OP, options, &allowed)?;
-    let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
-    let params = conv_params(OP, &options, groups)?;
-    Ok((options, params))
-}
-
-/// `tf.nn.conv2d(x, filters, strides, padding, dilations)` on NHWC/HWIO tensors, with Keras's
-/// `groups`, an optional per-filter bias and an optional fused activation.
-#[wasm_bindgen(unchecked_return_type = "OpResult")]
-pub async fn conv2d(
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] filters: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
-) -> Result<JsValue, JsError> {
-    conv2d_op(x, filters, options).await.map_err(js_error)
-}
-
-async fn conv2d_op(x: JsValue, filters: JsValue, options: JsValue) -> Result<JsValue, Error> {
-    const OP: &str = "conv2d";
-    let (options, params) = conv2d_options(&options)?;
-    conv_family(OP, x, filters, options, |x, f| Conv2dGeometry::new(OP, x, f, &params)).await
-}
-
-/// The shared body of conv2d and depthwiseConv2d: read the tensors, build the geometry, run it
-/// on a backend, add the bias and the activation.
-async fn conv_family(
-    op: &str,
-    x: JsValue,
-    filters: JsValue,
-    options: JsValue,
-    geometry: impl FnOnce(&[usize], &[usize]) -> Result<Conv2dGeometry, Error>,
-) -> Result<JsValue, Error> {
-    let requested = args::backend(op, &options)?;
-    let (x_shape, x_data) = args::tensor(op, "x", &x)?;
-    let (f_shape, f_data) = args::tensor(op, "filters", &filters)?;
-    let g = geometry(&x_shape, &f_shape)?;
-    let epilogue = conv_epilogue(op, &options, g.out_c)?;
-    let keep = args::keep(op, &options)?;
-    let start = now_ms();
-    let (data, ran_on) = run_conv(op, &g, &x_data, &f_data, epilogue.as_ref(), requested).await?;
-    Ok(op_output(&g.output_shape(), data, ran_on, now_ms() - start, keep))
-}
-
-/// `tf.nn.depthwise_conv2d`: filters `[fh, fw, in, multiplier]`, `in * multiplier` outputs.
-#[wasm_bindgen(js_name = depthwiseConv2d, unchecked_return_type = "OpResult")]
-pub async fn depthwise_conv2d(
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] filters: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "DepthwiseOptions | undefined")] options: JsValue,
-) -> Result<JsValue, JsError> {
-    depthwise_op(x, filters, options).await.map_err(js_error)
-}
-
-async fn depthwise_op(x: JsValue, filters: JsValue, options: JsValue) -> Result<JsValue, Error> {
-    const OP: &str = "depthwiseConv2d";
-    let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend", "keep"];
-    let options = args::options(OP, &options, &allowed)?;
-    let params = conv_params(OP, &options, 1)?;
-    conv_family(OP, x, filters, options, |x, f| Conv2dGeometry::depthwise(OP, x, f, &params)).await
-}
-
-/// Xception's separable convolution: a depthwise convolution, then a 1x1 pointwise one
-/// (`pointwiseFilters` `[1, 1, in * multiplier, out]`), then the optional bias and activation.
-#[wasm_bindgen(js_name = separableConv2d, unchecked_return_type = "OpResult")]
-pub async fn separable_conv2d(
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] depthwise_filters: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] pointwise_filters: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "DepthwiseOptions | undefined")] options: JsValue,
-) -> Result<JsValue, JsError> {
-    separable_op(x, depthwise_filters, pointwise_filters, options).await.map_err(js_error)
-}
-
-async fn separable_op(
-    x: JsValue,
-    dw: JsValue,
-    pw: JsValue,
-    options: JsValue,
-) -> Result<JsValue, Error> {
-    const OP: &str = "separableConv2d";
-    let allowed = ["strides", "padding", "dilations", "bias", "activation", "backend", "keep"];
-    let options = args::options(OP, &options, &allowed)?;
-    let params = conv_params(OP, &options, 1)?;
-    let requested = args::backend(OP, &options)?;
-    let (x_shape, x_data) = args::tensor(OP, "x", &x)?;
-    let (d_shape, d_data) = args::tensor(OP, "depthwiseFilters", &dw)?;
-    let (p_shape, p_data) = args::tensor(OP, "pointwiseFilters", &pw)?;
-    let depthwise = Conv2dGeometry::depthwise(OP, &x_shape, &d_shape, &params).map_err(|e| {
-        Error::invalid(
-            OP,
-            "depthwiseFilters",
-            e.message().split("': ").nth(1).unwrap_or(e.message()),
-        )
-    })?;
-    if p_shape.len() != 4 || p_shape[0] != 1 || p_shape[1] != 1 || p_shape[2] != depthwise.out_c {
-        return Err(Error::invalid(
-            OP,
-            "pointwiseFilters",
-            format!(
-                "expected shape [1, 1, {}, out] (in * multiplier inputs), got {p_shape:?}",
-                depthwise.out_c
-            ),
-        ));
-    }
-    let pointwise =
-        Conv2dGeometry::new(OP, &depthwise.output_shape(), &p_shape, &Conv2dParams::default())?;
-    let epilogue = conv_epilogue(OP, &options, pointwise.out_c)?;
-    let keep = args::keep(OP, &options)?;
-    let start = now_ms();
-    let (mid, first) = run_conv(OP, &depthwise, &x_data, &d_data, None, requested).await?;
-    let (data, second) =
-        run_conv(OP, &pointwise, &mid, &p_data, epilogue.as_ref(), requested).await?;
-    let ran_on = if first == second { second } else { BackendKind::Cpu };
-    Ok(op_output(&pointwise.output_shape(), data, ran_on, now_ms() - start, keep))
-}
-
-/// [`op_result`], or with `keep` the result kept in the core: `{shape, kept, backend, ms}`.
+/// [`op_result`], or with `keep` the result kept in the core: `{shape, kept, backend, ms,
+/// gpuMs?}` (on WebGPU it stays on the device, see [`kept`]).
 fn op_output(
     shape: &[usize],
-    data: Vec<f32>,
+    data: OpData,
     backend: BackendKind,
     ms: f64,
     keep: bool,
-) -> JsValue {
-    if !keep {
-        return op_result(shape, &data, backend, ms);
-    }
-    let out = kept::keep(shape, data);
+) -> Result<JsValue, Error> {
+    let out = match data {
+        OpData::Host(data) if !keep => return Ok(op_result(shape, &data, backend, ms)),
+        OpData::Host(data) => kept::keep(shape, data),
+        OpData::Device(tensor, gpu) => kept::keep_on_device(shape, tensor, gpu)?,
+    };
     let object: &Object = out.unchecked_ref();
     set(object, "backend", backend.name());
     set(object, "ms", ms);
-    out
+    set_gpu_ms(object, backend);
+    Ok(out)
+}
+
+/// `gpuMs`: time on the GPU itself (timestamp queries) of the call that just ran, where the
+/// adapter has them.
+fn set_gpu_ms(result: &Object, backend: BackendKind) {
+    if backend == BackendKind::WebGpu {
+        if let Some(gpu_ms) = state::with(|s| s.last_gpu_ms.take()) {
+            set(result, "gpuMs", gpu_ms);
+        }
+    }
 }
 
 /// `{shape, data, backend, ms}`.
@@ -563,82 +416,8 @@ fn op_result(shape: &[usize], data: &[f32], backend: BackendKind, ms: f64) -> Js
     set(&result, "data", Float32Array::from(data));
     set(&result, "backend", backend.name());
     set(&result, "ms", ms);
-    // Time on the GPU itself (timestamp queries), where the adapter has them.
-    if backend == BackendKind::WebGpu {
-        if let Some(gpu_ms) = state::with(|s| s.last_gpu_ms.take()) {
-            set(&result, "gpuMs", gpu_ms);
-        }
-    }
+    set_gpu_ms(&result, backend);
     result.into()
-}
-
-/// The output shape of `conv2d(x, filters, options)` for the given shapes, or the error the
-/// call would reject with. Lets callers (the worker pool, the editor) plan without data.
-#[wasm_bindgen(js_name = conv2dShape, unchecked_return_type = "number[]")]
-pub fn conv2d_shape(
-    #[wasm_bindgen(unchecked_param_type = "number[]")] x_shape: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "number[]")] filter_shape: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
-) -> Result<JsValue, JsError> {
-    const OP: &str = "conv2d";
-    let shape_of = |arg: &str, v: &JsValue| -> Result<Vec<usize>, Error> {
-        let probe = Object::new();
-        set(&probe, "shape", v.clone());
-        set(&probe, "data", Float32Array::new_with_length(0));
-        args::shape(OP, arg, &probe.into())
-    };
-    let run = || -> Result<JsValue, Error> {
-        let allowed =
-            ["strides", "padding", "dilations", "groups", "bias", "activation", "backend", "keep"];
-        let options = args::options(OP, &options, &allowed)?;
-        let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
-        let params = conv_params(OP, &options, groups)?;
-        let g = Conv2dGeometry::new(
-            OP,
-            &shape_of("x", &x_shape)?,
-            &shape_of("filters", &filter_shape)?,
-            &params,
-        )?;
-        Ok(numbers(&g.output_shape()).into())
-    };
-    run().map_err(js_error)
-}
-
-/// Output rows `first..end` (of the `n * oh` rows) of `conv2d` on the CPU, with the bias and
-/// activation: one share of a convolution split across the pool. Returns
-/// `{shape: [rows, ow, cout], data, backend: "cpu", ms}` (with `keep: true`, kept).
-#[doc(hidden)]
-#[wasm_bindgen(js_name = conv2dRows, unchecked_return_type = "OpResult")]
-pub fn conv2d_rows(
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] filters: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
-    first: u32,
-    end: u32,
-) -> Result<JsValue, JsError> {
-    let (g, data, ms) = rows_of_conv2d(&x, &filters, &options, first, end).map_err(js_error)?;
-    let keep = args::keep("conv2d", &options).map_err(js_error)?;
-    let rows = end.saturating_sub(first) as usize;
-    Ok(op_output(&[rows, g.out_w, g.out_c], data, BackendKind::Cpu, ms, keep))
-}
-
-/// [`conv2d_rows`] written into `out` from element `offset` on (the pool's share of this
-/// thread: one copy into the caller's output instead of a new array and a second copy).
-/// Returns the milliseconds the core took.
-#[doc(hidden)]
-#[wasm_bindgen(js_name = conv2dRowsInto)]
-pub fn conv2d_rows_into(
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] x: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Tensor")] filters: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Conv2dOptions | undefined")] options: JsValue,
-    first: u32,
-    end: u32,
-    out: &Float32Array,
-    offset: u32,
-) -> Result<f64, JsError> {
-    let (_, data, ms) = rows_of_conv2d(&x, &filters, &options, first, end).map_err(js_error)?;
-    copy_into("conv2d", &data, out, offset).map_err(js_error)?;
-    Ok(ms)
 }
 
 /// Copies `data` into `out` from element `offset` on, or says that `out` is too short.
@@ -653,36 +432,4 @@ fn copy_into(op: &str, data: &[f32], out: &Float32Array, offset: u32) -> Result<
     }
     out.subarray(offset, stop as u32).copy_from(data);
     Ok(())
-}
-
-/// The shared body of [`conv2d_rows`] and [`conv2d_rows_into`]: the geometry, the rows'
-/// values and the core's milliseconds.
-fn rows_of_conv2d(
-    x: &JsValue,
-    filters: &JsValue,
-    options: &JsValue,
-    first: u32,
-    end: u32,
-) -> Result<(Conv2dGeometry, Vec<f32>, f64), Error> {
-    const OP: &str = "conv2d";
-    // `keep` is accepted and left to the caller (the pool keeps the joined result).
-    let allowed =
-        ["strides", "padding", "dilations", "groups", "bias", "activation", "backend", "keep"];
-    let options = args::options(OP, options, &allowed)?;
-    let groups = args::optional_integer(OP, &options, "groups", 1)?.unwrap_or(1);
-    let params = conv_params(OP, &options, groups)?;
-    let (x_shape, x_data) = args::tensor(OP, "x", x)?;
-    let (f_shape, f_data) = args::tensor(OP, "filters", filters)?;
-    let g = Conv2dGeometry::new(OP, &x_shape, &f_shape, &params)?;
-    let start = now_ms();
-    let rows = first as usize..end as usize;
-    let epilogue = conv_epilogue(OP, &options, g.out_c)?;
-    let mut data = cpu::conv2d_rows(&g, &x_data, &f_data, CpuKernel::Auto, rows)?;
-    if let Some((bias, act)) = &epilogue {
-        if let Some(b) = bias {
-            cpu::add_bias(&mut data, b)?;
-        }
-        cpu::activation_in_place(*act, &mut data, g.out_c)?;
-    }
-    Ok((g, data, now_ms() - start))
 }

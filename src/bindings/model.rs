@@ -308,7 +308,7 @@ async fn run(
 ) -> Result<(Tensor, Vec<Tensor>, crate::backend::BackendKind)> {
     let requested = args::backend(op, options)?;
     let (shape, data) = args::tensor(op, "x", x)?;
-    let x = Tensor::new(op, "x", shape, data.into_vec())?;
+    let x = Tensor::new(op, "x", shape, data.into_vec(op, "x").await?)?;
     crate::nn::forward::check_input(&inner.borrow().model, x.shape())?;
     let weights = {
         let mut b = inner.borrow_mut();
@@ -326,7 +326,7 @@ async fn run(
             let model = Rc::clone(&inner.borrow().model);
             forward_gpu(&gpu, &model, &gw, &x, keep).await
         },
-        || forward_cpu(&inner.borrow().model, &weights, &x, keep),
+        async || forward_cpu(&inner.borrow().model, &weights, &x, keep),
     )
     .await?;
     Ok((y, maps, backend))

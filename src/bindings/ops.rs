@@ -1,13 +1,14 @@
 //! The functional ops beyond conv2d: pooling, activations, dense and the normalizations, in the
 //! same style (`{shape, data}` tensors, one options object, resolving to `{shape, data,
 //! backend, ms}`). Each runs on the requested or active backend through [`super::run_on`]: on
-//! WebGPU the inputs are uploaded, the op's kernels run on the device and the result is read
-//! back; a device failure finishes the call on the CPU.
+//! WebGPU the inputs are uploaded (a kept one once, then its device copy is reused), the op's
+//! kernels run on the device and the result is read back (unless it is kept: then it stays on
+//! the device); a device failure finishes the call on the CPU.
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
-use super::{args, js_error, now_ms, op_output, run_on};
+use super::{args, from_device, js_error, now_ms, op_output, run_on, OpData};
 use crate::backend::cpu;
 use crate::backend::webgpu::PoolKind;
 use crate::backend::BackendKind;
@@ -18,11 +19,11 @@ use crate::ops::pool::{Pool2dGeometry, Pool2dParams};
 
 fn finish(
     shape: &[usize],
-    data: Vec<f32>,
+    data: OpData,
     backend: BackendKind,
     start: f64,
     keep: bool,
-) -> JsValue {
+) -> Result<JsValue> {
     op_output(shape, data, backend, now_ms() - start, keep)
 }
 
@@ -46,13 +47,16 @@ async fn pool(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsVal
         op,
         requested,
         async |gpu| {
-            let xt = gpu.upload(op, "x", &g.input_shape(), &data)?;
-            gpu.read(&gpu.pool2d(kind, &g, &xt).await?).await
+            let xt = data.on_device(&gpu, op, "x", &g.input_shape())?;
+            from_device(&gpu, gpu.pool2d(kind, &g, &xt).await?, keep).await
         },
-        || if max { cpu::max_pool2d(&g, &data) } else { cpu::avg_pool2d(&g, &data) },
+        async || {
+            let x = data.values(op, "x").await?;
+            Ok(OpData::Host(if max { cpu::max_pool2d(&g, x) } else { cpu::avg_pool2d(&g, x) }?))
+        },
     )
     .await?;
-    Ok(finish(&g.output_shape(), y, ran, start, keep))
+    finish(&g.output_shape(), y, ran, start, keep)
 }
 
 /// `tf.nn.max_pool2d`: `{poolSize, strides = poolSize, padding = "valid"}`.
@@ -91,19 +95,20 @@ async fn global(op: &str, x: JsValue, options: JsValue, max: bool) -> Result<JsV
         op,
         requested,
         async |gpu| {
-            let xt = gpu.upload(op, "x", &shape, &data)?;
-            gpu.read(&gpu.global_pool(kind, &xt).await?).await
+            let xt = data.on_device(&gpu, op, "x", &shape)?;
+            from_device(&gpu, gpu.global_pool(kind, &xt).await?, keep).await
         },
-        || {
-            if max {
-                cpu::global_max_pool([n, h, w, c], &data)
+        async || {
+            let x = data.values(op, "x").await?;
+            Ok(OpData::Host(if max {
+                cpu::global_max_pool([n, h, w, c], x)
             } else {
-                cpu::global_avg_pool([n, h, w, c], &data)
-            }
+                cpu::global_avg_pool([n, h, w, c], x)
+            }?))
         },
     )
     .await?;
-    Ok(finish(&[n, c], y, ran, start, keep))
+    finish(&[n, c], y, ran, start, keep)
 }
 
 /// Global average pooling `[n, h, w, c] -> [n, c]`.
@@ -138,17 +143,17 @@ async fn activation(op: &str, a: Activation, x: JsValue, options: JsValue) -> Re
         op,
         requested,
         async |gpu| {
-            let xt = gpu.upload(op, "x", &shape, &data)?;
-            gpu.read(&gpu.activation(a, &xt, None).await?).await
+            let xt = data.on_device(&gpu, op, "x", &shape)?;
+            from_device(&gpu, gpu.activation(a, &xt, None).await?, keep).await
         },
-        || {
-            let mut y = data.to_vec();
+        async || {
+            let mut y = data.values(op, "x").await?.to_vec();
             cpu::activation_in_place(a, &mut y, last)?;
-            Ok(y)
+            Ok(OpData::Host(y))
         },
     )
     .await?;
-    Ok(finish(&shape, y, ran, start, keep))
+    finish(&shape, y, ran, start, keep)
 }
 
 macro_rules! activation_fn {
@@ -208,22 +213,27 @@ async fn dense_op(x: JsValue, weights: JsValue, options: JsValue) -> Result<JsVa
         OP,
         requested,
         async |gpu| {
-            let xt = gpu.upload(OP, "x", &x_shape, &x_data)?;
-            let wt = gpu.upload(OP, "weights", &w_shape, &w_data)?;
+            let xt = x_data.on_device(&gpu, OP, "x", &x_shape)?;
+            let wt = w_data.on_device(&gpu, OP, "weights", &w_shape)?;
             let bt = match &bias {
-                Some(b) => Some(gpu.upload(OP, "bias", &[b.len()], b)?),
+                Some(b) => Some(b.on_device(&gpu, OP, "bias", &[b.len()])?),
                 None => None,
             };
-            gpu.read(&gpu.dense(&xt, &wt, bt.as_ref(), act).await?).await
+            from_device(&gpu, gpu.dense(&xt, &wt, bt.as_ref(), act).await?, keep).await
         },
-        || {
-            let mut y = cpu::dense(&g, &x_data, &w_data, bias.as_deref())?;
+        async || {
+            let (x, w) = (x_data.values(OP, "x").await?, w_data.values(OP, "weights").await?);
+            let b = match &bias {
+                Some(b) => Some(b.values(OP, "bias").await?),
+                None => None,
+            };
+            let mut y = cpu::dense(&g, x, w, b)?;
             cpu::activation_in_place(act, &mut y, g.units)?;
-            Ok(y)
+            Ok(OpData::Host(y))
         },
     )
     .await?;
-    Ok(finish(&[g.batch, g.units], y, ran, start, keep))
+    finish(&[g.batch, g.units], y, ran, start, keep)
 }
 
 /// `y = activation(x W + b)`: `x` `[n, in]`, `weights` `[in, units]` (Keras's kernel layout).
@@ -259,15 +269,15 @@ async fn depth_max_pool_op(x: JsValue, options: JsValue) -> Result<JsValue> {
         OP,
         requested,
         async |gpu| {
-            let xt = gpu.upload(OP, "x", &shape, &data)?;
-            gpu.read(&gpu.depth_max_pool(&xt, k).await?).await
+            let xt = data.on_device(&gpu, OP, "x", &shape)?;
+            from_device(&gpu, gpu.depth_max_pool(&xt, k).await?, keep).await
         },
-        || cpu::depth_max_pool(&data, c, k),
+        async || Ok(OpData::Host(cpu::depth_max_pool(data.values(OP, "x").await?, c, k)?)),
     )
     .await?;
     let mut out_shape = shape.clone();
     *out_shape.last_mut().unwrap_or(&mut 0) = c / k;
-    Ok(finish(&out_shape, y, ran, start, keep))
+    finish(&out_shape, y, ran, start, keep)
 }
 
 /// Depthwise (channel) max pooling, the seed's `tf.nn.max_pool(ksize=(1,1,1,k), strides=(1,1,1,k))`.
@@ -293,11 +303,17 @@ async fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
     let requested = args::backend(OP, &options)?;
     let (shape, data) = args::tensor(OP, "x", &x)?;
     let c = *shape.last().ok_or_else(|| Error::invalid(OP, "x", "shape [] has no channels"))?;
-    let required = |key: &str| {
+    let required = async |key: &str| {
         args::vector(OP, &options, key)?
-            .ok_or_else(|| Error::invalid(OP, key, "is required (one value per channel)"))
+            .ok_or_else(|| Error::invalid(OP, key, "is required (one value per channel)"))?
+            .into_vec(OP, key)
+            .await
     };
-    let (mean, variance) = (required("mean")?, required("variance")?);
+    let optional = async |key: &str| match args::vector(OP, &options, key)? {
+        Some(v) => v.into_vec(OP, key).await.map(Some),
+        None => Ok(None),
+    };
+    let (mean, variance) = (required("mean").await?, required("variance").await?);
     if let Some((i, v)) = variance.iter().enumerate().find(|(_, v)| v.is_nan() || **v < 0.0) {
         return Err(Error::invalid(
             OP,
@@ -305,8 +321,8 @@ async fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
             format!("element {i} is {v}; a variance is >= 0"),
         ));
     }
-    let gamma = args::vector(OP, &options, "gamma")?.unwrap_or_else(|| vec![1.0; c]);
-    let beta = args::vector(OP, &options, "beta")?.unwrap_or_else(|| vec![0.0; c]);
+    let gamma = optional("gamma").await?.unwrap_or_else(|| vec![1.0; c]);
+    let beta = optional("beta").await?.unwrap_or_else(|| vec![0.0; c]);
     let epsilon = args::optional_number(OP, &options, "epsilon")?.unwrap_or(1e-3);
     crate::ops::norm::BatchNormParams { epsilon, momentum: 0.99 }.validate(OP)?;
     crate::ops::norm::check_channels(
@@ -325,16 +341,19 @@ async fn batch_norm_op(x: JsValue, options: JsValue) -> Result<JsValue> {
         OP,
         requested,
         async |gpu| {
-            let xt = gpu.upload(OP, "x", &shape, &data)?;
+            let xt = data.on_device(&gpu, OP, "x", &shape)?;
             let v = |arg: &str, d: &[f32]| gpu.upload(OP, arg, &[c], d);
             let (g, b) = (v("gamma", &gamma)?, v("beta", &beta)?);
             let (m, var) = (v("mean", &mean)?, v("variance", &variance)?);
-            gpu.read(&gpu.batch_norm(&xt, &g, &b, &m, &var, epsilon).await?).await
+            from_device(&gpu, gpu.batch_norm(&xt, &g, &b, &m, &var, epsilon).await?, keep).await
         },
-        || cpu::batch_norm(&data, c, &gamma, &beta, &mean, &variance, epsilon),
+        async || {
+            let x = data.values(OP, "x").await?;
+            Ok(OpData::Host(cpu::batch_norm(x, c, &gamma, &beta, &mean, &variance, epsilon)?))
+        },
     )
     .await?;
-    Ok(finish(&shape, y, ran, start, keep))
+    finish(&shape, y, ran, start, keep)
 }
 
 /// Batch normalization at inference: `gamma * (x - mean) / sqrt(variance + epsilon) + beta`
@@ -369,13 +388,13 @@ async fn lrn_op(x: JsValue, options: JsValue) -> Result<JsValue> {
         OP,
         requested,
         async |gpu| {
-            let xt = gpu.upload(OP, "x", &shape, &data)?;
-            gpu.read(&gpu.lrn(&xt, &p).await?).await
+            let xt = data.on_device(&gpu, OP, "x", &shape)?;
+            from_device(&gpu, gpu.lrn(&xt, &p).await?, keep).await
         },
-        || cpu::lrn(&data, c, &p),
+        async || Ok(OpData::Host(cpu::lrn(data.values(OP, "x").await?, c, &p)?)),
     )
     .await?;
-    Ok(finish(&shape, y, ran, start, keep))
+    finish(&shape, y, ran, start, keep)
 }
 
 /// `tf.nn.local_response_normalization` over the last axis (the chapter's equation 14-2).

@@ -231,3 +231,134 @@ test('kept tensors on WebGPU: a kept chain equals the CPU path\'s', async () => 
   assert.equal(r.left, 0);
   assert.deepEqual(errors, []);
 });
+
+test('kept tensors stay on the WebGPU device between ops: no upload or read-back until asked', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await page.evaluate(() => globalThis.convlab.ready);
+  const r = await page.evaluate(async () => {
+    const api = globalThis.convlab;
+    const before = api.kept();
+    let seed = 23;
+    const t = (shape) => {
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < data.length; i++) { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; data[i] = seed / 2 ** 32 - 0.5; }
+      return { shape, data };
+    };
+    const x = t([2, 8, 8, 3]), f = t([3, 3, 3, 4]), b = t([4]), w = t([64, 5]);
+    const worst = (a, c) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - c[i])), 0);
+    // The CPU path, plain tensors.
+    const c0 = await api.conv2d(x, f, { padding: 'same', bias: b.data, activation: 'relu', backend: 'cpu' });
+    const p0 = await api.maxPool(c0, { poolSize: 2, backend: 'cpu' });
+    const d0 = await api.dense({ shape: [2, 64], data: p0.data }, w, { backend: 'cpu' });
+    // The same chain on WebGPU, inputs (the bias too) and intermediates kept.
+    const [kx, kf, kb, kw] = [x, f, b, w].map((v) => api.keep(v));
+    const chain = async () => {
+      const c = await api.conv2d(kx, kf, { padding: 'same', bias: kb, activation: 'relu', backend: 'webgpu', keep: true });
+      const p = await api.maxPool(c, { poolSize: 2, backend: 'webgpu', keep: true });
+      // The flatten: a handle with another shape on the device copy.
+      const d = await api.dense({ shape: [2, 64], kept: p.kept }, kw, { backend: 'webgpu', keep: true });
+      return { c, p, d };
+    };
+    const first = await chain(); // uploads x, f, b and w once
+    const t0 = api.__transfers();
+    const second = await chain();
+    const t1 = api.__transfers();
+    const moved = { uploads: t1[0] - t0[0], readBacks: t1[1] - t0[1] };
+    // The first read of a device-only result reads it back once; the second finds it cached.
+    const rd = await api.read(second.d);
+    const rdAgain = await api.read(second.d);
+    const t2 = api.__transfers();
+    const reads = { uploads: t2[0] - t1[0], readBacks: t2[1] - t1[1] };
+    // A device-only result used on the CPU path (read back there), and by the CPU pool.
+    const rp = await api.read(first.p);
+    const reluCpu = await api.relu({ shape: [8, 64], kept: first.c.kept }, { backend: 'cpu' });
+    const reluPlain = await api.relu({ shape: [8, 64], data: c0.data }, { backend: 'cpu' });
+    const f2 = t([3, 3, 4, 6]);
+    const single = await api.conv2d(c0, f2, { padding: 'same', backend: 'cpu' });
+    api.setThreads(2);
+    const pooled = await api.conv2d(second.c, f2, { padding: 'same', backend: 'cpu' });
+    api.setThreads(1);
+    // A device-only result as the input of a WebGPU op reshaped, and a reshape that does not fit.
+    const dd = await api.dense({ shape: [2, 64], kept: second.p.kept }, kw, { backend: 'webgpu' });
+    const errs = {};
+    const expectError = async (name, f) => { try { await f(); errs[name] = 'resolved'; } catch (e) { errs[name] = e.message; } };
+    await expectError('reshape', () => api.relu({ shape: [3, 5], kept: second.p.kept }, { backend: 'webgpu' }));
+    // Dispose frees both copies; the handle is then refused.
+    const kinds = { ...api.kept() };
+    for (const k of [kx, kf, kb, kw, first.c, first.p, first.d, second.c, second.p, second.d]) api.dispose(k);
+    await expectError('disposed', () => api.maxPool(second.c, { poolSize: 2, backend: 'webgpu' }));
+    await expectError('readDisposed', () => api.read(second.d));
+    return {
+      handle: { keys: Object.keys(second.c).sort().filter((k) => k !== 'gpuMs'), shape: second.c.shape, backend: second.c.backend },
+      timestamps: api.backends().adapter.timestampQueries, gpuMs: second.c.gpuMs,
+      moved, reads, during: kinds.count - before.count,
+      dense: worst(rd.data, d0.data), same: rd.data.every((v, i) => Object.is(v, rdAgain.data[i])),
+      pool: worst(rp.data, p0.data), reluCpu: worst(reluCpu.data, reluPlain.data),
+      pooled: [pooled.threads, worst(pooled.data, single.data)],
+      reshaped: worst(dd.data, d0.data), errs, after: api.kept().count - before.count,
+    };
+  });
+  assert.deepEqual(r.handle, { keys: ['backend', 'kept', 'ms', 'shape'], shape: [2, 8, 8, 4], backend: 'webgpu' });
+  if (r.timestamps) assert.ok(r.gpuMs > 0, 'a kept WebGPU result reports gpuMs');
+  assert.deepEqual(r.moved, { uploads: 0, readBacks: 0 }, 'a kept chain on WebGPU copies nothing in or out');
+  assert.deepEqual(r.reads, { uploads: 0, readBacks: 1 }, 'read reads a device-only tensor back once, then uses the cached copy');
+  assert.equal(r.during, 10);
+  // Sums of 27 terms of magnitude <= 0.25 in f32 on each side.
+  assert.ok(r.dense < 1e-5, `the WebGPU chain differs from the CPU path by ${r.dense}`);
+  assert.ok(r.same, 'the second read answers the same values');
+  assert.ok(r.pool < 1e-5 && r.reluCpu < 1e-5, `device-only tensors read on the CPU path differ by ${r.pool}, ${r.reluCpu}`);
+  assert.equal(r.pooled[0], 2, 'the CPU pool took a device-only kept input');
+  assert.ok(r.pooled[1] < 1e-4, `the pool on a device-only input differs by ${r.pooled[1]}`);
+  assert.ok(r.reshaped < 1e-5, `a reshaped device handle differs by ${r.reshaped}`);
+  assert.match(r.errs.reshape, /^relu: argument 'x': shape \[3, 5\] does not fit the kept tensor's 128 elements \(shape \[2, 4, 4, 4\]\)/);
+  assert.match(r.errs.disposed, /^maxPool: argument 'x': kept tensor \d+ was disposed/);
+  assert.match(r.errs.readDisposed, /^read: argument 't': kept tensor \d+ was disposed/);
+  assert.equal(r.after, 0, 'dispose freed every entry');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a device lost under kept tensors: ones with a CPU copy go on on the CPU, device-only ones reject saying why', async () => {
+  const { page, errors } = await open(browser.context, `${server.url}?backend=webgpu`);
+  const first = await demoDone(page);
+  assert.equal(first.backend, 'webgpu', first.text);
+  const r = await page.evaluate(async () => {
+    const api = globalThis.convlab;
+    const before = api.kept().count;
+    const x = { shape: [1, 6, 6, 3], data: Float32Array.from({ length: 108 }, (_, i) => Math.sin(i)) };
+    const f = { shape: [3, 3, 3, 2], data: Float32Array.from({ length: 54 }, (_, i) => Math.cos(i)) };
+    const kx = api.keep(x), kf = api.keep(f);
+    const plain = await api.conv2d(kx, kf, { padding: 'same' }); // on WebGPU: x and f get device copies
+    const onlyDevice = await api.conv2d(kx, kf, { padding: 'same', keep: true });
+    const both = await api.conv2d(kx, kf, { padding: 'same', keep: true });
+    await api.read(both); // now also in CPU memory
+    const reluBefore = await api.relu(both);
+    const destroyed = await api.__destroyWebGpuDevice();
+    const reluAfter = await api.relu(both);
+    const convAfter = await api.conv2d(kx, kf, { padding: 'same' });
+    const errs = {};
+    const expectError = async (name, f) => { try { await f(); errs[name] = 'resolved'; } catch (e) { errs[name] = e.message; } };
+    await expectError('op', () => api.maxPool(onlyDevice, { poolSize: 2 }));
+    await expectError('read', () => api.read(onlyDevice));
+    await expectError('cpu', () => api.relu({ shape: [72], kept: onlyDevice.kept }, { backend: 'cpu' }));
+    for (const k of [kx, kf, onlyDevice, both]) api.dispose(k);
+    return {
+      backends: [plain.backend, onlyDevice.backend, reluBefore.backend, reluAfter.backend, convAfter.backend],
+      destroyed, same: Array.from(reluAfter.data).every((v, i) => Math.abs(v - reluBefore.data[i]) < 1e-5),
+      conv: Array.from(convAfter.data).every((v, i) => Math.abs(v - plain.data[i]) < 1e-5),
+      errs, left: api.kept().count - before, report: api.backends(),
+    };
+  });
+  assert.equal(r.destroyed, true);
+  assert.deepEqual(r.backends, ['webgpu', 'webgpu', 'webgpu', 'cpu', 'cpu']);
+  assert.ok(r.same, 'a kept tensor with a CPU copy gives the same result on the CPU path');
+  assert.ok(r.conv, 'kept inputs with a CPU copy give the same convolution on the CPU path');
+  const lost = (op, arg) => new RegExp(`^${op}: argument '${arg}': kept tensor \\d+ lived only on the WebGPU device, which was lost \\(dropped after a failure: .+\\); its values cannot be recovered`);
+  assert.match(r.errs.op, lost('maxPool', 'x'));
+  assert.match(r.errs.read, lost('read', 't'));
+  assert.match(r.errs.cpu, lost('relu', 'x'));
+  assert.equal(r.left, 0);
+  assert.deepEqual(r.report.available, ['cpu']);
+  assert.deepEqual(errors.filter((e) => !/device|destroyed|lost/i.test(e)), []);
+  await page.close();
+});

@@ -103,14 +103,16 @@ function cnnWeights() {
 
 /**
  * @typedef {import('./types').TensorArg} TensorArg
- * @typedef {{convs: {w: TensorArg, b: {data: Float32Array}}[], dense: {w: TensorArg, b: {data: Float32Array}}[]}} CnnWeights
+ * @typedef {{data: Float32Array} | import('./types').KeptTensor} Bias
+ * @typedef {{convs: {w: TensorArg, b: Bias}[], dense: {w: TensorArg, b: Bias}[]}} CnnWeights
  * @param {TensorArg} x @param {CnnWeights} W
  * @param {'cpu' | 'webgpu' | undefined} [backend]
  */
 async function cnnConvlab(x, W, backend) {
   // Every intermediate stays kept in the core (`keep: true`), as TensorFlow.js keeps its
   // tensors in its heap between layers; only the softmax comes out. Inputs and weights may be
-  // kept tensors too (the CPU rows keep them once, as TensorFlow.js's are uploaded once).
+  // kept tensors too (the CPU rows keep them once, as TensorFlow.js's are uploaded once; the
+  // WebGPU rows keep the biases too). On WebGPU the kept intermediates stay on the device.
   /** @type {any} */
   let t = x;
   let c = 0;
@@ -120,14 +122,14 @@ async function cnnConvlab(x, W, backend) {
       if (layer[0] === 'pool') t = await api.maxPool(t, { poolSize: 2, backend, keep: true });
       else {
         const { w, b } = W.convs[c++];
-        t = await api.conv2d(t, w, { padding: 'same', bias: b.data, activation: 'relu', backend, keep: true });
+        t = await api.conv2d(t, w, { padding: 'same', bias: bias(b), activation: 'relu', backend, keep: true });
       }
       kept.push(t);
     }
     t = { shape: [t.shape[0], 2304], kept: t.kept };
     const acts = ['relu', 'relu', 'softmax'];
     for (const [i, { w, b }] of W.dense.entries()) {
-      t = await api.dense(t, w, { bias: b.data, activation: /** @type {any} */ (acts[i]), backend, keep: i < 2 });
+      t = await api.dense(t, w, { bias: bias(b), activation: /** @type {any} */ (acts[i]), backend, keep: i < 2 });
       if (i < 2) kept.push(t);
     }
     return t;
@@ -135,6 +137,9 @@ async function cnnConvlab(x, W, backend) {
     for (const k of kept) api.dispose(k);
   }
 }
+
+/** A bias as an op takes it: a kept one as it is, else its values. @param {Bias} b */
+const bias = (b) => ('kept' in b ? b : b.data);
 
 /** @param {any} tf @param {any} x @param {any} W */
 function cnnTf(tf, x, W) {
@@ -338,8 +343,11 @@ async function main() {
 /**
  * The WebGPU rows: the same workloads on convlab's WebGPU backend, TensorFlow.js's webgpu
  * backend and ONNX Runtime Web's webgpu execution provider, in this page (bench.html?webgpu).
- * convlab's ops are called one at a time from JS, so each uploads its inputs and reads its
- * result back; the other engines keep tensors on the GPU between the layers of (d).
+ * Like with like: convlab's inputs and weights are kept once (`api.keep`) and, once an op on
+ * WebGPU has used them, live on the device, as TensorFlow.js's tensors are uploaded once; (d)
+ * chains its layers with `keep: true`, so its intermediates stay on the device as the other
+ * engines' do. Every engine still reads its final result back on each call (`y.data()`,
+ * ONNX Runtime's output tensor, convlab's result copied out).
  */
 async function mainWebGpu() {
   await api.ready;
@@ -408,18 +416,23 @@ async function mainWebGpu() {
         inputs: [{ name: 'x', dims: nchw(w.x) }],
         outputs: [{ name: 'y', dims: [w.x[0], w.f[3], w.x[1], w.x[2]] }],
       });
-      await measure(w.name, w.macs, 5, () => api.conv2d(x, f, { padding: 'same', backend: 'webgpu' }),
+      const [kx, kf] = [api.keep(x), api.keep(f)];
+      await measure(w.name, w.macs, 5, () => api.conv2d(kx, kf, { padding: 'same', backend: 'webgpu' }),
         tf && (async () => { const y = tf.conv2d(tfTensor(x), tfTensor(f), 1, 'same'); await y.data(); y.dispose(); }),
         onnx && (() => onnx(x.data)));
+      api.dispose(kx);
+      api.dispose(kf);
     }
     const pool = tensor([1, 112, 112, 64], 3);
     const onnxPool = await ortGpu({
       nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
       initializers: [], inputs: [{ name: 'x', dims: [1, 64, 112, 112] }], outputs: [{ name: 'y', dims: [1, 64, 56, 56] }],
     });
-    await measure('(c) max pool 2x2/2 on 112x112x64', null, 5, () => api.maxPool(pool, { poolSize: 2, strides: 2, backend: 'webgpu' }),
+    const kpool = api.keep(pool);
+    await measure('(c) max pool 2x2/2 on 112x112x64', null, 5, () => api.maxPool(kpool, { poolSize: 2, strides: 2, backend: 'webgpu' }),
       tf && (async () => { const y = tf.maxPool(tfTensor(pool), 2, 2, 'valid'); await y.data(); y.dispose(); }),
       onnxPool && (() => onnxPool(pool.data)));
+    api.dispose(kpool);
     const batch = tensor([64, 28, 28, 1], 4);
     const W = cnnWeights();
     const tW = tf && {
@@ -427,9 +440,16 @@ async function mainWebGpu() {
       dense: W.dense.map(({ w, b }) => ({ w: tfTensor(w), b: tfTensor(b) })),
     };
     const onnxCnn = await ortGpu(cnnOnnx(W, 64));
-    await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 2, () => cnnConvlab(batch, W, 'webgpu'),
+    const kbatch = api.keep(batch);
+    const kW = {
+      convs: W.convs.map(({ w, b }) => ({ w: api.keep(w), b: api.keep(b) })),
+      dense: W.dense.map(({ w, b }) => ({ w: api.keep(w), b: api.keep(b) })),
+    };
+    await measure('(d) chapter CNN forward, batch 64', CNN_MACS * 64, 2, () => cnnConvlab(kbatch, kW, 'webgpu'),
       tf && (async () => { const y = cnnTf(tf, tfTensor(batch), tW); await y.data(); y.dispose(); }),
       onnxCnn && (() => onnxCnn(batch.data)));
+    for (const l of [...kW.convs, ...kW.dense]) [l.w, l.b].forEach((k) => api.dispose(k));
+    api.dispose(kbatch);
   };
   await pass();
   if (tf && await tf.setBackend('webgl')) {

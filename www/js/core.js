@@ -165,6 +165,7 @@ const api = {
   },
   __destroyWebGpuDevice: op('__destroyWebGpuDevice'),
   __kernelCalls: () => requireBindings().__kernelCalls(),
+  __transfers: () => /** @type {[number, number]} */ (Array.from(requireBindings().__transfers())),
   Model: {
     fromSpec: (spec) => requireBindings().Model.fromSpec(spec),
     fromUrl: (link) => requireBindings().Model.fromUrl(link),

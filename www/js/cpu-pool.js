@@ -63,14 +63,15 @@ export class CpuPool {
    * Tensor `t` as worker `k` is sent it. Workers cannot see this thread's kept tensors: the
    * first time, a kept tensor's values go with its id and the worker keeps a copy; after that
    * only the id (kept tensors never change; `forget` drops the copies when it is disposed).
+   * A kept tensor that lives only on the WebGPU device is read back here first.
    * @param {number} k @param {any} t @param {any} bindings
    */
-  #mirror(k, t, bindings) {
+  async #mirror(k, t, bindings) {
     if (t?.kept === undefined) return t;
     let holders = this.mirrored.get(t.kept);
     if (!holders) this.mirrored.set(t.kept, (holders = new Set()));
     if (holders.has(k)) return { shape: t.shape, mirror: t.kept };
-    const copy = { ...bindings.read(t), mirror: t.kept }; // throws for a disposed tensor
+    const copy = { ...(await bindings.read(t)), mirror: t.kept }; // rejects for a disposed tensor
     holders.add(k);
     return copy;
   }
@@ -134,33 +135,43 @@ export class CpuPool {
     /** @type {number[]} rows of this thread, then of the other workers */
     const shares = Array.from({ length: parts - 1 }, (_, i) => Math.round(((i + 1) * rest) / (parts - 1)) - Math.round((i * rest) / (parts - 1)));
     const mine = shares[0];
-    const wopts = options?.keep ? { ...options, keep: false } : options;
-    const collector = this.#rows(0, this.#mirror(0, x, bindings), this.#mirror(0, filters, bindings), wopts, mine, mine + collected, { total, perRow });
+    // This thread's share is computed synchronously (conv2dRows): kept inputs that live only on
+    // the WebGPU device are read back into the core first; workers get the values of a kept
+    // bias (their cores do not know this thread's kept tensors).
+    const kept = (/** @type {any} */ t) => t?.kept !== undefined;
+    await Promise.all([x, filters, options?.bias].filter(kept).map((t) => bindings.ensureOnCpu(t)));
+    const wopts = { ...options, keep: false };
+    if (kept(options?.bias)) wopts.bias = (await bindings.read(options.bias)).data;
+    // Every worker's inputs before any share starts (a read that fails leaves nothing running).
+    /** @type {any[][]} */
+    const sent = [];
+    for (let k = 0; k < parts - 1; k++) sent.push([await this.#mirror(k, x, bindings), await this.#mirror(k, filters, bindings)]);
+    const collector = this.#rows(0, sent[0][0], sent[0][1], wopts, mine, mine + collected, { total, perRow });
     /** @type {number[]} */
     const starts = [];
     let next = mine + collected;
     const others = shares.slice(1).map((count, k) => {
       starts.push(next);
-      const piece = this.#rows(k + 1, this.#mirror(k + 1, x, bindings), this.#mirror(k + 1, filters, bindings), wopts, next, next + count);
+      const piece = this.#rows(k + 1, sent[k + 1][0], sent[k + 1][1], wopts, next, next + count);
       next += count;
       return piece;
     });
     const pending = [collector, ...others];
-    let kept = null;
+    let share = null;
     try {
-      kept = bindings.conv2dRows(x, filters, { ...options, keep: true }, 0, mine);
+      share = bindings.conv2dRows(x, filters, { ...options, keep: true }, 0, mine);
       const joined = await collector;
       const data = joined.data;
-      bindings.readInto(kept, data, 0);
+      bindings.readInto(share, data, 0);
       (await Promise.all(others)).forEach((p, k) => data.set(p.data, starts[k] * perRow));
       // Running estimates for the next call (samples under a millisecond are mostly timer
       // resolution).
-      if (kept.ms >= 1) this.msPerMac += 0.3 * (kept.ms / (mine * macsPerRow) - this.msPerMac);
+      if (share.ms >= 1) this.msPerMac += 0.3 * (share.ms / (mine * macsPerRow) - this.msPerMac);
       if (joined.finishMs !== undefined && joined.finishMs >= 1) this.msPerFloat += 0.3 * (joined.finishMs / total - this.msPerFloat);
       const result = options?.keep ? bindings.keep({ shape, data }) : { shape, data };
       return { ...result, backend: 'cpu', ms: performance.now() - t0, threads: parts };
     } finally {
-      if (kept) bindings.dispose(kept);
+      if (share) bindings.dispose(share);
       // A share that failed here must not leave the workers' promises unobserved; after a
       // failed share the workers' copies are not trusted (one may have failed to keep its copy).
       const settled = await Promise.allSettled(pending);

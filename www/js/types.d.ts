@@ -77,9 +77,12 @@ export interface Convlab {
    * without copying its data in again (as TensorFlow.js's tensors). Free it with dispose.
    */
   keep(x: TensorArg): KeptTensor;
-  /** A kept tensor's values (a copy; it stays kept). */
-  read(t: KeptTensor): Tensor & { data: Float32Array };
-  /** Frees a kept tensor (an op's `keep: true` result too); false if it was not kept. */
+  /**
+   * A kept tensor's values (a copy; it stays kept). One that lives only on the WebGPU device is
+   * read back first (and its values cached in the core); rejects if that device was lost.
+   */
+  read(t: KeptTensor): Promise<Tensor & { data: Float32Array }>;
+  /** Frees a kept tensor, in the core and on the device (an op's `keep: true` result too); false if it was not kept. */
   dispose(t: KeptTensor | number): boolean;
   /** How many tensors this thread's core keeps, and their bytes. */
   kept(): { count: number; bytes: number };
@@ -128,6 +131,8 @@ export interface Convlab {
   };
   /** Test hook: CPU convolutions run by the page's own core instance. */
   __kernelCalls(): number;
+  /** Test hook: `[uploads, readBacks]`, tensors copied to a WebGPU device and back so far. */
+  __transfers(): [number, number];
   /** Test hook: destroys the WebGPU device underneath convlab, as a lost GPU would. */
   __destroyWebGpuDevice(): Promise<boolean>;
 }

@@ -22,6 +22,7 @@ pub mod runtime;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use conv2d::ConvKernel;
@@ -35,6 +36,17 @@ use crate::backend::cpu::{self, CpuKernel};
 use crate::error::{Error, Result};
 use crate::ops::conv::{Conv2dGeometry, Conv2dParams};
 use crate::tensor::Padding;
+
+/// Tensors copied to the device ([`GpuContext::upload`]) and back ([`GpuContext::read`]) by
+/// this instance of the core, on any context: tests check that kept tensors cross neither way
+/// between ops.
+static UPLOADS: AtomicU64 = AtomicU64::new(0);
+static READ_BACKS: AtomicU64 = AtomicU64::new(0);
+
+/// `(uploads, read-backs)` of tensors so far, on every context.
+pub fn transfer_counts() -> (u64, u64) {
+    (UPLOADS.load(Ordering::Relaxed), READ_BACKS.load(Ordering::Relaxed))
+}
 
 /// Passes per submit whose GPU time is measured (the rest of a longer submit is not timed,
 /// and its time is then wall time only).
@@ -255,6 +267,7 @@ impl GpuContext {
             ));
         }
         let t = self.alloc(op, arg, shape)?;
+        UPLOADS.fetch_add(1, Ordering::Relaxed);
         self.queue.write_buffer(t.buf.buffer(), 0, bytemuck::cast_slice(data));
         Ok(t)
     }
@@ -262,6 +275,7 @@ impl GpuContext {
     /// Copies a device tensor back to the CPU.
     pub async fn read(&self, t: &GpuTensor) -> Result<Vec<f32>> {
         self.check_lost()?;
+        READ_BACKS.fetch_add(1, Ordering::Relaxed);
         let bytes = t.len() as u64 * 4;
         let staging = self
             .submit("read", |enc| {

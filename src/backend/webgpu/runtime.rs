@@ -172,10 +172,11 @@ impl Drop for PooledBuffer {
     }
 }
 
-/// A tensor in GPU memory: a pooled storage buffer and its shape. Dropping it returns the
-/// buffer to the pool; [`super::GpuContext::read`] copies it back to the CPU.
+/// A tensor in GPU memory: a pooled storage buffer and its shape. Views of the same buffer
+/// ([`Self::view`]) share it; dropping the last returns the buffer to the pool.
+/// [`super::GpuContext::read`] copies it back to the CPU.
 pub struct GpuTensor {
-    pub(super) buf: PooledBuffer,
+    pub(super) buf: Rc<PooledBuffer>,
     shape: Vec<usize>,
     len: usize,
 }
@@ -207,6 +208,21 @@ impl GpuTensor {
             ));
         }
         Ok(Self { shape: shape.to_vec(), ..self })
+    }
+
+    /// Another handle on the same buffer, seen with `shape` (of the same element count): a
+    /// kept tensor's device copy lent to an op, reshaped for free. Kernels only read their
+    /// inputs, so sharing the buffer is safe; it returns to the pool when the last handle goes.
+    pub fn view(&self, shape: &[usize]) -> Result<Self> {
+        let len: usize = shape.iter().product();
+        if len != self.len {
+            return Err(Error::invalid(
+                "reshape",
+                "shape",
+                format!("{shape:?} holds {len} elements, the tensor {}", self.len),
+            ));
+        }
+        Ok(Self { buf: Rc::clone(&self.buf), shape: shape.to_vec(), len })
     }
 
     /// The whole tensor as a binding.
@@ -277,7 +293,7 @@ pub(super) fn acquire(
 }
 
 pub(super) fn new_tensor(buf: PooledBuffer, shape: &[usize]) -> GpuTensor {
-    GpuTensor { buf, shape: shape.to_vec(), len: shape.iter().product() }
+    GpuTensor { buf: Rc::new(buf), shape: shape.to_vec(), len: shape.iter().product() }
 }
 
 /// Workgroup counts `(x, y)` covering `invocations`, within the per-dimension limit.
