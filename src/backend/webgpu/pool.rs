@@ -81,7 +81,7 @@ impl GpuContext {
         x: &GpuTensor,
     ) -> Result<GpuTensor> {
         // Four channels per invocation where the channels come in whole vec4s.
-        let by4 = g.channels % 4 == 0;
+        let by4 = g.channels.is_multiple_of(4);
         let (op, spec) = match (kind, by4) {
             (PoolKind::Max, false) => ("maxPool", &MAX_FORWARD),
             (PoolKind::Avg, false) => ("avgPool", &AVG_FORWARD),
@@ -93,7 +93,12 @@ impl GpuContext {
         let out = g.output_shape();
         self.submit(op, |enc| {
             let y = self.alloc(op, "output", &out)?;
-            let invocations = if by4 { y.len() / 4 } else { y.len() };
+            // by4: one invocation per 4 pixels of a row by one vec4 of channels.
+            let invocations = if by4 {
+                g.batch * g.out_h * g.out_w.div_ceil(4) * g.channels / 4
+            } else {
+                y.len()
+            };
             self.launch(enc, spec, &p, &[x], &[&y], invocations as u64)?;
             Ok(y)
         })

@@ -99,55 +99,117 @@ fn avg_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
 }
 
 // The same two kernels four channels at a time, for channel counts divisible by 4: one
-// invocation per output vec4: a quarter of the invocations, loop steps and loads, which is what
-// a software adapter pays for.
-// Same order of cells, so the same results bit for bit.
+// invocation per 4 output pixels of a row by one vec4 of channels. Where the four windows lie
+// inside the input (all but the edges), one loop over the window's cells loads a vec4 for each
+// pixel: a quarter of the loop steps and index arithmetic per value, which is what a software
+// adapter (SwiftShader) pays for. The cells are visited in the same order, so the results are
+// the same bit for bit.
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+
+// One output vec4 of (n, oy, ox, channel vec4 ch), any window.
+fn pool_one4(n: u32, oy: u32, ox: u32, ch: u32, max: bool) -> vec4<f32> {
+    let c4 = p.c / 4u;
+    let wy = window(0u, oy);
+    let wx = window(1u, ox);
+    var m = x4[((n * p.in_h + wy.x) * p.in_w + wx.x) * c4 + ch];
+    var s = vec4<f32>(0.0);
+    for (var yy = wy.x; yy < wy.y; yy++) {
+        for (var xx = wx.x; xx < wx.y; xx++) {
+            let v = x4[((n * p.in_h + yy) * p.in_w + xx) * c4 + ch];
+            m = select(m, v, v > m);
+            s += v;
+        }
+    }
+    if (max) {
+        return m;
+    }
+    return s / f32((wy.y - wy.x) * (wx.y - wx.x));
+}
+
+fn pool4(o: u32, max: bool) {
+    let c4 = p.c / 4u;
+    let ch = o % c4;
+    var r = o / c4;
+    let tiles = (p.out_w + 3u) / 4u;
+    let t = r % tiles;
+    r = r / tiles;
+    let oy = r % p.out_h;
+    let n = r / p.out_h;
+    let ox0 = t * 4u;
+    let out = ((n * p.out_h + oy) * p.out_w + ox0) * c4 + ch;
+    let left = i32(ox0 * p.sw) - i32(p.pad_left);
+    let right = i32((ox0 + 3u) * p.sw + p.pw) - i32(p.pad_left);
+    if (ox0 + 3u < p.out_w && left >= 0 && right <= i32(p.in_w)) {
+        let wy = window(0u, oy);
+        let step = p.sw * c4;
+        let first = ((n * p.in_h + wy.x) * p.in_w + u32(left)) * c4 + ch;
+        var m0 = x4[first];
+        var m1 = x4[first + step];
+        var m2 = x4[first + 2u * step];
+        var m3 = x4[first + 3u * step];
+        var s0 = vec4<f32>(0.0);
+        var s1 = vec4<f32>(0.0);
+        var s2 = vec4<f32>(0.0);
+        var s3 = vec4<f32>(0.0);
+        let cells = (wy.y - wy.x) * p.pw;
+        var row = first;
+        var b = first;
+        var v = 0u;
+        for (var k = 0u; k < cells; k++) {
+            let v0 = x4[b];
+            let v1 = x4[b + step];
+            let v2 = x4[b + 2u * step];
+            let v3 = x4[b + 3u * step];
+            m0 = select(m0, v0, v0 > m0);
+            m1 = select(m1, v1, v1 > m1);
+            m2 = select(m2, v2, v2 > m2);
+            m3 = select(m3, v3, v3 > m3);
+            s0 += v0;
+            s1 += v1;
+            s2 += v2;
+            s3 += v3;
+            b += c4;
+            v += 1u;
+            if (v == p.pw) {
+                v = 0u;
+                row += p.in_w * c4;
+                b = row;
+            }
+        }
+        if (max) {
+            y4[out] = m0;
+            y4[out + c4] = m1;
+            y4[out + 2u * c4] = m2;
+            y4[out + 3u * c4] = m3;
+        } else {
+            let d = f32(cells);
+            y4[out] = s0 / d;
+            y4[out + c4] = s1 / d;
+            y4[out + 2u * c4] = s2 / d;
+            y4[out + 3u * c4] = s3 / d;
+        }
+        return;
+    }
+    for (var k = 0u; k < 4u; k++) {
+        if (ox0 + k < p.out_w) {
+            y4[out + k * c4] = pool_one4(n, oy, ox0 + k, ch, max);
+        }
+    }
+}
 
 @compute @workgroup_size(64)
 fn max_forward4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let o = index(wg, local);
     if (o >= p.count) { return; }
-    let q = out_coords4(o);
-    let wy = window(0u, q.y);
-    let wx = window(1u, q.z);
-    let c4 = p.c / 4u;
-    var m = x4[((q.x * p.in_h + wy.x) * p.in_w + wx.x) * c4 + q.w];
-    for (var yy = wy.x; yy < wy.y; yy++) {
-        for (var xx = wx.x; xx < wx.y; xx++) {
-            let v = x4[((q.x * p.in_h + yy) * p.in_w + xx) * c4 + q.w];
-            m = select(m, v, v > m);
-        }
-    }
-    y4[o] = m;
+    pool4(o, true);
 }
 
 @compute @workgroup_size(64)
 fn avg_forward4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let o = index(wg, local);
     if (o >= p.count) { return; }
-    let q = out_coords4(o);
-    let wy = window(0u, q.y);
-    let wx = window(1u, q.z);
-    let c4 = p.c / 4u;
-    var s = vec4<f32>(0.0);
-    for (var yy = wy.x; yy < wy.y; yy++) {
-        for (var xx = wx.x; xx < wx.y; xx++) {
-            s += x4[((q.x * p.in_h + yy) * p.in_w + xx) * c4 + q.w];
-        }
-    }
-    y4[o] = s / f32((wy.y - wy.x) * (wx.y - wx.x));
-}
-
-// Output vec4 `o` as (n, i, j, channel vec4).
-fn out_coords4(o: u32) -> vec4<u32> {
-    let c4 = p.c / 4u;
-    let ch = o % c4;
-    var r = o / c4;
-    let j = r % p.out_w;
-    r = r / p.out_w;
-    return vec4<u32>(r / p.out_h, r % p.out_h, j, ch);
+    pool4(o, false);
 }
 
 // Windows along one axis that contain input coordinate `v`: [first, last) of output indices.
