@@ -180,3 +180,47 @@ fn a_batch_larger_than_a_binding_runs_in_chunks_of_images() {
         assert!(worst <= 2.0 * 144.0 * 144.0 * f32::EPSILON, "{kernel:?}: differs by {worst}");
     }
 }
+
+/// The software adapter's backward kernels (dx as a convolution of dy with the flipped filters
+/// on the blocked kernel, dw by `filter_grad`), on shapes that take them (stride 1, undilated
+/// columns, out_c a multiple of 4) and a few that do not, against the CPU path with a bound
+/// scaled by the largest value (each sum has at most a few hundred terms in [-1, 1]).
+#[test]
+fn software_backward_kernels_match_the_cpu_path() {
+    let gpu = context();
+    let mut rng = Rng::new(23);
+    let same = Conv2dParams { padding: convlab::Padding::Same, ..Default::default() };
+    let cases = [
+        ([2, 9, 11, 3], [3, 3, 3, 8], same),
+        ([1, 7, 6, 5], [5, 3, 5, 12], Conv2dParams::default()),
+        ([2, 10, 9, 4], [3, 3, 4, 4], Conv2dParams { dilations: [2, 1], ..same }),
+        ([1, 12, 12, 6], [1, 1, 6, 16], Conv2dParams::default()),
+        ([1, 8, 8, 2], [3, 3, 2, 7], same),
+        ([2, 9, 9, 4], [3, 3, 4, 8], Conv2dParams { strides: [2, 2], ..same }),
+        (
+            [1, 6, 7, 3],
+            [3, 2, 3, 4],
+            Conv2dParams {
+                padding: convlab::Padding::Explicit { top: 2, bottom: 0, left: 1, right: 1 },
+                ..Default::default()
+            },
+        ),
+    ];
+    for (xs, fs, params) in cases {
+        let g = Conv2dGeometry::new("conv2d", &xs, &fs, &params).unwrap();
+        let x = rng.vec(g.input_shape().iter().product());
+        let w = rng.vec(g.filter_shape().iter().product());
+        let dy = rng.vec(g.output_shape().iter().product());
+        let (want_dx, want_dw) = cpu::conv2d_backward(&g, &x, &w, &dy).unwrap();
+        let xt = gpu.upload("t", "x", &g.input_shape(), &x).unwrap();
+        let wt = gpu.upload("t", "filters", &g.filter_shape(), &w).unwrap();
+        let dyt = gpu.upload("t", "dy", &g.output_shape(), &dy).unwrap();
+        let (dx, dw) = pollster::block_on(gpu.conv2d_backward_tensors(&g, &xt, &wt, &dyt)).unwrap();
+        for (what, got, want) in [("dx", dx, want_dx), ("dw", dw, want_dw)] {
+            let got = pollster::block_on(gpu.read(&got)).unwrap();
+            let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+            let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst <= 1e-5 * scale, "{what}: differs by {worst} (scale {scale}) on {g:?}");
+        }
+    }
+}

@@ -50,6 +50,8 @@ const BACKWARD_FILTER: KernelSpec = spec("backward_filter");
 const BLOCKED: KernelSpec = spec("blocked");
 const PAD_INPUT: KernelSpec = KernelSpec { inputs: 1, ..spec("pad_input") };
 const PAD_FILTERS: KernelSpec = KernelSpec { inputs: 1, ..spec("pad_filters") };
+const FILTER_GRAD: KernelSpec = spec("filter_grad");
+const FLIP_FILTERS: KernelSpec = KernelSpec { inputs: 1, ..spec("flip_filters") };
 
 /// The forward kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,6 +210,29 @@ impl Blocking {
     }
 }
 
+/// The forward geometry whose output is `g`'s dx, where the blocked kernel can run it: stride 1,
+/// undilated columns, no groups, and padding no wider than the filter's reach (so the
+/// transposed padding is not negative).
+fn transposed(g: &Conv2dGeometry) -> Option<Conv2dGeometry> {
+    let reach_h = (g.fh - 1) * g.dilations[0];
+    let ok = g.strides == [1, 1]
+        && g.dilations[1] == 1
+        && g.groups == 1
+        && g.pad_top <= reach_h
+        && g.pad_left < g.fw;
+    ok.then(|| Conv2dGeometry {
+        in_h: g.out_h,
+        in_w: g.out_w,
+        in_c: g.out_c,
+        out_c: g.in_c,
+        out_h: g.in_h,
+        out_w: g.in_w,
+        pad_top: reach_h - g.pad_top,
+        pad_left: g.fw - 1 - g.pad_left,
+        ..*g
+    })
+}
+
 impl GpuContext {
     /// `tf.nn.conv2d` (grouped and depthwise included) on device tensors: `x` of
     /// `g.input_shape()`, `filters` HWIO of `g.filter_shape()`.
@@ -310,10 +335,12 @@ impl GpuContext {
         )?;
         let all = params(OP, g)?;
         let padded_filters = g.fh * g.fw * b.in_c_vec4 * 4 * b.out_c_vec8 * 4;
+        // The scratch tensors live until the submit is done: released inside it, the pool could
+        // destroy them (over its idle cap) before the queue ran the work.
+        let w = self.alloc(OP, "filters", &[padded_filters])?;
+        let xp = self.alloc(OP, "x", &[chunk * b.image()])?;
         self.submit(OP, |enc| {
-            let w = self.alloc(OP, "filters", &[padded_filters])?;
             self.launch(enc, &PAD_FILTERS, &all, &[filters], &[&w], padded_filters as u64 / 4)?;
-            let xp = self.alloc(OP, "x", &[chunk * b.image()])?;
             let y = self.alloc(OP, "output", &g.output_shape())?;
             for b0 in (0..g.batch).step_by(chunk) {
                 let part = Conv2dGeometry { batch: chunk.min(g.batch - b0), ..*g };
@@ -381,11 +408,52 @@ impl GpuContext {
         expect_shape(OP, "filters", filters, &g.filter_shape())?;
         expect_shape(OP, "dy", dy, &g.output_shape())?;
         let p = params(OP, g)?;
+        // On a software adapter dw comes from `filter_grad` (a flat loop per tap and 4 x 4
+        // channels, no workgroup reduction: the chapter's third conv at batch 8 took 19.7 s with
+        // `backward_filter` on SwiftShader) where its operands come in vec4s and fit.
+        let b = Blocking::of(g);
+        let flat_dw = self.adapter().software
+            && g.groups == 1
+            && g.out_c.is_multiple_of(4)
+            && g.batch * b.image() <= (self.max_binding_bytes() / 4) as usize;
+        // And dx, for stride 1, as a forward convolution on the blocked kernel: dy (zero-padded)
+        // convolved with the filters turned 180 degrees, channels swapped (`flip_filters`).
+        let flipped = self.adapter().software.then(|| transposed(g)).flatten().filter(|t| {
+            t.batch * Blocking::of(t).image() <= (self.max_binding_bytes() / 4) as usize
+        });
+        // Scratch tensors are allocated before the submit so that they outlive it (see
+        // conv_blocked).
+        let flipped = match flipped {
+            Some(t) => {
+                let bt = Blocking::of(&t);
+                let taps = g.fh * g.fw;
+                let w =
+                    self.alloc(OP, "filters", &[taps * bt.in_c_vec4 * 4 * bt.out_c_vec8 * 4])?;
+                let dyp = self.alloc(OP, "dy", &[t.batch * bt.image()])?;
+                Some((t, bt, w, dyp))
+            }
+            None => None,
+        };
+        let xp = if flat_dw { Some(self.alloc(OP, "x", &[g.batch * b.image()])?) } else { None };
         self.submit(OP, |enc| {
             let dx = self.alloc(OP, "dx", &g.input_shape())?;
-            self.launch(enc, &BACKWARD_INPUT, &p, &[dy, filters], &[&dx], dx.len() as u64)?;
+            if let Some((t, bt, w, dyp)) = &flipped {
+                let pt = params(OP, t)?;
+                self.launch(enc, &FLIP_FILTERS, &pt, &[filters], &[w], w.len() as u64 / 4)?;
+                self.launch(enc, &PAD_INPUT, &pt, &[dy], &[dyp], dyp.len() as u64 / 4)?;
+                let count = t.batch * t.out_h * bt.tiles * bt.out_c_vec8 / 2;
+                self.launch(enc, &BLOCKED, &pt, &[dyp, w], &[&dx], count as u64)?;
+            } else {
+                self.launch(enc, &BACKWARD_INPUT, &p, &[dy, filters], &[&dx], dx.len() as u64)?;
+            }
             let dw = self.alloc(OP, "dw", &g.filter_shape())?;
-            self.launch(enc, &BACKWARD_FILTER, &p, &[x, dy], &[&dw], dw.len() as u64 * 64)?;
+            if let Some(xp) = &xp {
+                self.launch(enc, &PAD_INPUT, &p, &[x], &[xp], xp.len() as u64 / 4)?;
+                let count = g.fh * g.fw * b.in_c_vec4 * g.out_c / 4;
+                self.launch(enc, &FILTER_GRAD, &p, &[xp, dy], &[&dw], count as u64)?;
+            } else {
+                self.launch(enc, &BACKWARD_FILTER, &p, &[x, dy], &[&dw], dw.len() as u64 * 64)?;
+            }
             Ok((dx, dw))
         })
         .await

@@ -362,6 +362,35 @@ fn pad_filters(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     pout[index] = v;
 }
 
+// flip_filters: the filters of dx = (dy convolved with the filters turned 180 degrees, input and
+// output channels swapped), laid out as `pad_filters` lays out a forward conv's: run with the
+// transposed geometry (in_c = the forward out_c, out_c = the forward in_c), it reads HWIO
+// [fh, fw, out_c, in_c] of the forward conv and writes [fh * fw, in_c_vec4 * 4, out_c_vec8 * 4].
+@compute @workgroup_size(64)
+fn flip_filters(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let index = (wg.y * shape.wg_x + wg.x) * WORKGROUP + local;
+    if (index >= shape.count) {
+        return;
+    }
+    let c4 = index % shape.out_c_vec8;
+    var rest = index / shape.out_c_vec8;
+    let r = rest % (shape.in_c_vec4 * 4u);
+    let tap = rest / (shape.in_c_vec4 * 4u);
+    let u = tap / shape.fw;
+    let v = tap % shape.fw;
+    let source = (shape.fh - 1u - u) * shape.fw + (shape.fw - 1u - v);
+    var value = vec4<f32>(0.0);
+    if (r < shape.in_c) {
+        for (var k = 0u; k < 4u; k++) {
+            let c = c4 * 4u + k;
+            if (c < shape.out_c) {
+                value[k] = pin[(source * shape.out_c + c) * shape.in_c + r];
+            }
+        }
+    }
+    pout[index] = value;
+}
+
 // blocked: the software adapters' direct kernel.
 @group(0) @binding(1) var<storage, read> bx: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bw: array<vec4<f32>>;
@@ -465,6 +494,80 @@ fn store8(base: u32, pixels: u32, channels: u32, acc: array<vec4<f32>, 8>) {
             for (var k = 0u; k < channels; k++) {
                 by[o + k] = a[k];
             }
+        }
+    }
+}
+
+// filter_grad: dw for software adapters (ungrouped, out_c a multiple of 4), from the zero-padded
+// input (`pad_input`) and dy read as vec4s: one invocation per filter tap by 4 input channels by
+// 4 output channels, summing over every output pixel in one flat loop (two vec4 loads feed 16
+// multiply-adds; no workgroup reduction: barriers are slow on a software adapter).
+@group(0) @binding(1) var<storage, read> gx4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> gdy4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> gdw: array<f32>;
+
+@compute @workgroup_size(64)
+fn filter_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let index = (wg.y * shape.wg_x + wg.x) * WORKGROUP + local;
+    if (index >= shape.count) {
+        return;
+    }
+    let o4n = shape.out_c_vec4;
+    let c4n = shape.in_c_vec4;
+    let o4 = index % o4n;
+    var rest = index / o4n;
+    let c4 = rest % c4n;
+    let tap = rest / c4n;
+    let u = tap / shape.fw;
+    let v = tap % shape.fw;
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    let xs = shape.stride_w * c4n;
+    let pixels = shape.batch * shape.out_h * shape.out_w;
+    // The input row of output row (n, oy) for this tap, and the step between output rows.
+    let image = shape.padded_h * shape.padded_w * c4n;
+    let row_step = shape.stride_h * shape.padded_w * c4n;
+    var n = 0u;
+    var oy = 0u;
+    var ox = 0u;
+    var xrow = (u * shape.dilation_h * shape.padded_w + v * shape.dilation_w) * c4n + c4;
+    var xb = xrow;
+    var db = o4;
+    for (var q = 0u; q < pixels; q++) {
+        let xv = gx4[xb];
+        let d = gdy4[db];
+        a0 += xv.x * d;
+        a1 += xv.y * d;
+        a2 += xv.z * d;
+        a3 += xv.w * d;
+        xb += xs;
+        db += o4n;
+        ox += 1u;
+        if (ox == shape.out_w) {
+            ox = 0u;
+            oy += 1u;
+            xrow += row_step;
+            if (oy == shape.out_h) {
+                oy = 0u;
+                n += 1u;
+                xrow = n * image + (u * shape.dilation_h * shape.padded_w + v * shape.dilation_w) * c4n + c4;
+            }
+            xb = xrow;
+        }
+    }
+    let c0 = c4 * 4u;
+    let base = (tap * shape.in_c + c0) * shape.out_c + o4 * 4u;
+    let acc = array(a0, a1, a2, a3);
+    for (var j = 0u; j < 4u; j++) {
+        if (c0 + j < shape.in_c) {
+            let a = acc[j];
+            let o = base + j * shape.out_c;
+            gdw[o] = a.x;
+            gdw[o + 1u] = a.y;
+            gdw[o + 2u] = a.z;
+            gdw[o + 3u] = a.w;
         }
     }
 }
