@@ -199,15 +199,7 @@ impl GpuTensor {
 
     /// The same buffer seen with another shape of the same size (a reshape costs nothing).
     pub fn reshaped(self, shape: &[usize]) -> Result<Self> {
-        let len: usize = shape.iter().product();
-        if len != self.len {
-            return Err(Error::invalid(
-                "reshape",
-                "shape",
-                format!("{shape:?} holds {len} elements, the tensor {}", self.len),
-            ));
-        }
-        Ok(Self { shape: shape.to_vec(), ..self })
+        self.view(shape)
     }
 
     /// Another handle on the same buffer, seen with `shape` (of the same element count): a
