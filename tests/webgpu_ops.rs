@@ -432,13 +432,225 @@ fn tensors_larger_than_a_binding_are_split() {
     let (gdx, gdw, _) = block_on(gpu.dense_backward(&xt, &wt, &dyt)).unwrap();
     close("split dense dx", &read(&gpu, &gdx), &dx, 1e-6 * 300.0);
     close("split dense dw", &read(&gpu, &gdw), &dw, 1e-6 * 300.0);
-    // An op without a split refuses a tensor over the binding, naming the op and the limit.
-    let big = up(&gpu, &[inputs * units], &w);
-    let e =
-        block_on(gpu.activation(Activation::Relu, &big.reshaped(&[inputs, units]).unwrap(), None))
-            .unwrap_err();
+}
+
+/// The device of [`every_op_splits_a_tensor_larger_than_a_binding`]: storage bindings of 16 KiB
+/// (4,096 floats), beside an ordinary one.
+fn small_and_ordinary() -> [GpuContext; 2] {
+    let small =
+        block_on(GpuContext::with_limits("", |l| l.max_storage_buffer_binding_size = 16 << 10))
+            .unwrap();
+    eprintln!(
+        "small device: {} byte bindings, offsets aligned to {} bytes",
+        small.max_binding_bytes(),
+        small.limits().min_storage_buffer_offset_alignment
+    );
+    [small, context()]
+}
+
+/// Runs `f` on both devices with `inputs` uploaded to each and compares every result: equal
+/// bit for bit where `rel` is 0 (the same kernel on ranges of the same data), else within
+/// `rel` of the ordinary device's largest magnitude (a reduction summed chunk by chunk).
+#[track_caller]
+fn same_on_both(
+    what: &str,
+    devices: &[GpuContext; 2],
+    inputs: &[(&[usize], &[f32])],
+    rel: f32,
+    f: impl Fn(&GpuContext, &[GpuTensor]) -> convlab::error::Result<Vec<GpuTensor>>,
+) {
+    let [small, big] = devices.each_ref().map(|gpu| {
+        let ts: Vec<GpuTensor> = inputs.iter().map(|(shape, data)| up(gpu, shape, data)).collect();
+        let outs = f(gpu, &ts).unwrap_or_else(|e| panic!("{what}: {e}"));
+        outs.iter().map(|t| read(gpu, t)).collect::<Vec<_>>()
+    });
+    for (i, (got, want)) in small.iter().zip(&big).enumerate() {
+        if rel == 0.0 {
+            let same = got.len() == want.len()
+                && got.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{what}: result {i} differs between the split and whole launches");
+        } else {
+            close(&format!("{what} (result {i})"), got, want, rel);
+        }
+    }
+}
+
+/// Every op with an operand over one storage binding splits it by whole images, rows or
+/// elements (VGG-16 trained at batch 32 holds 411 MB activations, over the 128 MiB binding
+/// many devices allow): on a device with 16 KiB bindings each op gives what an ordinary device
+/// gives, bit for bit where nothing is summed across the split; the reductions over the batch
+/// (batch statistics, weight and parameter gradients) accumulate across chunks. Only one image
+/// over a binding is refused, naming the op and the limit.
+#[test]
+fn every_op_splits_a_tensor_larger_than_a_binding() {
+    use convlab::backend::webgpu::{ParamUpdate, PoolKind, UpdateRule};
+    use convlab::ops::conv::{Conv2dGeometry, Conv2dParams};
+    use convlab::ops::norm::{BatchNormParams, LrnParams};
+    use convlab::ops::pool::{Pool2dGeometry, Pool2dParams};
+    let devices = small_and_ordinary();
+    let mut rng = Rng::new(31);
+    // Six 16x16x8 images: 48 KiB, three bindings' worth; one image is 8 KiB.
+    let shape = [6, 16, 16, 8];
+    let len: usize = shape.iter().product();
+    let (x, x2, dy) = (rng.vec(len), rng.vec(len), rng.vec(len));
+    let (bias, s) = (rng.vec(8), rng.vec(6 * 8));
+    let xs: &[usize] = &shape;
+
+    for a in [Activation::Relu, Activation::Tanh, Activation::Softmax] {
+        same_on_both(a.name(), &devices, &[(xs, &x), (&[8], &bias)], 0.0, |g, t| {
+            let y = block_on(g.activation(a, &t[0], Some(&t[1])))?;
+            let dx = block_on(g.activation_backward(a, &t[0], &y, &t[0]))?;
+            Ok(vec![y, dx])
+        });
+    }
+    same_on_both("add, dropout", &devices, &[(xs, &x), (xs, &x2)], 0.0, |g, t| {
+        let mask: Vec<f32> = (0..len).map(|i| (i % 3 != 0) as u8 as f32).collect();
+        let keep = g.upload("test", "mask", &shape, &mask)?;
+        Ok(vec![block_on(g.add(&t[0], &t[1]))?, block_on(g.dropout(&t[0], &keep, 0.25))?])
+    });
+    let x4 = rng.vec(len / 2);
+    same_on_both("concat", &devices, &[(xs, &x), (&[6, 16, 16, 4], &x4)], 0.0, |g, t| {
+        let cat = block_on(g.concat(&[&t[0], &t[1]]))?;
+        let mut out = block_on(g.concat_backward(&cat, &[8, 4]))?;
+        out.insert(0, cat);
+        Ok(out)
+    });
+    let sum_tol = 1e-5 * 256f32.sqrt();
+    same_on_both("channel scale", &devices, &[(xs, &x), (&[6, 8], &s), (xs, &dy)], 0.0, |g, t| {
+        let y = block_on(g.channel_scale(&t[0], &t[1]))?;
+        let (dx, ds) = block_on(g.channel_scale_backward(&t[0], &t[1], &t[2]))?;
+        Ok(vec![y, dx, ds])
+    });
+    same_on_both(
+        "channel affine",
+        &devices,
+        &[(xs, &x), (&[8], &bias), (&[8], &s[..8])],
+        0.0,
+        |g, t| Ok(vec![block_on(g.channel_affine("t", &t[0], &t[1], &t[2]))?]),
+    );
+    let pads = [[1, 1], [1, 0]];
+    same_on_both("zero pad", &devices, &[(xs, &x)], 0.0, |g, t| {
+        let y = block_on(g.zero_pad(&t[0], pads))?;
+        let back = block_on(g.zero_pad_backward(&y, shape, pads))?;
+        Ok(vec![y, back])
+    });
+    same_on_both("depth max pool", &devices, &[(xs, &x), (&[6, 16, 16, 4], &x4)], 0.0, |g, t| {
+        let y = block_on(g.depth_max_pool(&t[0], 2))?;
+        let dx = block_on(g.depth_max_pool_backward(&t[0], 2, &t[1]))?;
+        Ok(vec![y, dx])
+    });
+    // Pooling with four channels per invocation (8) and one (6).
+    // With 32-byte binding offsets a run of 4 images keeps [n, 6] outputs aligned, hence 12x12.
+    for (c, hw) in [(8, 16), (6, 12)] {
+        let shape = [6, hw, hw, c];
+        let x = rng.vec(6 * hw * hw * c);
+        let params =
+            Pool2dParams { pool_size: [3, 3], strides: [2, 2], padding: convlab::Padding::Same };
+        let pg = Pool2dGeometry::new("maxPool", &shape, &params).unwrap();
+        let dyp = rng.vec(pg.output_shape().iter().product());
+        let ins: &[(&[usize], &[f32])] =
+            &[(&shape, &x), (&pg.output_shape(), &dyp), (&[6, c], &x[..6 * c])];
+        same_on_both(&format!("pooling, {c} channels"), &devices, ins, 0.0, |g, t| {
+            let mut out = Vec::new();
+            for kind in [PoolKind::Max, PoolKind::Avg] {
+                out.push(block_on(g.pool2d(kind, &pg, &t[0]))?);
+                out.push(block_on(g.pool2d_backward(kind, &pg, &t[0], &t[1]))?);
+                out.push(block_on(g.global_pool(kind, &t[0]))?);
+                out.push(block_on(g.global_pool_backward(kind, &t[0], &t[2]))?);
+            }
+            Ok(out)
+        });
+        // LeNet-5's subsampling: its coefficient and bias gradients sum over the batch.
+        let sg = Pool2dGeometry::new(
+            "subsampling",
+            &shape,
+            &Pool2dParams { pool_size: [2, 2], strides: [2, 2], padding: convlab::Padding::Valid },
+        )
+        .unwrap();
+        let dys = rng.vec(sg.output_shape().iter().product());
+        let ins: &[(&[usize], &[f32])] =
+            &[(&shape, &x), (&sg.output_shape(), &dys), (&[c], &x[..c]), (&[c], &x[c..2 * c])];
+        same_on_both("subsampling", &devices, ins, sum_tol * 4.0, |g, t| {
+            let y = block_on(g.subsample(&sg, &t[0], &t[2], &t[3]))?;
+            let (dx, dc, db) = block_on(g.subsample_backward(&sg, &t[0], &t[2], &t[1]))?;
+            Ok(vec![y, dx, dc, db])
+        });
+    }
+    // Batch norm: statistics and parameter gradients sum over 1,536 rows, chunk by chunk.
+    let rows_tol = 1e-5 * 1536f32.sqrt();
+    let xn: Vec<f32> = x.iter().map(|v| v * 3.0 + 0.5).collect();
+    let (gamma, beta) = (rng.vec(8), rng.vec(8));
+    let ins: &[(&[usize], &[f32])] =
+        &[(xs, &xn), (&[8], &gamma), (&[8], &beta), (xs, &dy), (&[8], &[1.0; 8])];
+    same_on_both("batch norm", &devices, ins, rows_tol, |g, t| {
+        let params = BatchNormParams { epsilon: 1e-3, momentum: 0.9 };
+        let b = block_on(g.batch_norm_training(&t[0], &t[1], &t[2], &params, &t[2], &t[4]))?;
+        let (dx, dg, db) = block_on(g.batch_norm_training_backward(
+            &t[0],
+            &t[1],
+            &b.mean,
+            &b.variance,
+            1e-3,
+            &t[3],
+        ))?;
+        Ok(vec![b.y, b.mean, b.variance, b.moving_mean, b.moving_variance, dx, dg, db])
+    });
+    same_on_both("lrn", &devices, &[(xs, &x), (xs, &dy)], 0.0, |g, t| {
+        let y = block_on(g.lrn(&t[0], &LrnParams::ALEXNET))?;
+        Ok(vec![y, block_on(g.lrn_backward(&t[0], &LrnParams::ALEXNET, &t[1]))?])
+    });
+    // Losses: 2,000 rows of 10 logits; their means are column sums (split by the matmul).
+    let logits = rng.vec(20_000);
+    let labels: Vec<u32> = (0..2000).map(|i| (i * 7 % 10) as u32).collect();
+    same_on_both(
+        "losses",
+        &devices,
+        &[(&[2000, 10], &logits), (xs, &x), (xs, &x2)],
+        1e-5 * 45.0,
+        |g, t| {
+            let lab = g.upload_labels(&labels, 10)?;
+            let (l, grad) = block_on(g.softmax_cross_entropy(&t[0], &lab))?;
+            let (m, mgrad) = block_on(g.mean_squared_error(&t[1], &t[2]))?;
+            Ok(vec![l, grad, m, mgrad])
+        },
+    );
+    // An Adam step on a 12,288-weight parameter.
+    let ins: &[(&[usize], &[f32])] =
+        &[(&[len], &x), (&[len], &dy), (&[len], &x2), (&[len], &x4.repeat(2))];
+    same_on_both("optimizer", &devices, ins, 0.0, |g, t| {
+        let abs =
+            g.upload("t", "v", &[len], &x4.repeat(2).iter().map(|v| v.abs()).collect::<Vec<_>>())?;
+        let rule = UpdateRule { kind: 3, f: [1e-2, 1e-3, 0.9, 0.999, 1e-7, 0.0, 0.0, 0.0] };
+        block_on(g.apply_updates(&[ParamUpdate { w: &t[0], g: &t[1], m: &t[2], v: &abs, rule }]))?;
+        Ok(vec![t[0].view(&[len])?, t[2].view(&[len])?, abs])
+    });
+    // Convolution gradients: dx by chunks of images, dw summed over them (on the ordinary
+    // device the software kernels, on the small one the chunked general ones).
+    let same = Conv2dParams { padding: convlab::Padding::Same, ..Default::default() };
+    let cg = Conv2dGeometry::new("conv2d", &shape, &[3, 3, 8, 8], &same).unwrap();
+    let w = rng.vec(3 * 3 * 8 * 8);
+    same_on_both(
+        "conv2d backward",
+        &devices,
+        &[(xs, &x), (&cg.filter_shape(), &w), (xs, &dy)],
+        1e-5 * 72.0,
+        |g, t| {
+            let (dx, dw) = block_on(g.conv2d_backward_tensors(&cg, &t[0], &t[1], &t[2]))?;
+            Ok(vec![dx, dw, block_on(g.conv2d_backward_bias(&cg, &t[2]))?])
+        },
+    );
+
+    // One image over a binding cannot be split by images: refused, naming the op and limit.
+    let small = &devices[0];
+    let params =
+        Pool2dParams { pool_size: [2, 2], strides: [2, 2], padding: convlab::Padding::Valid };
+    let pg = Pool2dGeometry::new("maxPool", &[1, 40, 40, 4], &params).unwrap();
+    let big = up(small, &[1, 40, 40, 4], &vec![0.5; 6400]);
+    let e = block_on(small.pool2d(PoolKind::Max, &pg, &big)).unwrap_err();
     assert!(
-        e.message().starts_with("relu: ") && e.message().contains("maxStorageBufferBindingSize"),
+        e.message().starts_with("maxPool: argument 'x'")
+            && e.message().contains("one image")
+            && e.message().contains("maxStorageBufferBindingSize"),
         "{e}"
     );
 }

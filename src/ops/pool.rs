@@ -116,6 +116,16 @@ impl Pool2dGeometry {
         [self.batch, self.out_h, self.out_w, self.channels]
     }
 
+    /// Values of one input image.
+    pub fn image_in(&self) -> usize {
+        self.in_h * self.in_w * self.channels
+    }
+
+    /// Values of one output image.
+    pub fn image_out(&self) -> usize {
+        self.out_h * self.out_w * self.channels
+    }
+
     /// The input rows (or columns) that window `i` covers inside the input, along one axis.
     pub fn window(&self, axis: usize, i: usize) -> std::ops::Range<usize> {
         let (pad, size, len) = if axis == 0 {

@@ -2,6 +2,7 @@
 //! softmax over the last axis, forward and backward, on device-resident tensors.
 
 use super::runtime::{GpuTensor, KernelSpec};
+use super::split::{each, Operand};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::ops::activation::{Activation, SELU_ALPHA, SELU_SCALE};
@@ -75,24 +76,57 @@ impl GpuContext {
             }
         }
         let p = params(a, last)?;
+        let rows = x.len() / last;
+        // Split by rows of the last axis where a tensor is over one binding; softmax runs one
+        // invocation per row, the rest one per value.
         self.submit(op, |enc| {
             let y = self.alloc(op, "output", x.shape())?;
+            let xs = Operand::Units("x", x, last);
+            let ys = Operand::Units("output", &y, last);
+            let unit = (op, "row");
             match (a, bias) {
                 (Activation::Softmax, None) => {
-                    let rows = (x.len() / last) as u64;
-                    self.launch(enc, &SOFTMAX_FORWARD, &p, &[x], &[&y], rows)?;
+                    self.launch_split(
+                        enc,
+                        &SOFTMAX_FORWARD,
+                        unit,
+                        rows,
+                        &[xs],
+                        &[ys],
+                        each(&p, 1),
+                    )?;
                 }
                 (Activation::Softmax, Some(b)) => {
                     // Bias first (linear), then the row-wise softmax.
                     let t = self.alloc(op, "output", x.shape())?;
+                    let ts = Operand::Units("output", &t, last);
                     let lin = params(Activation::Linear, last)?;
-                    self.launch(enc, &BIAS_FORWARD, &lin, &[x, b], &[&t], x.len() as u64)?;
-                    let rows = (x.len() / last) as u64;
-                    self.launch(enc, &SOFTMAX_FORWARD, &p, &[&t], &[&y], rows)?;
+                    let (ins, outs) = ([xs, Operand::Whole(b)], [ts]);
+                    self.launch_split(
+                        enc,
+                        &BIAS_FORWARD,
+                        unit,
+                        rows,
+                        &ins,
+                        &outs,
+                        each(&lin, last),
+                    )?;
+                    self.launch_split(
+                        enc,
+                        &SOFTMAX_FORWARD,
+                        unit,
+                        rows,
+                        &[ts],
+                        &[ys],
+                        each(&p, 1),
+                    )?;
                 }
-                (_, None) => self.launch(enc, &FORWARD, &p, &[x], &[&y], x.len() as u64)?,
+                (_, None) => {
+                    self.launch_split(enc, &FORWARD, unit, rows, &[xs], &[ys], each(&p, last))?
+                }
                 (_, Some(b)) => {
-                    self.launch(enc, &BIAS_FORWARD, &p, &[x, b], &[&y], x.len() as u64)?
+                    let ins = [xs, Operand::Whole(b)];
+                    self.launch_split(enc, &BIAS_FORWARD, unit, rows, &ins, &[ys], each(&p, last))?
                 }
             }
             Ok(y)
@@ -121,14 +155,21 @@ impl GpuContext {
             }
         }
         let p = params(a, last)?;
+        let rows = x.len() / last;
+        // One invocation per row for softmax, per value otherwise.
+        let (spec, per) =
+            if a == Activation::Softmax { (&SOFTMAX_BACKWARD, 1) } else { (&BACKWARD, last) };
         self.submit(op, |enc| {
             let dx = self.alloc(op, "dx", x.shape())?;
-            if a == Activation::Softmax {
-                let rows = (x.len() / last) as u64;
-                self.launch(enc, &SOFTMAX_BACKWARD, &p, &[x, y, dy], &[&dx], rows)?;
-            } else {
-                self.launch(enc, &BACKWARD, &p, &[x, y, dy], &[&dx], x.len() as u64)?;
-            }
+            let ins = [
+                Operand::Units("x", x, last),
+                Operand::Units("y", y, last),
+                Operand::Units("dy", dy, last),
+            ];
+            let outs = [Operand::Units("dx", &dx, last)];
+            self.launch_split(enc, spec, (op, "row"), rows, &ins, &outs, |_, n| {
+                Ok((p.clone(), (n * per) as u64))
+            })?;
             Ok(dx)
         })
         .await

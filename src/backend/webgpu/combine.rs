@@ -4,6 +4,7 @@
 
 use super::pool::PoolKind;
 use super::runtime::{expect_shape, u32_of, GpuTensor, KernelSpec};
+use super::split::{each, Operand::Units, Operand::Whole};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::ops::pool::Pool2dGeometry;
@@ -64,7 +65,8 @@ impl GpuContext {
         let p = words("add", &[], 0.0)?;
         self.submit("add", |enc| {
             let y = self.alloc("add", "output", a.shape())?;
-            self.launch(enc, &ADD, &p, &[a, b], &[&y], y.len() as u64)?;
+            let (ins, outs) = ([Units("a", a, 1), Units("b", b, 1)], [Units("output", &y, 1)]);
+            self.launch_split(enc, &ADD, ("add", "element"), y.len(), &ins, &outs, each(&p, 1))?;
             Ok(y)
         })
         .await
@@ -98,13 +100,23 @@ impl GpuContext {
         let mut offset = 0;
         for t in parts {
             let c = *t.shape().last().unwrap_or(&1);
-            plans.push((words(OP, &[c, total, offset], 0.0)?, (rows * c) as u64));
+            plans.push((words(OP, &[c, total, offset], 0.0)?, c));
             offset += c;
         }
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", &shape)?;
-            for (t, (p, count)) in parts.iter().zip(&plans) {
-                self.launch(enc, &COPY_CHANNELS, p, &[t], &[&y], *count)?;
+            for (i, (t, (p, c))) in parts.iter().zip(&plans).enumerate() {
+                let (ins, outs) =
+                    ([Units(&format!("inputs[{i}]"), t, *c)], [Units("output", &y, total)]);
+                self.launch_split(
+                    enc,
+                    &COPY_CHANNELS,
+                    (OP, "row"),
+                    rows,
+                    &ins,
+                    &outs,
+                    each(p, *c),
+                )?;
             }
             Ok(y)
         })
@@ -136,7 +148,16 @@ impl GpuContext {
                 shape.push(c);
                 let part = self.alloc(OP, "dx", &shape)?;
                 let p = words(OP, &[total, c, offset], 0.0)?;
-                self.launch(enc, &SLICE_CHANNELS, &p, &[dy], &[&part], (rows * c) as u64)?;
+                let (ins, outs) = ([Units("dy", dy, total)], [Units("dx", &part, c)]);
+                self.launch_split(
+                    enc,
+                    &SLICE_CHANNELS,
+                    (OP, "row"),
+                    rows,
+                    &ins,
+                    &outs,
+                    each(&p, c),
+                )?;
                 out.push(part);
                 offset += c;
             }
@@ -150,10 +171,12 @@ impl GpuContext {
         const OP: &str = "channelScale";
         let (n, c, pixels) = scale_dims(OP, x, s)?;
         let p = words(OP, &[c, pixels], 0.0)?;
-        let _ = n;
+        let image = pixels * c;
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", x.shape())?;
-            self.launch(enc, &CHANNEL_SCALE, &p, &[x, s], &[&y], y.len() as u64)?;
+            let (ins, outs) =
+                ([Units("x", x, image), Units("scale", s, c)], [Units("output", &y, image)]);
+            self.launch_split(enc, &CHANNEL_SCALE, (OP, "image"), n, &ins, &outs, each(&p, image))?;
             Ok(y)
         })
         .await
@@ -173,8 +196,14 @@ impl GpuContext {
         self.submit(OP, |enc| {
             let dx = self.alloc(OP, "dx", x.shape())?;
             let ds = self.alloc(OP, "ds", &[n, c])?;
-            self.launch(enc, &CHANNEL_SCALE, &p, &[dy, s], &[&dx], dx.len() as u64)?;
-            self.launch(enc, &CHANNEL_SCALE_DS, &p, &[x, dy], &[&ds], (n * c) as u64)?;
+            let image = pixels * c;
+            let unit = (OP, "image");
+            let (ins, outs) =
+                ([Units("dy", dy, image), Units("scale", s, c)], [Units("dx", &dx, image)]);
+            self.launch_split(enc, &CHANNEL_SCALE, unit, n, &ins, &outs, each(&p, image))?;
+            let (ins, outs) =
+                ([Units("x", x, image), Units("dy", dy, image)], [Units("ds", &ds, c)]);
+            self.launch_split(enc, &CHANNEL_SCALE_DS, unit, n, &ins, &outs, each(&p, c))?;
             Ok((dx, ds))
         })
         .await
@@ -194,7 +223,17 @@ impl GpuContext {
         let p = words(op, &[c], 0.0)?;
         self.submit(op, |enc| {
             let y = self.alloc(op, "output", x.shape())?;
-            self.launch(enc, &CHANNEL_AFFINE, &p, &[x, scale, shift], &[&y], y.len() as u64)?;
+            let ins = [Units("x", x, c), Whole(scale), Whole(shift)];
+            let outs = [Units("output", &y, c)];
+            self.launch_split(
+                enc,
+                &CHANNEL_AFFINE,
+                (op, "row"),
+                x.len() / c,
+                &ins,
+                &outs,
+                each(&p, c),
+            )?;
             Ok(y)
         })
         .await
@@ -223,7 +262,16 @@ impl GpuContext {
         let p = words(OP, &[n, h, w, c, pads[0][0], pads[1][0], oh, ow], 0.0)?;
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", &[n, oh, ow, c])?;
-            self.launch(enc, &ZERO_PAD, &p, &[x], &[&y], y.len() as u64)?;
+            let (ins, outs) = ([Units("x", x, h * w * c)], [Units("output", &y, oh * ow * c)]);
+            self.launch_split(
+                enc,
+                &ZERO_PAD,
+                (OP, "image"),
+                n,
+                &ins,
+                &outs,
+                each(&p, oh * ow * c),
+            )?;
             Ok(y)
         })
         .await
@@ -243,7 +291,8 @@ impl GpuContext {
         let p = words(OP, &[n, h, w, c, pads[0][0], pads[1][0], oh, ow], 0.0)?;
         self.submit(OP, |enc| {
             let dx = self.alloc(OP, "dx", &shape)?;
-            self.launch(enc, &CROP, &p, &[dy], &[&dx], dx.len() as u64)?;
+            let (ins, outs) = ([Units("dy", dy, oh * ow * c)], [Units("dx", &dx, h * w * c)]);
+            self.launch_split(enc, &CROP, (OP, "image"), n, &ins, &outs, each(&p, h * w * c))?;
             Ok(dx)
         })
         .await
@@ -258,7 +307,16 @@ impl GpuContext {
         let p = words(OP, &[k], 0.0)?;
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", &shape)?;
-            self.launch(enc, &DEPTH_MAX, &p, &[x], &[&y], y.len() as u64)?;
+            let (ins, outs) = ([Units("x", x, c)], [Units("output", &y, c / k)]);
+            self.launch_split(
+                enc,
+                &DEPTH_MAX,
+                (OP, "row"),
+                x.len() / c,
+                &ins,
+                &outs,
+                each(&p, c / k),
+            )?;
             Ok(y)
         })
         .await
@@ -279,7 +337,17 @@ impl GpuContext {
         let p = words(OP, &[k], 0.0)?;
         self.submit(OP, |enc| {
             let dx = self.alloc(OP, "dx", x.shape())?;
-            self.launch(enc, &DEPTH_MAX_BACKWARD, &p, &[x, dy], &[&dx], dy.len() as u64)?;
+            let (ins, outs) = ([Units("x", x, c), Units("dy", dy, c / k)], [Units("dx", &dx, c)]);
+            let rows = x.len() / c;
+            self.launch_split(
+                enc,
+                &DEPTH_MAX_BACKWARD,
+                (OP, "row"),
+                rows,
+                &ins,
+                &outs,
+                each(&p, c / k),
+            )?;
             Ok(dx)
         })
         .await
@@ -297,7 +365,17 @@ impl GpuContext {
         let p = words(OP, &[], 1.0 / (1.0 - rate))?;
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", x.shape())?;
-            self.launch(enc, &MASKED_SCALE, &p, &[x, keep], &[&y], y.len() as u64)?;
+            let (ins, outs) =
+                ([Units("x", x, 1), Units("mask", keep, 1)], [Units("output", &y, 1)]);
+            self.launch_split(
+                enc,
+                &MASKED_SCALE,
+                (OP, "element"),
+                x.len(),
+                &ins,
+                &outs,
+                each(&p, 1),
+            )?;
             Ok(y)
         })
         .await
@@ -328,16 +406,24 @@ impl GpuContext {
         expect_shape(OP, "coefficient", coeff, &[c])?;
         expect_shape(OP, "dy", dy, &g.output_shape())?;
         let avg = self.pool2d(PoolKind::Avg, g, x).await?;
-        let rows = dy.len() / c;
-        // Seen as one image of `rows` pixels, the per-channel sums are channel_scale's ds.
-        let flat_avg = avg.reshaped(&[1, rows, c])?;
-        let coeff_row = self.copy_as(OP, coeff, &[1, c]).await?;
-        let dy_flat = self.copy_as(OP, dy, &[1, rows, c]).await?;
-        let (scaled, dcoeff) = self.channel_scale_backward(&flat_avg, &coeff_row, &dy_flat).await?;
-        let dbias = self.column_sums(OP, &self.copy_as(OP, dy, &[rows, c]).await?).await?;
+        let (n, pixels) = (g.batch, g.out_h * g.out_w);
+        // Seen as [n, pixels, c] with the coefficients repeated per image ([n, c], by the
+        // product ones[n, 1] coeff[1, c]: exact), dx's scaling and the per-image sums of
+        // avg * dy are channel_scale's backward; dcoeff sums those over the images.
+        let ones = self.upload(OP, "coefficient", &[n, 1], &vec![1.0; n])?;
+        let coeff_rows = self.matmul_as(OP, (&ones, n, 1, false), (coeff, 1, c, false)).await?;
+        let (scaled, ds) = self
+            .channel_scale_backward(
+                &avg.reshaped(&[n, pixels, c])?,
+                &coeff_rows.reshaped(&[n, c])?,
+                &dy.view(&[n, pixels, c])?,
+            )
+            .await?;
+        let dcoeff = self.column_sums(OP, &ds).await?;
+        let dbias = self.column_sums(OP, &dy.view(&[n * pixels, c])?).await?;
         let dx =
             self.pool2d_backward(PoolKind::Avg, g, x, &scaled.reshaped(&g.output_shape())?).await?;
-        Ok((dx, dcoeff.reshaped(&[c])?, dbias))
+        Ok((dx, dcoeff, dbias))
     }
 
     /// A copy of `t` with another shape of the same size.

@@ -30,7 +30,8 @@
 //! workgroup reduction; the chapter's third conv at batch 8: 17.0 s with `backward_filter`, 0.58 s)
 //! and, for stride 1, dx on the blocked kernel (dy convolved with the flipped filters).
 
-use super::runtime::{expect_shape, gcd, u32_of, GpuTensor, KernelSpec};
+use super::runtime::{expect_shape, u32_of, GpuTensor, KernelSpec};
+use super::split::Operand::{Units, Whole};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::ops::conv::Conv2dGeometry;
@@ -54,6 +55,8 @@ const PAD_INPUT: KernelSpec = KernelSpec { inputs: 1, ..spec("pad_input") };
 const PAD_FILTERS: KernelSpec = KernelSpec { inputs: 1, ..spec("pad_filters") };
 const FILTER_GRAD: KernelSpec = spec("filter_grad");
 const FLIP_FILTERS: KernelSpec = KernelSpec { inputs: 1, ..spec("flip_filters") };
+/// The parameter word `backward_filter` reads as its accumulate flag.
+const ACCUMULATE: usize = 25;
 
 /// The forward kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,40 +115,6 @@ impl ConvKernel {
     }
 }
 
-/// Images per launch so that a chunk's input and output each fit `max` elements and every
-/// chunk starts at a multiple of `align` elements; the whole batch when it fits.
-fn images_per_launch(
-    batch: usize,
-    image_in: usize,
-    image_out: usize,
-    max: usize,
-    align: usize,
-) -> Result<usize> {
-    if batch * image_in <= max && batch * image_out <= max {
-        return Ok(batch);
-    }
-    let step_in = align / gcd(image_in, align);
-    let step_out = align / gcd(image_out, align);
-    let step = step_in / gcd(step_in, step_out) * step_out;
-    let fit = (max / image_in.max(1)).min(max / image_out.max(1));
-    let chunk = fit / step * step;
-    if chunk == 0 {
-        let arg = if image_out >= image_in { "output" } else { "x" };
-        return Err(Error::limit(
-            "conv2d",
-            arg,
-            format!(
-                "one image's input ({} bytes) or output ({} bytes), in runs of {step} to keep \
-                 bindings aligned, is over this device's maxStorageBufferBindingSize ({} bytes)",
-                image_in * 4,
-                image_out * 4,
-                max * 4
-            ),
-        ));
-    }
-    Ok(chunk)
-}
-
 fn params(op: &str, g: &Conv2dGeometry) -> Result<Vec<u32>> {
     let b = Blocking::of(g);
     Ok(vec![
@@ -174,7 +143,7 @@ fn params(op: &str, g: &Conv2dGeometry) -> Result<Vec<u32>> {
         u32_of(op, "x", b.in_c_vec4)?,
         u32_of(op, "filters", b.out_c_vec8)?,
         u32_of(op, "output", b.tiles)?,
-        0,
+        0, // accumulate
         0,
         0,
     ])
@@ -328,13 +297,8 @@ impl GpuContext {
         let b = Blocking::of(g);
         let image_in = g.in_h * g.in_w * g.in_c;
         let image_out = g.out_h * g.out_w * g.out_c;
-        let chunk = images_per_launch(
-            g.batch,
-            image_in.max(b.image()),
-            image_out,
-            (self.max_binding_bytes() / 4) as usize,
-            (self.limits().min_storage_buffer_offset_alignment as usize / 4).max(1),
-        )?;
+        let parts = [("x", image_in.max(b.image())), ("output", image_out)];
+        let chunk = self.units_per_launch(OP, "image", g.batch, &parts)?;
         let all = params(OP, g)?;
         let padded_filters = g.fh * g.fw * b.in_c_vec4 * 4 * b.out_c_vec8 * 4;
         // The scratch tensors live until the submit is done: released inside it, the pool could
@@ -373,25 +337,14 @@ impl GpuContext {
         const OP: &str = "conv2d";
         let image_in = g.in_h * g.in_w * g.in_c;
         let image_out = g.out_h * g.out_w * g.out_c;
-        let chunk = images_per_launch(
-            g.batch,
-            image_in,
-            image_out,
-            (self.max_binding_bytes() / 4) as usize,
-            (self.limits().min_storage_buffer_offset_alignment as usize / 4).max(1),
-        )?;
-        let mut launches = Vec::new();
-        for b0 in (0..g.batch).step_by(chunk) {
-            let part = Conv2dGeometry { batch: chunk.min(g.batch - b0), ..*g };
-            launches.push((b0, part, params(OP, &part)?, invocations(&part)));
-        }
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", &g.output_shape())?;
-            for (b0, part, p, count) in &launches {
-                let xb = x.range(b0 * image_in, part.batch * image_in);
-                let yb = y.range(b0 * image_out, part.batch * image_out);
-                self.launch_bound(enc, spec, p, &[xb, w.whole()], &[yb], *count)?;
-            }
+            let ins = [Units("x", x, image_in), Whole(w)];
+            let outs = [Units("output", &y, image_out)];
+            self.launch_split(enc, spec, (OP, "image"), g.batch, &ins, &outs, |_, n| {
+                let part = Conv2dGeometry { batch: n, ..*g };
+                Ok((params(OP, &part)?, invocations(&part)))
+            })?;
             Ok(y)
         })
         .await
@@ -410,6 +363,8 @@ impl GpuContext {
         expect_shape(OP, "filters", filters, &g.filter_shape())?;
         expect_shape(OP, "dy", dy, &g.output_shape())?;
         let p = params(OP, g)?;
+        let (image_in, image_out) = (g.in_h * g.in_w * g.in_c, g.out_h * g.out_w * g.out_c);
+        let unit = (OP, "image");
         // On a software adapter dw comes from `filter_grad` (a flat loop per tap and 4 x 4
         // channels, no workgroup reduction: the chapter's third conv at batch 8 took 19.7 s with
         // `backward_filter` on SwiftShader) where its operands come in vec4s and fit.
@@ -446,7 +401,12 @@ impl GpuContext {
                 let count = t.batch * t.out_h * bt.tiles * bt.out_c_vec8 / 2;
                 self.launch(enc, &BLOCKED, &pt, &[dyp, w], &[&dx], count as u64)?;
             } else {
-                self.launch(enc, &BACKWARD_INPUT, &p, &[dy, filters], &[&dx], dx.len() as u64)?;
+                // By chunks of images where dy or dx is over one binding.
+                let ins = [Units("dy", dy, image_out), Whole(filters)];
+                let outs = [Units("dx", &dx, image_in)];
+                self.launch_split(enc, &BACKWARD_INPUT, unit, g.batch, &ins, &outs, |_, n| {
+                    Ok((params(OP, &Conv2dGeometry { batch: n, ..*g })?, (n * image_in) as u64))
+                })?;
             }
             let dw = self.alloc(OP, "dw", &g.filter_shape())?;
             if let Some(xp) = &xp {
@@ -454,7 +414,21 @@ impl GpuContext {
                 let count = g.fh * g.fw * b.in_c_vec4 * g.out_c / 4;
                 self.launch(enc, &FILTER_GRAD, &p, &[xp, dy], &[&dw], count as u64)?;
             } else {
-                self.launch(enc, &BACKWARD_FILTER, &p, &[x, dy], &[&dw], dw.len() as u64 * 64)?;
+                // Chunks of images add to the filter gradient the earlier ones summed.
+                let ins = [Units("x", x, image_in), Units("dy", dy, image_out)];
+                self.launch_split(
+                    enc,
+                    &BACKWARD_FILTER,
+                    unit,
+                    g.batch,
+                    &ins,
+                    &[Whole(&dw)],
+                    |first, n| {
+                        let mut words = params(OP, &Conv2dGeometry { batch: n, ..*g })?;
+                        words[ACCUMULATE] = u32::from(first > 0);
+                        Ok((words, dw.len() as u64 * 64))
+                    },
+                )?;
             }
             Ok((dx, dw))
         })
@@ -469,24 +443,5 @@ impl GpuContext {
     ) -> Result<GpuTensor> {
         expect_shape("conv2d backward", "dy", dy, &g.output_shape())?;
         self.column_sums_as("conv2d backward", dy, dy.len() / g.out_c, g.out_c).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_split_into_aligned_chunks_that_fit() {
-        assert_eq!(images_per_launch(64, 100, 200, 1 << 20, 64).unwrap(), 64);
-        let c = images_per_launch(64, 100, 200, 4000, 64).unwrap();
-        assert!(
-            c >= 1
-                && c * 200 <= 4000
-                && (c * 100).is_multiple_of(64)
-                && (c * 200).is_multiple_of(64),
-            "{c}"
-        );
-        assert!(images_per_launch(4, 5000, 10, 4000, 64).is_err());
     }
 }

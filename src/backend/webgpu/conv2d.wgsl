@@ -41,7 +41,9 @@ struct Conv2dShape {
     in_c_vec4: u32,
     out_c_vec8: u32,
     tiles: u32,
-    spare0: u32,
+    // backward_filter: 1 to add to what earlier chunks of images wrote (a batch over one
+    // storage binding runs in chunks).
+    accumulate: u32,
     spare1: u32,
     spare2: u32,
 }
@@ -202,7 +204,7 @@ fn backward_filter(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
         }
     }
     if (local == 0u) {
-        gy[f] = partial[0];
+        gy[f] = select(0.0, gy[f], shape.accumulate != 0u) + partial[0];
     }
 }
 

@@ -2,6 +2,7 @@
 //! returning the mean loss as a one-element device tensor and the gradient.
 
 use super::runtime::{u32_of, GpuTensor, KernelSpec};
+use super::split::{each, Operand::Units};
 use super::GpuContext;
 use crate::error::{Error, Result};
 
@@ -58,12 +59,14 @@ impl GpuContext {
                 format!("has shape {:?}, expected [{n}]", labels.shape()),
             ));
         }
-        let p = vec![0, 0, u32_of(OP, "logits", classes)?];
+        let p = vec![0, 0, u32_of(OP, "logits", classes)?, u32_of(OP, "logits", n)?];
         let (terms, grad) = self
             .submit(OP, |enc| {
                 let grad = self.alloc(OP, "gradient", logits.shape())?;
                 let terms = self.alloc(OP, "loss", &[n])?;
-                self.launch(enc, &XENT, &p, &[logits, labels], &[&grad, &terms], n as u64)?;
+                let ins = [Units("logits", logits, classes), Units("labels", labels, 1)];
+                let outs = [Units("gradient", &grad, classes), Units("loss", &terms, 1)];
+                self.launch_split(enc, &XENT, (OP, "row"), n, &ins, &outs, each(&p, 1))?;
                 Ok((terms, grad))
             })
             .await?;
@@ -84,12 +87,14 @@ impl GpuContext {
                 format!("has shape {:?}, the prediction {:?}", target.shape(), y.shape()),
             ));
         }
-        let p = vec![0, 0, 0];
+        let p = vec![0, 0, 0, u32_of(OP, "y", y.len())?];
         let (terms, grad) = self
             .submit(OP, |enc| {
                 let grad = self.alloc(OP, "gradient", y.shape())?;
                 let terms = self.alloc(OP, "loss", &[y.len()])?;
-                self.launch(enc, &MSE, &p, &[y, target], &[&grad, &terms], y.len() as u64)?;
+                let ins = [Units("y", y, 1), Units("target", target, 1)];
+                let outs = [Units("gradient", &grad, 1), Units("loss", &terms, 1)];
+                self.launch_split(enc, &MSE, (OP, "element"), y.len(), &ins, &outs, each(&p, 1))?;
                 Ok((terms, grad))
             })
             .await?;

@@ -7,7 +7,9 @@ struct Params {
     wg_x: u32,
     count: u32,
     classes: u32,
-    _pad: u32,
+    // Rows (cross-entropy) or elements (mean squared error) in all: a tensor over one storage
+    // binding runs in chunks, each with its own count.
+    total: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -20,13 +22,13 @@ fn index(wg: vec3<u32>, local: u32) -> u32 {
     return (wg.y * p.wg_x + wg.x) * 64u + local;
 }
 
-// a = logits [n, classes], b = labels [n]; count = n.
+// a = logits [n, classes], b = labels [n]; count = this chunk's rows.
 @compute @workgroup_size(64)
 fn softmax_cross_entropy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let r = index(wg, local);
     if (r >= p.count) { return; }
     let base = r * p.classes;
-    let n = f32(p.count);
+    let n = f32(p.total);
     var m = a[base];
     for (var k = 1u; k < p.classes; k++) { m = max(m, a[base + k]); }
     var sum = 0.0;
@@ -42,13 +44,13 @@ fn softmax_cross_entropy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
     }
 }
 
-// a = prediction, b = target; count = elements.
+// a = prediction, b = target; count = this chunk's elements.
 @compute @workgroup_size(64)
 fn mean_squared_error(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let i = index(wg, local);
     if (i >= p.count) { return; }
     let d = a[i] - b[i];
-    let len = f32(p.count);
+    let len = f32(p.total);
     grad[i] = 2.0 * d / len;
     terms[i] = d * d / len;
 }

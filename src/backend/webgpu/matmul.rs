@@ -98,17 +98,30 @@ fn plan(
     if a_fits && b_fits && c_fits {
         return Ok(vec![whole]);
     }
-    if a_fits && c_fits && !trans_b {
-        // B [k, n]: bind rows k0..k0+kc; A's columns from a_k0; C accumulates.
-        let kc = chunk_rows(op, "b", n, max, align)?;
+    if (a_fits || trans_a) && c_fits && !trans_b {
+        // B [k, n]: bind rows k0..k0+kc; A's columns from a_k0, or where A is stored
+        // transposed and over a binding ([k, m]: a column sum's ones, x in a weight gradient),
+        // the same rows of A; C accumulates.
+        let mut kc = chunk_rows(op, "b", n, max, align)?;
+        if !a_fits {
+            kc = kc.min(chunk_rows(op, "a", m, max, align)?);
+            let (sa, sb) = (align / gcd(m, align), align / gcd(n, align));
+            let step = sa / gcd(sa, sb) * sb;
+            kc = kc / step * step;
+            if kc == 0 {
+                return Err(too_big("a", m * k));
+            }
+        }
         return Ok((0..k)
             .step_by(kc)
             .map(|k0| {
                 let rows = kc.min(k - k0);
+                let (a, a_k0) = if a_fits { (None, k0) } else { (Some((k0 * m, rows * m)), 0) };
                 Launch {
                     k: rows,
+                    a,
                     b: Some((k0 * n, rows * n)),
-                    a_k0: k0,
+                    a_k0,
                     accumulate: k0 > 0,
                     ..whole.clone()
                 }
@@ -291,8 +304,10 @@ impl GpuContext {
         rows: usize,
         cols: usize,
     ) -> Result<GpuTensor> {
-        let ones = self.upload(op, "dy", &[1, rows], &vec![1.0; rows])?;
-        self.matmul_as(op, (&ones, 1, rows, false), (t, rows, cols, false)).await?.reshaped(&[cols])
+        // The ones stored as a column ([rows, 1], transposed): rows over one binding split
+        // along k with t's.
+        let ones = self.upload(op, "dy", &[rows, 1], &vec![1.0; rows])?;
+        self.matmul_as(op, (&ones, 1, rows, true), (t, rows, cols, false)).await?.reshaped(&[cols])
     }
 }
 
@@ -319,7 +334,12 @@ mod tests {
                             + r
                             + if l.c.is_none() { l.a_r0 } else { 0 };
                         let col = l.c_col + c;
-                        let kg = l.a_k0 + kk;
+                        // A stored transposed and split binds its rows k0.. (a_k0 = 0).
+                        let a_k = match (ta, l.a) {
+                            (true, Some((s, _))) => s / m,
+                            _ => 0,
+                        };
+                        let kg = a_k + l.a_k0 + kk;
                         seen[(row * n + col) * k + kg] += 1;
                     }
                 }
@@ -338,6 +358,7 @@ mod tests {
         covers(5, 90, 40, false, true, 3000, 64); // B^T split along n
         covers(100, 4, 30, true, false, 1000, 64); // C split along m, A transposed
         covers(100, 16, 30, false, false, 1000, 64); // C and A split along m
+        covers(3, 700, 5, true, false, 1000, 8); // A^T and B split along k (column sums)
     }
 
     #[test]

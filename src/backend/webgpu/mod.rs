@@ -19,6 +19,7 @@ mod norm;
 mod optimizer;
 mod pool;
 pub mod runtime;
+mod split;
 
 use std::cell::RefCell;
 use std::rc::Rc;

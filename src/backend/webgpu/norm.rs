@@ -2,6 +2,7 @@
 //! moving averages, and its gradients) and local response normalization, forward and backward.
 
 use super::runtime::{u32_of, GpuTensor, KernelSpec};
+use super::split::{each, Operand::Units, Operand::Whole};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::ops::norm::{BatchNormParams, LrnParams};
@@ -10,6 +11,7 @@ const fn spec(entry: &'static str, inputs: usize, outputs: usize) -> KernelSpec 
     KernelSpec { file: "norm.wgsl", source: include_str!("norm.wgsl"), entry, inputs, outputs }
 }
 const MOMENTS: KernelSpec = spec("moments", 1, 2);
+const MOMENTS_PART: KernelSpec = spec("moments_part", 1, 2);
 const BN_FOLD: KernelSpec = spec("bn_fold", 4, 1);
 const NORMALIZE: KernelSpec = spec("normalize", 2, 1);
 const EMA: KernelSpec = spec("ema", 2, 1);
@@ -33,6 +35,7 @@ pub struct GpuBatchNormTraining {
 }
 
 struct Words {
+    /// Rows this launch reads (a chunk's, where a tensor is split).
     rows: usize,
     c: usize,
     eps: f32,
@@ -40,7 +43,18 @@ struct Words {
     lrn: Option<LrnParams>,
 }
 
+impl Words {
+    fn rows(rows: usize, c: usize) -> Self {
+        Words { rows, c, eps: 0.0, momentum: 0.0, lrn: None }
+    }
+}
+
 fn words(op: &str, w: Words) -> Result<Vec<u32>> {
+    words_split(op, w, 0, 0)
+}
+
+/// [`words`] for one launch of a split reduction: `total` rows in all, `flags` as the shader's.
+fn words_split(op: &str, w: Words, total: usize, flags: u32) -> Result<Vec<u32>> {
     let lrn = w.lrn.unwrap_or(LrnParams { depth_radius: 0, bias: 1.0, alpha: 0.0, beta: 0.0 });
     Ok(vec![
         0,
@@ -53,6 +67,8 @@ fn words(op: &str, w: Words) -> Result<Vec<u32>> {
         lrn.bias.to_bits(),
         lrn.alpha.to_bits(),
         lrn.beta.to_bits(),
+        u32_of(op, "x", total)?,
+        flags,
     ])
 }
 
@@ -89,11 +105,31 @@ impl GpuContext {
     pub async fn moments(&self, x: &GpuTensor) -> Result<(GpuTensor, GpuTensor)> {
         const OP: &str = "batchNorm";
         let (rows, c) = rows_channels(OP, x, &[])?;
-        let p = words(OP, Words { rows, c, eps: 0.0, momentum: 0.0, lrn: None })?;
+        let p = words(OP, Words::rows(rows, c))?;
+        let split = self.units_per_launch(OP, "row", rows, &[("x", c)])? < rows;
         self.submit(OP, |enc| {
             let mean = self.alloc(OP, "mean", &[c])?;
             let var = self.alloc(OP, "variance", &[c])?;
-            self.launch(enc, &MOMENTS, &p, &[x], &[&mean, &var], c as u64 * 64)?;
+            if !split {
+                self.launch(enc, &MOMENTS, &p, &[x], &[&mean, &var], c as u64 * 64)?;
+                return Ok((mean, var));
+            }
+            // Over one binding: the mean over every chunk of rows, then the variance.
+            let (ins, outs) = ([Units("x", x, c)], [Whole(&mean), Whole(&var)]);
+            for pass in [0, 2] {
+                self.launch_split(
+                    enc,
+                    &MOMENTS_PART,
+                    (OP, "row"),
+                    rows,
+                    &ins,
+                    &outs,
+                    |first, n| {
+                        let flags = pass | u32::from(first > 0);
+                        Ok((words_split(OP, Words::rows(n, c), rows, flags)?, c as u64 * 64))
+                    },
+                )?;
+            }
             Ok((mean, var))
         })
         .await
@@ -122,7 +158,8 @@ impl GpuContext {
             let packed = self.alloc(OP, "scale", &[2 * c])?;
             self.launch(enc, &BN_FOLD, &p, &[gamma, beta, mean, variance], &[&packed], c as u64)?;
             let y = self.alloc(OP, "output", x.shape())?;
-            self.launch(enc, &NORMALIZE, &p, &[x, &packed], &[&y], x.len() as u64)?;
+            let (ins, outs) = ([Units("x", x, c), Whole(&packed)], [Units("output", &y, c)]);
+            self.launch_split(enc, &NORMALIZE, (OP, "row"), rows, &ins, &outs, each(&p, c))?;
             Ok(y)
         })
         .await
@@ -190,23 +227,27 @@ impl GpuContext {
         self.submit(OP, |enc| {
             let dgamma = self.alloc(OP, "dgamma", &[c])?;
             let dbeta = self.alloc(OP, "dbeta", &[c])?;
-            self.launch(
-                enc,
-                &BN_REDUCE,
-                &p,
-                &[x, dy, mean, variance],
-                &[&dgamma, &dbeta],
-                c as u64 * 64,
-            )?;
+            let (xs, dys) = (Units("x", x, c), Units("dy", dy, c));
+            let unit = (OP, "row");
+            let ins = [xs, dys, Whole(mean), Whole(variance)];
+            let outs = [Whole(&dgamma), Whole(&dbeta)];
+            // Chunks of rows (over one binding) add to what the earlier ones summed.
+            self.launch_split(enc, &BN_REDUCE, unit, rows, &ins, &outs, |first, n| {
+                let w = Words { rows: n, c, eps, momentum: 0.0, lrn: None };
+                Ok((words_split(OP, w, rows, u32::from(first > 0))?, c as u64 * 64))
+            })?;
             let dx = self.alloc(OP, "dx", x.shape())?;
-            self.launch(
-                enc,
-                &BN_DX,
-                &p,
-                &[x, dy, gamma, mean, variance, &dgamma, &dbeta],
-                &[&dx],
-                x.len() as u64,
-            )?;
+            let ins = [
+                xs,
+                dys,
+                Whole(gamma),
+                Whole(mean),
+                Whole(variance),
+                Whole(&dgamma),
+                Whole(&dbeta),
+            ];
+            let outs = [Units("dx", &dx, c)];
+            self.launch_split(enc, &BN_DX, unit, rows, &ins, &outs, each(&p, c))?;
             Ok((dx, dgamma, dbeta))
         })
         .await
@@ -221,7 +262,8 @@ impl GpuContext {
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", x.shape())?;
             // The second binding is unused by this entry point; x fills it.
-            self.launch(enc, &LRN, &p, &[x, x], &[&y], x.len() as u64)?;
+            let (ins, outs) = ([Units("x", x, c), Units("x", x, c)], [Units("output", &y, c)]);
+            self.launch_split(enc, &LRN, (OP, "row"), rows, &ins, &outs, each(&p, c))?;
             Ok(y)
         })
         .await
@@ -247,7 +289,8 @@ impl GpuContext {
         let p = words(OP, Words { rows, c, eps: 0.0, momentum: 0.0, lrn: Some(*params) })?;
         self.submit(OP, |enc| {
             let dx = self.alloc(OP, "dx", x.shape())?;
-            self.launch(enc, &LRN_BACKWARD, &p, &[x, dy], &[&dx], x.len() as u64)?;
+            let (ins, outs) = ([Units("x", x, c), Units("dy", dy, c)], [Units("dx", &dx, c)]);
+            self.launch_split(enc, &LRN_BACKWARD, (OP, "row"), rows, &ins, &outs, each(&p, c))?;
             Ok(dx)
         })
         .await

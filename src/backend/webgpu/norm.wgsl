@@ -16,8 +16,11 @@ struct Params {
     bias: f32,
     alpha: f32,
     beta: f32,
-    _pad0: u32,
-    _pad1: u32,
+    // The split reductions (a tensor over one storage binding, in chunks of `rows` rows): every
+    // row's count, and flags (bit 0: add to what earlier chunks wrote; bit 1: moments_part's
+    // second pass).
+    total: u32,
+    flags: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -71,6 +74,37 @@ fn moments(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
     }
 }
 
+// moments_part: one chunk of the split statistics: the first pass adds sum(x) / total to the
+// mean, the second sum((x - mean)^2) / total to the variance. Same bindings as moments.
+@compute @workgroup_size(64)
+fn moments_part(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    let k = wg.y * p.wg_x + wg.x;
+    if (k * 64u >= p.count) { return; }
+    let second = (p.flags & 2u) != 0u;
+    var s = 0.0;
+    if (second) {
+        let mean = m_mean[k];
+        for (var r = local; r < p.rows; r += 64u) {
+            let d = mx[r * p.c + k] - mean;
+            s += d * d;
+        }
+    } else {
+        for (var r = local; r < p.rows; r += 64u) { s += mx[r * p.c + k]; }
+    }
+    red_a[local] = s;
+    red_b[local] = 0.0;
+    reduce2(local);
+    if (local == 0u) {
+        let add = (p.flags & 1u) != 0u;
+        let part = red_a[0] / f32(p.total);
+        if (second) {
+            m_var[k] = select(0.0, m_var[k], add) + part;
+        } else {
+            m_mean[k] = select(0.0, m_mean[k], add) + part;
+        }
+    }
+}
+
 // bn_fold: scale = gamma / sqrt(var + eps), shift = beta - mean * scale, packed [scale | shift].
 @group(0) @binding(1) var<storage, read> f_gamma: array<f32>;
 @group(0) @binding(2) var<storage, read> f_beta: array<f32>;
@@ -109,7 +143,7 @@ fn ema(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lo
 }
 
 // bn_reduce: dgamma = sum dy * (x - mean) / sqrt(var + eps), dbeta = sum dy; a workgroup per
-// channel.
+// channel (flags bit 0: added to what earlier chunks of rows wrote).
 @group(0) @binding(1) var<storage, read> r_x: array<f32>;
 @group(0) @binding(2) var<storage, read> r_dy: array<f32>;
 @group(0) @binding(3) var<storage, read> r_mean: array<f32>;
@@ -133,12 +167,13 @@ fn bn_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     red_b[local] = b;
     reduce2(local);
     if (local == 0u) {
-        r_dgamma[k] = red_a[0];
-        r_dbeta[k] = red_b[0];
+        let add = (p.flags & 1u) != 0u;
+        r_dgamma[k] = select(0.0, r_dgamma[k], add) + red_a[0];
+        r_dbeta[k] = select(0.0, r_dbeta[k], add) + red_b[0];
     }
 }
 
-// bn_dx: dx = gamma * istd / m * (m * dy - dbeta - xhat * dgamma).
+// bn_dx: dx = gamma * istd / m * (m * dy - dbeta - xhat * dgamma), m = rows (every row).
 @group(0) @binding(1) var<storage, read> d_x: array<f32>;
 @group(0) @binding(2) var<storage, read> d_dy: array<f32>;
 @group(0) @binding(3) var<storage, read> d_gamma: array<f32>;

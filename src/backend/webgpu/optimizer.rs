@@ -3,6 +3,7 @@
 //! their scalars, not optimizers: `crate::train::optimizer` turns a step into [`UpdateRule`]s.
 
 use super::runtime::{expect_shape, KernelSpec};
+use super::split::{each, Operand::Units};
 use super::{GpuContext, GpuTensor};
 use crate::error::{Error, Result};
 
@@ -56,7 +57,19 @@ impl GpuContext {
             for u in updates {
                 let mut words = vec![0, 0, u.rule.kind, 0];
                 words.extend(u.rule.f.iter().map(|f| f.to_bits()));
-                self.launch(enc, &UPDATE, &words, &[u.g], &[u.w, u.m, u.v], u.w.len() as u64)?;
+                // Elementwise: a parameter over one binding (VGG-16's first dense layer)
+                // updates in aligned runs.
+                let ins = [Units("gradient", u.g, 1)];
+                let outs = [Units("weights", u.w, 1), Units("slot", u.m, 1), Units("slot", u.v, 1)];
+                self.launch_split(
+                    enc,
+                    &UPDATE,
+                    (OP, "element"),
+                    u.w.len(),
+                    &ins,
+                    &outs,
+                    each(&words, 1),
+                )?;
             }
             Ok(())
         })

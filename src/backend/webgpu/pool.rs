@@ -2,6 +2,7 @@
 //! device-resident tensors. Shapes are checked here, before anything reaches the GPU.
 
 use super::runtime::{expect_shape, u32_of, GpuTensor, KernelSpec};
+use super::split::Operand::Units;
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::ops::pool::Pool2dGeometry;
@@ -89,17 +90,20 @@ impl GpuContext {
             (PoolKind::Avg, true) => ("avgPool", &AVG_FORWARD4),
         };
         expect_shape(op, "x", x, &g.input_shape())?;
-        let p = params(op, g)?;
         let out = g.output_shape();
+        // by4: one invocation per 4 pixels of a row by one vec4 of channels.
+        let per_image = if by4 {
+            g.out_h * g.out_w.div_ceil(4) * g.channels / 4
+        } else {
+            g.out_h * g.out_w * g.channels
+        };
         self.submit(op, |enc| {
             let y = self.alloc(op, "output", &out)?;
-            // by4: one invocation per 4 pixels of a row by one vec4 of channels.
-            let invocations = if by4 {
-                g.batch * g.out_h * g.out_w.div_ceil(4) * g.channels / 4
-            } else {
-                y.len()
-            };
-            self.launch(enc, spec, &p, &[x], &[&y], invocations as u64)?;
+            let ins = [Units("x", x, g.image_in())];
+            let outs = [Units("output", &y, g.image_out())];
+            self.launch_split(enc, spec, (op, "image"), g.batch, &ins, &outs, |_, n| {
+                Ok((params(op, &Pool2dGeometry { batch: n, ..*g })?, (n * per_image) as u64))
+            })?;
             Ok(y)
         })
         .await
@@ -119,15 +123,21 @@ impl GpuContext {
         };
         expect_shape(op, "x", x, &g.input_shape())?;
         expect_shape(op, "dy", dy, &g.output_shape())?;
-        let p = params(op, g)?;
+        let (image_in, image_out) = (g.image_in(), g.image_out());
         self.submit(op, |enc| {
             let dx = self.alloc(op, "dx", &g.input_shape())?;
+            let outs = [Units("dx", &dx, image_in)];
+            let launch =
+                |_, n| Ok((params(op, &Pool2dGeometry { batch: n, ..*g })?, (n * image_in) as u64));
+            let dys = Units("dy", dy, image_out);
+            let unit = (op, "image");
             match kind {
                 PoolKind::Max => {
-                    self.launch(enc, &MAX_BACKWARD, &p, &[x, dy], &[&dx], dx.len() as u64)?
+                    let ins = [Units("x", x, image_in), dys];
+                    self.launch_split(enc, &MAX_BACKWARD, unit, g.batch, &ins, &outs, launch)?
                 }
                 PoolKind::Avg => {
-                    self.launch(enc, &AVG_BACKWARD, &p, &[dy], &[&dx], dx.len() as u64)?
+                    self.launch_split(enc, &AVG_BACKWARD, unit, g.batch, &[dys], &outs, launch)?
                 }
             }
             Ok(dx)
@@ -142,10 +152,13 @@ impl GpuContext {
             PoolKind::Avg => ("globalAvgPool", &GLOBAL_AVG),
         };
         let g = global_geometry(op, x)?;
-        let p = params(op, &g)?;
+        let c = g.channels;
         self.submit(op, |enc| {
-            let y = self.alloc(op, "output", &[g.batch, g.channels])?;
-            self.launch(enc, spec, &p, &[x], &[&y], y.len() as u64)?;
+            let y = self.alloc(op, "output", &[g.batch, c])?;
+            let (ins, outs) = ([Units("x", x, g.image_in())], [Units("output", &y, c)]);
+            self.launch_split(enc, spec, (op, "image"), g.batch, &ins, &outs, |_, n| {
+                Ok((params(op, &Pool2dGeometry { batch: n, ..g })?, (n * c) as u64))
+            })?;
             Ok(y)
         })
         .await
@@ -164,17 +177,38 @@ impl GpuContext {
         };
         let g = global_geometry(op, x)?;
         expect_shape(op, "dy", dy, &[g.batch, g.channels])?;
-        let p = params(op, &g)?;
+        let (image, c) = (g.image_in(), g.channels);
         self.submit(op, |enc| {
             let dx = self.alloc(op, "dx", x.shape())?;
+            let outs = [Units("dx", &dx, image)];
+            let dys = Units("dy", dy, c);
+            let unit = (op, "image");
+            // Max: one invocation per plane (n, channel); average: per value.
+            let launch = |per: usize| {
+                move |_, n| Ok((params(op, &Pool2dGeometry { batch: n, ..g })?, (n * per) as u64))
+            };
             match kind {
                 PoolKind::Max => {
-                    let planes = (g.batch * g.channels) as u64;
-                    self.launch(enc, &GLOBAL_MAX_BACKWARD, &p, &[x, dy], &[&dx], planes)?
+                    let ins = [Units("x", x, image), dys];
+                    self.launch_split(
+                        enc,
+                        &GLOBAL_MAX_BACKWARD,
+                        unit,
+                        g.batch,
+                        &ins,
+                        &outs,
+                        launch(c),
+                    )?
                 }
-                PoolKind::Avg => {
-                    self.launch(enc, &GLOBAL_AVG_BACKWARD, &p, &[dy], &[&dx], dx.len() as u64)?
-                }
+                PoolKind::Avg => self.launch_split(
+                    enc,
+                    &GLOBAL_AVG_BACKWARD,
+                    unit,
+                    g.batch,
+                    &[dys],
+                    &outs,
+                    launch(image),
+                )?,
             }
             Ok(dx)
         })
