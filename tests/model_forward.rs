@@ -59,6 +59,30 @@ fn every_layer_type_runs_and_the_backends_agree() {
     assert!(relative_error(gy.data(), y.data()) < 1e-4);
 }
 
+/// Inference on a device whose storage bindings hold 16 KiB: a batch of 40 puts most layers'
+/// output over one binding, each op splits it, and every layer still agrees with the CPU.
+#[test]
+fn inference_splits_tensors_larger_than_a_binding() {
+    let model = every_layer_model();
+    let weights = Weights::init(&model, 7).unwrap();
+    let x = random_input(&model, 40, 12);
+    let keep: Vec<usize> = (1..model.nodes().len()).collect();
+    let (y, maps) = forward_cpu(&model, &weights, &x, &keep).unwrap();
+    let small =
+        block_on(GpuContext::with_limits("", |l| l.max_storage_buffer_binding_size = 16 << 10))
+            .unwrap();
+    let gw = GpuWeights::upload(&small, &model, &weights).unwrap();
+    let (gy, gmaps) = block_on(forward_gpu(&small, &model, &gw, &x, &keep)).unwrap();
+    let mut split = 0;
+    for ((node, c), g) in keep.iter().map(|&i| &model.nodes()[i]).zip(&maps).zip(&gmaps) {
+        split += usize::from(c.data().len() * 4 > 16 << 10);
+        let e = relative_error(g.data(), c.data());
+        assert!(e < 1e-4, "{}: split WebGPU differs from the CPU by {e} of the scale", node.name);
+    }
+    assert!(split >= 10, "only {split} layer outputs were over a binding");
+    assert!(relative_error(gy.data(), y.data()) < 1e-4);
+}
+
 #[test]
 fn a_wrong_input_shape_is_refused() {
     let model = every_layer_model();

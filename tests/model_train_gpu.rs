@@ -228,3 +228,17 @@ fn evaluation_on_the_device_matches_the_cpu_path() {
         "{on_cpu:?} vs {on_gpu:?}"
     );
 }
+
+/// On a device whose storage bindings hold 16 KiB, every activation of a batch of 16 through
+/// the every-layer model is over one binding (as VGG-16's are over 128 MiB at batch 32): each
+/// op of the step splits by images, rows or elements, the batch reductions accumulate across
+/// the chunks, and two steps still match the CPU path.
+#[test]
+fn steps_split_tensors_larger_than_a_binding() {
+    let small =
+        block_on(GpuContext::with_limits("", |l| l.max_storage_buffer_binding_size = 16 << 10))
+            .unwrap();
+    let (loss, weights) = compare(&small, trainer(every_layer_model_for_gpu(), "nadam", 2), 2, 16);
+    println!("split by bindings: worst loss difference {loss:e}, weights/slots {weights:e}");
+    assert!(loss < 1e-4, "losses differ by {loss:e}");
+}
