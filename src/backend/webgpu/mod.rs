@@ -243,8 +243,8 @@ impl GpuContext {
     }
 
     /// A device tensor of `shape` (uninitialised: every kernel writes all of its output). It
-    /// may be larger than one binding (up to `maxBufferSize`): the ops that can split such a
-    /// tensor across launches do (matmul); the others refuse it at launch, naming the limit.
+    /// may be larger than one binding (up to `maxBufferSize`): every op splits such a tensor
+    /// across launches (`split.rs`, matmul's plan).
     pub(crate) fn alloc(&self, op: &str, arg: &str, shape: &[usize]) -> Result<GpuTensor> {
         let len: usize = shape.iter().product();
         if len == 0 {
