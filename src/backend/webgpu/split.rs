@@ -44,13 +44,13 @@ pub(crate) fn units_per_launch(
     let chunk = fit / step * step;
     if chunk == 0 {
         let (arg, per) = parts.iter().copied().max_by_key(|&(_, per)| per).unwrap_or(("x", 0));
+        let run = step * per * 4;
         let what = if step == 1 {
-            format!("one {unit} of it ({} bytes) is", per * 4)
+            format!("one {unit} of it ({run} bytes) is")
         } else {
             format!(
-                "{step} {unit}s of it ({} bytes, the fewest that keep every binding's offset a \
+                "{step} {unit}s of it ({run} bytes, the fewest that keep every binding's offset a \
                  multiple of {} bytes) are",
-                step * per * 4,
                 align * 4
             )
         };
@@ -58,8 +58,9 @@ pub(crate) fn units_per_launch(
             op,
             arg,
             format!(
-                "{what} over this device's maxStorageBufferBindingSize ({} bytes): a launch \
-                 splits by whole {unit}s",
+                "{what} {} bytes over this device's maxStorageBufferBindingSize ({} bytes): a \
+                 launch splits by whole {unit}s",
+                run.saturating_sub(max * 4),
                 max * 4
             ),
         ));
@@ -168,6 +169,7 @@ mod tests {
         let e =
             units_per_launch("t", "image", 64, &[("x", 3000), ("y", 10)], 4000, 64).unwrap_err();
         assert!(e.message().contains("32 images of it (384000 bytes"), "{e}");
+        assert!(e.message().contains("are 368000 bytes over"), "{e}");
         // Single elements split anywhere aligned.
         let c = units_per_launch("t", "element", 100_000, &[("x", 1)], 1000, 64).unwrap();
         assert_eq!(c, 960);
