@@ -470,7 +470,12 @@ fn same_on_both(
                 && got.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same, "{what}: result {i} differs between the split and whole launches");
         } else {
-            close(&format!("{what} (result {i})"), got, want, rel);
+            close(
+                &format!("{what} (result {i}; the \"CPU path\" here: the ordinary device)"),
+                got,
+                want,
+                rel,
+            );
         }
     }
 }

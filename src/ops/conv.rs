@@ -164,6 +164,16 @@ impl Conv2dGeometry {
         [self.batch, self.in_h, self.in_w, self.in_c]
     }
 
+    /// Values of one input image.
+    pub fn image_in(&self) -> usize {
+        self.in_h * self.in_w * self.in_c
+    }
+
+    /// Values of one output image.
+    pub fn image_out(&self) -> usize {
+        self.out_h * self.out_w * self.out_c
+    }
+
     /// `[fh, fw, cin / groups, cout]`.
     pub fn filter_shape(&self) -> [usize; 4] {
         [self.fh, self.fw, self.in_per_group(), self.out_c]

@@ -295,8 +295,7 @@ impl GpuContext {
     ) -> Result<GpuTensor> {
         const OP: &str = "conv2d";
         let b = Blocking::of(g);
-        let image_in = g.in_h * g.in_w * g.in_c;
-        let image_out = g.out_h * g.out_w * g.out_c;
+        let (image_in, image_out) = (g.image_in(), g.image_out());
         let parts = [("x", image_in.max(b.image())), ("output", image_out)];
         let chunk = self.units_per_launch(OP, "image", g.batch, &parts)?;
         let all = params(OP, g)?;
@@ -335,8 +334,7 @@ impl GpuContext {
         invocations: impl Fn(&Conv2dGeometry) -> u64,
     ) -> Result<GpuTensor> {
         const OP: &str = "conv2d";
-        let image_in = g.in_h * g.in_w * g.in_c;
-        let image_out = g.out_h * g.out_w * g.out_c;
+        let (image_in, image_out) = (g.image_in(), g.image_out());
         self.submit(OP, |enc| {
             let y = self.alloc(OP, "output", &g.output_shape())?;
             let ins = [Units("x", x, image_in), Whole(w)];
@@ -363,7 +361,7 @@ impl GpuContext {
         expect_shape(OP, "filters", filters, &g.filter_shape())?;
         expect_shape(OP, "dy", dy, &g.output_shape())?;
         let p = params(OP, g)?;
-        let (image_in, image_out) = (g.in_h * g.in_w * g.in_c, g.out_h * g.out_w * g.out_c);
+        let (image_in, image_out) = (g.image_in(), g.image_out());
         let unit = (OP, "image");
         // On a software adapter dw comes from `filter_grad` (a flat loop per tap and 4 x 4
         // channels, no workgroup reduction: the chapter's third conv at batch 8 took 19.7 s with
